@@ -1,0 +1,209 @@
+//! Catalog at scale: bulk registration rate, get-by-id latency, search latency and the cost of
+//! the 一数一源 check, on SQLite and PostgreSQL, with the same synthetic catalogue.
+//!
+//! ```text
+//! cargo run --release -p zhongshu-bench --bin catalog-bench -- --resources 100000
+//! ```
+//! PostgreSQL runs when `--postgres URL` (or `ZHONGSHU_TEST_POSTGRES_URL`) names an account
+//! that may create databases; each run uses a fresh database.
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::time::{Duration, Instant};
+use zhongshu_catalog::*;
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Resources to register.
+    #[arg(long, default_value_t = 100_000)]
+    resources: usize,
+    /// Columns per resource.
+    #[arg(long, default_value_t = 10)]
+    columns: usize,
+    /// Lookups and searches to time.
+    #[arg(long, default_value_t = 5_000)]
+    samples: usize,
+    /// PostgreSQL admin URL; empty skips PostgreSQL.
+    #[arg(long, env = "ZHONGSHU_TEST_POSTGRES_URL", default_value = "")]
+    postgres: String,
+    /// Only this backend (sqlite or postgres).
+    #[arg(long)]
+    only: Option<String>,
+}
+
+const DEPARTMENTS: &[&str] = &[
+    "公安分局", "人力资源局", "卫生健康局", "市场监管局", "住房和建设局", "水务局", "应急管理局",
+    "发展和改革局", "政务服务数据管理局", "教育局", "民政局", "司法局", "财政局", "生态环境分局",
+    "交通运输局", "文化广电旅游体育局", "城市管理和综合执法局", "统计局", "税务局", "退役军人事务局",
+];
+const TOPICS: &[&str] = &[
+    "社会保险参保", "人口户籍", "企业登记", "房屋租赁", "学位申请", "医疗机构执业", "门诊就诊",
+    "疫苗接种", "低保救助", "养老服务", "行政处罚", "信用评价", "税收缴纳", "环境监测", "排水许可",
+    "建设工程许可", "消防检查", "安全生产检查", "公交线路", "停车场", "网格事件", "物联感知设备",
+    "食品经营许可", "药品经营许可", "不动产登记", "公积金缴存", "就业登记", "职业培训", "残疾人证",
+    "婚姻登记", "殡葬服务", "社区矫正", "法律援助", "财政预算", "政府采购", "统计调查", "企业纳税",
+    "退役军人", "体育场馆", "文物保护",
+];
+const ITEMS: &[&str] = &[
+    "公民身份号码", "姓名", "性别", "出生日期", "手机号码", "居住地址", "统一社会信用代码",
+    "企业名称", "登记日期", "办理状态", "申请时间", "审批结果", "金额", "所在街道", "所在社区",
+    "经办机构", "证照编号", "有效期", "备注", "数据来源",
+];
+
+fn percentile(samples: &mut [Duration], p: f64) -> f64 {
+    samples.sort_unstable();
+    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[i].as_secs_f64() * 1000.0
+}
+
+fn column(i: usize, rng: &mut ChaCha8Rng) -> Column {
+    let grade = *[Grade::L1, Grade::L2, Grade::L3, Grade::L4].choose(rng).unwrap_or(&Grade::L1);
+    Column {
+        name: format!("c{i}"),
+        title: ITEMS[rng.random_range(0..ITEMS.len())].into(),
+        data_type: "string".into(),
+        nullable: true,
+        is_key: i == 0,
+        description: String::new(),
+        category: if grade >= Grade::L3 { Category::Personal } else { Category::Public },
+        grade,
+        element: None,
+        binding: None,
+    }
+}
+
+fn resource(n: usize, columns: usize, rng: &mut ChaCha8Rng) -> NewResource {
+    let dept = n % DEPARTMENTS.len();
+    let topic = TOPICS[rng.random_range(0..TOPICS.len())];
+    NewResource {
+        id: ResourceId::new(format!("B-{dept:02}-{n:07}")),
+        name: format!("{}{topic}信息{n}", DEPARTMENTS[dept]),
+        provider: OrgId::new(format!("dept-{dept:02}")),
+        abstract_text: format!("{}归集的{topic}业务数据，按月更新。", DEPARTMENTS[dept]),
+        format: "数据库表".into(),
+        share_attr: ShareAttr::Conditional,
+        share_conditions: None,
+        open_attr: OpenAttr::NotOpen,
+        open_conditions: None,
+        update_cycle: UpdateCycle::Monthly,
+        tier: LibraryTier::Department,
+        publish_date: None,
+        columns: (0..columns).map(|i| column(i, rng)).collect(),
+    }
+}
+
+async fn run(backend: &str, store: SqlCatalogStore, args: &Args) -> Result<serde_json::Value> {
+    let actor = Actor::system();
+    let mut rng = ChaCha8Rng::seed_from_u64(2260);
+    for (i, name) in DEPARTMENTS.iter().enumerate() {
+        let org = OrgUnit { id: OrgId::new(format!("dept-{i:02}")), name: format!("坪山区{name}"), kind: OrgKind::DistrictDepartment, parent: None, division_code: None };
+        store.upsert_org(&actor, &org).await?;
+    }
+    for e in standards::standard_elements() {
+        store.upsert_element(&actor, &e).await?;
+    }
+
+    // Bulk registration in transactions of 1,000.
+    let started = Instant::now();
+    let mut registered = 0;
+    while registered < args.resources {
+        let batch: Vec<NewResource> = (registered..(registered + 1000).min(args.resources))
+            .map(|n| resource(n, args.columns, &mut rng))
+            .collect();
+        registered += store.register_resources(&actor, &batch).await?;
+    }
+    let register_s = started.elapsed().as_secs_f64();
+    eprintln!("[{backend}] registered {registered} resources in {register_s:.1}s");
+
+    // Get by id.
+    let mut gets = Vec::with_capacity(args.samples);
+    for _ in 0..args.samples {
+        let n = rng.random_range(0..args.resources);
+        let id = ResourceId::new(format!("B-{:02}-{n:07}", n % DEPARTMENTS.len()));
+        let t = Instant::now();
+        let r = store.get_resource(&id).await?.context("missing resource")?;
+        gets.push(t.elapsed());
+        assert_eq!(r.columns.len(), args.columns);
+    }
+
+    // Search: build the index, then query.
+    let dir = tempfile::tempdir()?;
+    let mut index = SearchIndex::open(dir.path())?;
+    let t = Instant::now();
+    index.sync(&store).await?;
+    let index_s = t.elapsed().as_secs_f64();
+    let mut searches = Vec::with_capacity(args.samples);
+    let queries: Vec<String> = TOPICS.iter().map(|t| t.to_string()).chain(["社保", "公安 人口", "企业 信用", "物联"].map(String::from)).collect();
+    let mut hits = 0;
+    for _ in 0..args.samples {
+        let q = queries.choose(&mut rng).context("no queries")?;
+        let t = Instant::now();
+        let r = index.search(q, 0, 20)?;
+        searches.push(t.elapsed());
+        hits += r.hits.len();
+    }
+
+    // 一数一源: the check on binding a source (refused: the element has one) and a replica.
+    let element = ElementId::new("resident_id");
+    store.bind_column(&actor, &ResourceId::new("B-00-0000000"), "c0", &element, BindingRole::Source).await?;
+    let checks = args.samples.min(2000);
+    let mut refusals = Vec::with_capacity(checks);
+    let mut replicas = Vec::with_capacity(checks);
+    for k in 0..checks {
+        let n = 1 + k * (args.resources - 1) / checks;
+        let id = ResourceId::new(format!("B-{:02}-{n:07}", n % DEPARTMENTS.len()));
+        let t = Instant::now();
+        let refused = store.bind_column(&actor, &id, "c0", &element, BindingRole::Source).await;
+        refusals.push(t.elapsed());
+        anyhow::ensure!(matches!(refused, Err(CatalogError::SecondSource { .. })), "second source not refused");
+        let t = Instant::now();
+        store.bind_column(&actor, &id, "c0", &element, BindingRole::Replica).await?;
+        replicas.push(t.elapsed());
+    }
+
+    let result = serde_json::json!({
+        "backend": backend,
+        "resources": args.resources,
+        "columns": args.resources * args.columns,
+        "register_seconds": register_s,
+        "register_resources_per_s": args.resources as f64 / register_s,
+        "register_columns_per_s": (args.resources * args.columns) as f64 / register_s,
+        "get_p50_ms": percentile(&mut gets, 0.5),
+        "get_p99_ms": percentile(&mut gets, 0.99),
+        "index_build_seconds": index_s,
+        "search_p50_ms": percentile(&mut searches, 0.5),
+        "search_p99_ms": percentile(&mut searches, 0.99),
+        "search_avg_hits": hits as f64 / args.samples as f64,
+        "second_source_refusal_p50_ms": percentile(&mut refusals, 0.5),
+        "second_source_refusal_p99_ms": percentile(&mut refusals, 0.99),
+        "replica_bind_p50_ms": percentile(&mut replicas, 0.5),
+        "replica_bind_p99_ms": percentile(&mut replicas, 0.99),
+    });
+    println!("{result}");
+    Ok(result)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.only.as_deref() != Some("postgres") {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
+        run("sqlite", SqlCatalogStore::connect(&url).await?, &args).await?;
+    }
+    if args.only.as_deref() != Some("sqlite") && !args.postgres.is_empty() {
+        use sqlx::Connection;
+        let name = format!("zs_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&args.postgres).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
+        let base = args.postgres.rsplit_once('/').map(|(b, _)| b).context("postgres URL needs a database")?;
+        let store = SqlCatalogStore::connect(&format!("{base}/{name}")).await?;
+        let outcome = run("postgres", store, &args).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut admin).await?;
+        outcome?;
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+-- zhongshu catalog, PostgreSQL dialect. Keep in step with ../sqlite/0001_catalog.sql.
+CREATE TABLE org_units (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    parent_id TEXT REFERENCES org_units(id),
+    division_code TEXT
+);
+
+CREATE TABLE principals (
+    id TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    org_id TEXT NOT NULL REFERENCES org_units(id),
+    roles TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    password_verifier TEXT,
+    token_hash TEXT UNIQUE
+);
+
+CREATE TABLE data_elements (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    name_en TEXT NOT NULL,
+    standard TEXT,
+    data_type TEXT NOT NULL,
+    validator TEXT,
+    default_category TEXT NOT NULL,
+    default_grade TEXT NOT NULL,
+    description TEXT NOT NULL
+);
+
+CREATE TABLE resources (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    provider_id TEXT NOT NULL REFERENCES org_units(id),
+    abstract TEXT NOT NULL,
+    format TEXT NOT NULL,
+    share_attr TEXT NOT NULL,
+    share_conditions TEXT,
+    open_attr TEXT NOT NULL,
+    open_conditions TEXT,
+    update_cycle TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    publish_date TEXT,
+    grade TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX resources_provider ON resources(provider_id);
+
+CREATE TABLE columns (
+    resource_id TEXT NOT NULL REFERENCES resources(id),
+    position BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    title TEXT NOT NULL,
+    data_type TEXT NOT NULL,
+    nullable BIGINT NOT NULL,
+    is_key BIGINT NOT NULL,
+    description TEXT NOT NULL,
+    category TEXT NOT NULL,
+    grade TEXT NOT NULL,
+    element_id TEXT REFERENCES data_elements(id),
+    binding TEXT,
+    PRIMARY KEY (resource_id, name)
+);
+CREATE INDEX columns_element ON columns(element_id);
+-- 一数一源: at most one authoritative source per data element, whatever the code path.
+CREATE UNIQUE INDEX columns_one_source ON columns(element_id) WHERE binding = 'source';
+
+CREATE TABLE tables (
+    resource_id TEXT NOT NULL REFERENCES resources(id),
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    location TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    row_count BIGINT NOT NULL,
+    schema_json TEXT NOT NULL,
+    partition_columns TEXT NOT NULL,
+    last_update TEXT NOT NULL,
+    PRIMARY KEY (resource_id, name)
+);
+
+CREATE TABLE suggestions (
+    id BIGINT PRIMARY KEY,
+    resource_id TEXT NOT NULL REFERENCES resources(id),
+    column_name TEXT NOT NULL,
+    element_id TEXT,
+    category TEXT NOT NULL,
+    grade TEXT NOT NULL,
+    confidence DOUBLE PRECISION NOT NULL,
+    evidence TEXT NOT NULL,
+    status TEXT NOT NULL,
+    decided_by TEXT
+);
+CREATE INDEX suggestions_resource ON suggestions(resource_id);
+
+-- Append-only, hash-chained log of every catalog change.
+CREATE TABLE change_log (
+    seq BIGINT PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    entity_kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    before_state TEXT,
+    after_state TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE FUNCTION change_log_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'change_log is append-only';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER change_log_no_update BEFORE UPDATE OR DELETE ON change_log
+    FOR EACH ROW EXECUTE FUNCTION change_log_append_only();

@@ -1,0 +1,405 @@
+//! The domain model of the catalog: what data officers register and what the query path reads.
+
+use crate::classification::{
+    BindingRole, Category, Grade, LibraryTier, OpenAttr, OrgKind, PrincipalKind, Role, ShareAttr,
+    SuggestionStatus, UpdateCycle,
+};
+use crate::ids::{ElementId, OrgId, PrincipalId, ResourceId};
+use crate::validators::Validator;
+use serde::{Deserialize, Serialize};
+
+/// An organisation unit: a municipal bureau, a district department, a street, a community or an
+/// external recipient. Units form a tree through `parent`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgUnit {
+    /// Stable code.
+    pub id: OrgId,
+    /// Official Chinese name.
+    pub name: String,
+    /// What kind of unit this is.
+    pub kind: OrgKind,
+    /// The enclosing unit.
+    pub parent: Option<OrgId>,
+    /// GB/T 2260 code of territorial units (districts, streets, communities).
+    pub division_code: Option<String>,
+}
+
+/// Attributes a principal carries into policy decisions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrincipalAttributes {
+    /// GB/T 2260 codes of the territory the principal may see rows of (a street office sees its
+    /// street); empty means no territorial restriction.
+    #[serde(default)]
+    pub jurisdiction: Vec<String>,
+    /// The highest grade the principal is cleared for.
+    #[serde(default)]
+    pub clearance: Option<Grade>,
+}
+
+/// Who acts: a user, a service account, an external recipient or the public.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// The user name.
+    pub id: PrincipalId,
+    /// Display name.
+    pub display_name: String,
+    /// Kind of principal.
+    pub kind: PrincipalKind,
+    /// The organisation it belongs to.
+    pub org: OrgId,
+    /// Roles held.
+    pub roles: Vec<Role>,
+    /// Attributes for attribute-based access control.
+    pub attributes: PrincipalAttributes,
+}
+
+impl Principal {
+    /// Whether the principal holds the role.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// A principal to create, with its credentials in clear (they are hashed before storage).
+#[derive(Debug, Clone)]
+pub struct NewPrincipal {
+    /// The principal.
+    pub principal: Principal,
+    /// Password for interactive log-in (pgwire SCRAM, console).
+    pub password: Option<String>,
+    /// Bearer token for HTTP and Flight SQL.
+    pub token: Option<String>,
+}
+
+/// A standard data element (数据元).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataElement {
+    /// Stable identifier, e.g. `resident_id`.
+    pub id: ElementId,
+    /// Chinese name, e.g. 公民身份号码.
+    pub name: String,
+    /// English name.
+    pub name_en: String,
+    /// The standard defining it, e.g. `GB 11643-1999`.
+    pub standard: Option<String>,
+    /// Logical type: `string`, `int64`, `float64`, `date`, `timestamp`, `boolean`.
+    pub data_type: String,
+    /// Validator applied wherever the element is bound.
+    pub validator: Option<Validator>,
+    /// Category given to columns bound to it unless classified otherwise.
+    pub default_category: Category,
+    /// Grade given to columns bound to it unless graded otherwise.
+    pub default_grade: Grade,
+    /// Definition.
+    pub description: String,
+}
+
+/// A column (信息项) of a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// Column name in the Delta table (ASCII snake case).
+    pub name: String,
+    /// Chinese item name (信息项名称).
+    pub title: String,
+    /// Logical type: `string`, `int64`, `float64`, `date`, `timestamp`, `boolean`.
+    pub data_type: String,
+    /// Whether values may be missing.
+    pub nullable: bool,
+    /// Whether the column is (part of) the entity key used to join replicas to sources.
+    pub is_key: bool,
+    /// Description.
+    pub description: String,
+    /// Category (分类).
+    pub category: Category,
+    /// Grade (分级).
+    pub grade: Grade,
+    /// The data element the column carries, if bound.
+    pub element: Option<ElementId>,
+    /// Source or replica, when bound.
+    pub binding: Option<BindingRole>,
+}
+
+/// A resource (数据资源) of the resource catalogue, with the core metadata of GB/T 21063.3.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    /// Resource code (资源代码).
+    pub id: ResourceId,
+    /// Resource name (资源名称).
+    pub name: String,
+    /// Provider department (资源提供方).
+    pub provider: OrgId,
+    /// Abstract (资源摘要).
+    pub abstract_text: String,
+    /// Format (资源格式), e.g. 数据库表.
+    pub format: String,
+    /// Sharing attribute (共享属性).
+    pub share_attr: ShareAttr,
+    /// Sharing conditions (共享条件) when conditional, or the basis when not shared.
+    pub share_conditions: Option<String>,
+    /// Open attribute (开放属性).
+    pub open_attr: OpenAttr,
+    /// Open conditions.
+    pub open_conditions: Option<String>,
+    /// Update cycle (更新周期).
+    pub update_cycle: UpdateCycle,
+    /// Library tier.
+    pub tier: LibraryTier,
+    /// Publish date (发布日期), `YYYY-MM-DD`.
+    pub publish_date: Option<String>,
+    /// The highest grade of its columns, recomputed on every change; `None` without columns.
+    pub grade: Option<Grade>,
+    /// Creation time, RFC 3339.
+    pub created_at: String,
+    /// Last change, RFC 3339.
+    pub updated_at: String,
+}
+
+/// A resource to register with its items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewResource {
+    /// Resource code.
+    pub id: ResourceId,
+    /// Name.
+    pub name: String,
+    /// Provider department.
+    pub provider: OrgId,
+    /// Abstract.
+    pub abstract_text: String,
+    /// Format.
+    pub format: String,
+    /// Sharing attribute.
+    pub share_attr: ShareAttr,
+    /// Sharing conditions.
+    pub share_conditions: Option<String>,
+    /// Open attribute.
+    pub open_attr: OpenAttr,
+    /// Open conditions.
+    pub open_conditions: Option<String>,
+    /// Update cycle.
+    pub update_cycle: UpdateCycle,
+    /// Library tier.
+    pub tier: LibraryTier,
+    /// Publish date.
+    pub publish_date: Option<String>,
+    /// Items.
+    pub columns: Vec<Column>,
+}
+
+/// A Delta table behind a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableRecord {
+    /// The resource it belongs to.
+    pub resource: ResourceId,
+    /// Table name within the resource (usually `main`).
+    pub name: String,
+    /// Zone and tier path, e.g. `base/population/persons`.
+    pub path: String,
+    /// Full location URL.
+    pub location: String,
+    /// Current Delta version.
+    pub version: i64,
+    /// Row count at that version.
+    pub row_count: i64,
+    /// Arrow schema as JSON.
+    pub schema_json: String,
+    /// Partition columns.
+    pub partition_columns: Vec<String>,
+    /// Time of the last commit (鲜活度), RFC 3339.
+    pub last_update: String,
+}
+
+/// A resource with its items and tables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceDetail {
+    /// The resource.
+    #[serde(flatten)]
+    pub resource: Resource,
+    /// The provider's name.
+    pub provider_name: String,
+    /// Items.
+    pub columns: Vec<Column>,
+    /// Tables.
+    pub tables: Vec<TableRecord>,
+}
+
+/// One place a data element is bound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElementBinding {
+    /// The resource.
+    pub resource: ResourceId,
+    /// The resource's name.
+    pub resource_name: String,
+    /// The column.
+    pub column: String,
+    /// The owning department.
+    pub owner: OrgId,
+    /// The owning department's name.
+    pub owner_name: String,
+    /// Source or replica.
+    pub role: BindingRole,
+}
+
+/// Where a data element lives: its one source and its replicas.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElementBindings {
+    /// The element.
+    pub element: DataElement,
+    /// The authoritative source, if declared.
+    pub source: Option<ElementBinding>,
+    /// Replicas.
+    pub replicas: Vec<ElementBinding>,
+}
+
+/// 一数一源 coverage: the share of data elements that have an authoritative source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Number of data elements.
+    pub elements: i64,
+    /// Number with a declared source.
+    pub with_source: i64,
+    /// `with_source / elements`, 0 when there are no elements.
+    pub ratio: f64,
+}
+
+/// Filter for listing resources.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ResourceFilter {
+    /// Only resources of this provider.
+    pub provider: Option<OrgId>,
+    /// Only resources of this tier.
+    pub tier: Option<LibraryTier>,
+    /// Only resources with this open attribute.
+    pub open_attr: Option<OpenAttr>,
+}
+
+/// A page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// Zero-based offset.
+    pub offset: i64,
+    /// Page size.
+    pub limit: i64,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page { offset: 0, limit: 50 }
+    }
+}
+
+/// One page of results and the total count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Paged<T> {
+    /// Items of this page.
+    pub items: Vec<T>,
+    /// Total matching items.
+    pub total: i64,
+    /// Offset of this page.
+    pub offset: i64,
+    /// Page size asked for.
+    pub limit: i64,
+}
+
+/// A sensitive-data discovery suggestion for one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// Sequence number.
+    pub id: i64,
+    /// The resource.
+    pub resource: ResourceId,
+    /// The column.
+    pub column: String,
+    /// Suggested data element.
+    pub element: Option<ElementId>,
+    /// Suggested category.
+    pub category: Category,
+    /// Suggested grade.
+    pub grade: Grade,
+    /// Share of sampled values that matched, 0..1.
+    pub confidence: f64,
+    /// What matched, e.g. `482/500 values pass GB 11643`.
+    pub evidence: String,
+    /// Decision.
+    pub status: SuggestionStatus,
+    /// Who decided.
+    pub decided_by: Option<PrincipalId>,
+}
+
+/// A suggestion before it is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewSuggestion {
+    /// The resource.
+    pub resource: ResourceId,
+    /// The column.
+    pub column: String,
+    /// Suggested data element.
+    pub element: Option<ElementId>,
+    /// Suggested category.
+    pub category: Category,
+    /// Suggested grade.
+    pub grade: Grade,
+    /// Confidence 0..1.
+    pub confidence: f64,
+    /// Evidence.
+    pub evidence: String,
+}
+
+/// One entry of the hash-chained change log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// Time, RFC 3339 with microseconds.
+    pub at: String,
+    /// Who made the change.
+    pub actor: String,
+    /// Entity kind: `org`, `principal`, `element`, `resource`, `column`, `table`, `suggestion`.
+    pub entity_kind: String,
+    /// Entity identifier.
+    pub entity_id: String,
+    /// What happened: `create`, `update`, `bind`, `classify`, …
+    pub action: String,
+    /// State before, as JSON.
+    pub before: Option<String>,
+    /// State after, as JSON.
+    pub after: Option<String>,
+    /// Hash of the previous entry (64 zeros for the first).
+    pub prev_hash: String,
+    /// SHA-256 over this entry's fields and `prev_hash`.
+    pub hash: String,
+}
+
+/// Outcome of verifying the change log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainReport {
+    /// Entries checked.
+    pub entries: i64,
+    /// The first entry whose hash or link does not verify.
+    pub first_broken: Option<BrokenLink>,
+    /// Hash of the last entry.
+    pub head: Option<String>,
+}
+
+/// Where and why the chain breaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrokenLink {
+    /// Sequence number of the broken entry.
+    pub seq: i64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The document the search index holds for one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchDocument {
+    /// The resource.
+    pub id: ResourceId,
+    /// Name.
+    pub name: String,
+    /// Abstract.
+    pub abstract_text: String,
+    /// Item titles and names, space separated.
+    pub items: String,
+    /// Provider department name.
+    pub provider_name: String,
+}

@@ -1,0 +1,157 @@
+//! The [`CatalogStore`] trait: everything the rest of zhongshu asks of the metadata store.
+//!
+//! The domain rules live behind this trait so that every door (CLI, HTTP, console, ingest)
+//! gets the same checks inside the same transaction as the change: 一数一源 on every binding,
+//! the grade recomputed on every column change, the open attribute checked against the grade,
+//! and one change-log entry appended for every mutation.
+
+use crate::classification::{BindingRole, Category, Grade, OpenAttr, ShareAttr, SuggestionStatus};
+use crate::error::Result;
+use crate::ids::{ElementId, OrgId, PrincipalId, ResourceId};
+use crate::model::{
+    ChainReport, ChangeEvent, Coverage, DataElement, ElementBindings, NewPrincipal, NewResource,
+    NewSuggestion, OrgUnit, Page, Paged, Principal, Resource, ResourceDetail, ResourceFilter,
+    SearchDocument, Suggestion, TableRecord,
+};
+use async_trait::async_trait;
+
+/// Who makes a change; recorded in the change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    /// The actor for changes made by zhongshu itself (migrations, demo set-up).
+    pub fn system() -> Self {
+        Actor("system".to_owned())
+    }
+
+    /// A principal acting.
+    pub fn principal(id: &PrincipalId) -> Self {
+        Actor(id.as_str().to_owned())
+    }
+}
+
+/// Changes to a resource's sharing and open attributes. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttributeChange {
+    /// New sharing attribute.
+    pub share_attr: Option<ShareAttr>,
+    /// New sharing conditions (`Some(None)` clears them).
+    pub share_conditions: Option<Option<String>>,
+    /// New open attribute.
+    pub open_attr: Option<OpenAttr>,
+    /// New open conditions.
+    pub open_conditions: Option<Option<String>>,
+}
+
+/// The metadata store.
+#[async_trait]
+pub trait CatalogStore: Send + Sync + std::fmt::Debug {
+    /// Which backend this is (`sqlite`, `postgres`).
+    fn backend_name(&self) -> &'static str;
+
+    // --- organisations -------------------------------------------------------------------
+    /// Creates or replaces an organisation unit.
+    async fn upsert_org(&self, actor: &Actor, org: &OrgUnit) -> Result<()>;
+    /// One organisation unit.
+    async fn get_org(&self, id: &OrgId) -> Result<Option<OrgUnit>>;
+    /// All organisation units, ordered by id.
+    async fn list_orgs(&self) -> Result<Vec<OrgUnit>>;
+
+    // --- principals ----------------------------------------------------------------------
+    /// Creates a principal; its password and token are hashed before storage.
+    async fn create_principal(&self, actor: &Actor, new: &NewPrincipal) -> Result<Principal>;
+    /// One principal.
+    async fn get_principal(&self, id: &PrincipalId) -> Result<Option<Principal>>;
+    /// All principals, ordered by id.
+    async fn list_principals(&self) -> Result<Vec<Principal>>;
+    /// The principal a bearer token belongs to.
+    async fn principal_by_token(&self, token: &str) -> Result<Option<Principal>>;
+    /// The stored SCRAM-SHA-256 verifier of a principal's password.
+    async fn password_verifier(&self, id: &PrincipalId) -> Result<Option<String>>;
+
+    // --- data elements -------------------------------------------------------------------
+    /// Creates or replaces a data element.
+    async fn upsert_element(&self, actor: &Actor, element: &DataElement) -> Result<()>;
+    /// A data element by id or by Chinese name.
+    async fn get_element(&self, id_or_name: &str) -> Result<Option<DataElement>>;
+    /// All data elements, ordered by id.
+    async fn list_elements(&self) -> Result<Vec<DataElement>>;
+    /// The source and replicas of a data element (by id or name).
+    async fn element_bindings(&self, id_or_name: &str) -> Result<ElementBindings>;
+    /// 一数一源 coverage.
+    async fn coverage(&self) -> Result<Coverage>;
+
+    // --- resources -----------------------------------------------------------------------
+    /// Registers a resource with its items, enforcing 一数一源 and the grade rules.
+    async fn register_resource(&self, actor: &Actor, new: &NewResource) -> Result<Resource>;
+    /// Registers many resources in one transaction (all or none).
+    async fn register_resources(&self, actor: &Actor, new: &[NewResource]) -> Result<usize>;
+    /// A resource with items and tables.
+    async fn get_resource(&self, id: &ResourceId) -> Result<Option<ResourceDetail>>;
+    /// Resources matching a filter, one page, ordered by id.
+    async fn list_resources(&self, filter: &ResourceFilter, page: Page) -> Result<Paged<Resource>>;
+    /// Changes sharing and open attributes; refuses 无条件开放 at L3 or above.
+    async fn set_attributes(
+        &self,
+        actor: &Actor,
+        id: &ResourceId,
+        change: &AttributeChange,
+    ) -> Result<Resource>;
+    /// Binds a column to a data element as its source or a replica; refuses a second source.
+    async fn bind_column(
+        &self,
+        actor: &Actor,
+        resource: &ResourceId,
+        column: &str,
+        element: &ElementId,
+        role: BindingRole,
+    ) -> Result<()>;
+    /// Removes a column's binding (releasing a source).
+    async fn unbind_column(&self, actor: &Actor, resource: &ResourceId, column: &str)
+    -> Result<()>;
+    /// Sets a column's category and grade and recomputes the resource grade.
+    async fn classify_column(
+        &self,
+        actor: &Actor,
+        resource: &ResourceId,
+        column: &str,
+        category: Category,
+        grade: Grade,
+    ) -> Result<()>;
+
+    // --- tables --------------------------------------------------------------------------
+    /// Records (or updates) the Delta table behind a resource.
+    async fn upsert_table(&self, actor: &Actor, table: &TableRecord) -> Result<()>;
+
+    // --- discovery suggestions -----------------------------------------------------------
+    /// Stores suggestions, replacing pending ones for the same columns.
+    async fn add_suggestions(&self, actor: &Actor, new: &[NewSuggestion])
+    -> Result<Vec<Suggestion>>;
+    /// Suggestions, optionally for one resource and status.
+    async fn list_suggestions(
+        &self,
+        resource: Option<&ResourceId>,
+        status: Option<SuggestionStatus>,
+    ) -> Result<Vec<Suggestion>>;
+    /// Accepts (classifying and binding the column) or rejects a pending suggestion.
+    async fn decide_suggestion(&self, actor: &Actor, id: i64, accept: bool) -> Result<Suggestion>;
+
+    // --- search support ------------------------------------------------------------------
+    /// Search documents for resources after `after` in id order.
+    async fn search_documents(
+        &self,
+        after: Option<&ResourceId>,
+        limit: i64,
+    ) -> Result<Vec<SearchDocument>>;
+    /// Search documents for the given resources (missing ones are left out).
+    async fn search_documents_for(&self, ids: &[ResourceId]) -> Result<Vec<SearchDocument>>;
+
+    // --- change log ----------------------------------------------------------------------
+    /// Entries after `after_seq`, at most `limit`, in order.
+    async fn changes_since(&self, after_seq: i64, limit: i64) -> Result<Vec<ChangeEvent>>;
+    /// Sequence number of the last entry (0 when empty).
+    async fn head_seq(&self) -> Result<i64>;
+    /// Recomputes the whole chain and names the first broken entry.
+    async fn verify_change_log(&self) -> Result<ChainReport>;
+}

@@ -1,0 +1,375 @@
+use crate::{TestStore, on_every_backend};
+use sqlx::AssertSqlSafe;
+use zhongshu_catalog::*;
+
+fn actor() -> Actor {
+    Actor("officer".into())
+}
+
+async fn seed_orgs(store: &dyn CatalogStore) {
+    let orgs = [
+        ("440310", "深圳市坪山区人民政府", OrgKind::Government, None),
+        ("440310-gaj", "深圳市公安局坪山分局", OrgKind::DistrictDepartment, Some("440310")),
+        ("440310-rsj", "坪山区人力资源局", OrgKind::DistrictDepartment, Some("440310")),
+        ("440310001", "坪山街道办事处", OrgKind::Street, Some("440310")),
+    ];
+    for (id, name, kind, parent) in orgs {
+        let org = OrgUnit {
+            id: OrgId::new(id),
+            name: name.into(),
+            kind,
+            parent: parent.map(OrgId::new),
+            division_code: None,
+        };
+        store.upsert_org(&Actor::system(), &org).await.unwrap();
+    }
+    for e in standards::standard_elements() {
+        store.upsert_element(&Actor::system(), &e).await.unwrap();
+    }
+}
+
+fn column(name: &str, title: &str, grade: Grade, element: Option<(&str, BindingRole)>) -> Column {
+    Column {
+        name: name.into(),
+        title: title.into(),
+        data_type: "string".into(),
+        nullable: true,
+        is_key: false,
+        description: String::new(),
+        category: if grade >= Grade::L3 { Category::Personal } else { Category::Public },
+        grade,
+        element: element.map(|(e, _)| ElementId::new(e)),
+        binding: element.map(|(_, r)| r),
+    }
+}
+
+fn resource(id: &str, name: &str, provider: &str, columns: Vec<Column>) -> NewResource {
+    NewResource {
+        id: ResourceId::new(id),
+        name: name.into(),
+        provider: OrgId::new(provider),
+        abstract_text: format!("{name}摘要"),
+        format: "数据库表".into(),
+        share_attr: ShareAttr::Conditional,
+        share_conditions: Some("依法履职".into()),
+        open_attr: OpenAttr::NotOpen,
+        open_conditions: None,
+        update_cycle: UpdateCycle::Daily,
+        tier: LibraryTier::Base,
+        publish_date: None,
+        columns,
+    }
+}
+
+fn persons() -> NewResource {
+    resource(
+        "440310-GA-0001",
+        "人口基础信息",
+        "440310-gaj",
+        vec![
+            column("id_no", "公民身份号码", Grade::L4, Some(("resident_id", BindingRole::Source))),
+            column("name", "姓名", Grade::L3, Some(("person_name", BindingRole::Source))),
+            column("street_code", "街道代码", Grade::L1, None),
+        ],
+    )
+}
+
+fn enrolments(id_role: BindingRole) -> NewResource {
+    resource(
+        "440310-RS-0001",
+        "社会保险参保信息",
+        "440310-rsj",
+        vec![
+            column("id_no", "公民身份号码", Grade::L4, Some(("resident_id", id_role))),
+            column("insurance_type", "险种", Grade::L2, None),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn organisations_and_principals() {
+    on_every_backend(|t: TestStore| async move {
+        let store = &t.store;
+        seed_orgs(store).await;
+        let orgs = store.list_orgs().await.unwrap();
+        assert_eq!(orgs.len(), 4);
+        assert_eq!(store.get_org(&OrgId::new("440310001")).await.unwrap().unwrap().kind, OrgKind::Street);
+
+        let bad_parent = OrgUnit {
+            id: OrgId::new("x"),
+            name: "x".into(),
+            kind: OrgKind::Community,
+            parent: Some(OrgId::new("nowhere")),
+            division_code: None,
+        };
+        assert!(matches!(store.upsert_org(&actor(), &bad_parent).await, Err(CatalogError::NotFound { .. })));
+
+        let principal = Principal {
+            id: PrincipalId::new("gaj_officer"),
+            display_name: "公安分局数据专员".into(),
+            kind: PrincipalKind::User,
+            org: OrgId::new("440310-gaj"),
+            roles: vec![Role::DataOfficer, Role::Analyst],
+            attributes: PrincipalAttributes { jurisdiction: vec!["440310".into()], clearance: Some(Grade::L4) },
+        };
+        let token = auth::new_token();
+        store
+            .create_principal(&actor(), &NewPrincipal { principal: principal.clone(), password: Some("s3cret!".into()), token: Some(token.clone()) })
+            .await
+            .unwrap();
+        assert_eq!(store.principal_by_token(&token).await.unwrap(), Some(principal.clone()));
+        assert_eq!(store.principal_by_token("zs_wrong").await.unwrap(), None);
+        let verifier = store.password_verifier(&principal.id).await.unwrap().unwrap();
+        let verifier = auth::ScramVerifier::decode(&verifier).unwrap();
+        assert!(verifier.verify("s3cret!"));
+        assert!(!verifier.verify("s3cret"));
+        let again = store
+            .create_principal(&actor(), &NewPrincipal { principal, password: None, token: None })
+            .await;
+        assert!(matches!(again, Err(CatalogError::AlreadyExists { .. })));
+        // Credentials never reach the change log.
+        let log = store.changes_since(0, 1000).await.unwrap();
+        assert!(log.iter().all(|e| !e.after.as_deref().unwrap_or_default().contains("s3cret")));
+        assert!(log.iter().all(|e| !e.after.as_deref().unwrap_or_default().contains(&token)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_source_per_element() {
+    on_every_backend(|t: TestStore| async move {
+        let store = &t.store;
+        seed_orgs(store).await;
+        store.register_resource(&actor(), &persons()).await.unwrap();
+
+        // A second authoritative source is refused, naming element, source and owner.
+        let err = store.register_resource(&actor(), &enrolments(BindingRole::Source)).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, CatalogError::SecondSource { .. }), "{text}");
+        for needle in ["公民身份号码", "440310-GA-0001", "人口基础信息", "深圳市公安局坪山分局", "id_no"] {
+            assert!(text.contains(needle), "missing {needle} in: {text}");
+        }
+        assert!(store.get_resource(&ResourceId::new("440310-RS-0001")).await.unwrap().is_none(), "refused registration left nothing");
+
+        // As a replica it is fine.
+        store.register_resource(&actor(), &enrolments(BindingRole::Replica)).await.unwrap();
+        let b = store.element_bindings("公民身份号码").await.unwrap();
+        assert_eq!(b.source.as_ref().map(|s| s.resource.as_str()), Some("440310-GA-0001"));
+        assert_eq!(b.replicas.len(), 1);
+        assert_eq!(b.replicas[0].owner_name, "坪山区人力资源局");
+
+        // Re-binding the replica as source is refused too; releasing the source allows it.
+        let rs = ResourceId::new("440310-RS-0001");
+        let err = store.bind_column(&actor(), &rs, "id_no", &ElementId::new("resident_id"), BindingRole::Source).await;
+        assert!(matches!(err, Err(CatalogError::SecondSource { .. })));
+        store.unbind_column(&actor(), &ResourceId::new("440310-GA-0001"), "id_no").await.unwrap();
+        store.bind_column(&actor(), &rs, "id_no", &ElementId::new("resident_id"), BindingRole::Source).await.unwrap();
+        assert_eq!(
+            store.element_bindings("resident_id").await.unwrap().source.map(|s| s.resource),
+            Some(rs)
+        );
+
+        let coverage = store.coverage().await.unwrap();
+        assert_eq!(coverage.elements, standards::standard_elements().len() as i64);
+        assert_eq!(coverage.with_source, 2);
+
+        // The unique index backs the rule even for SQL that bypasses the store.
+        let raw = sqlx::query("UPDATE columns SET element_id = 'resident_id', binding = 'source' WHERE name = 'street_code'")
+            .execute(store.pool())
+            .await;
+        assert!(raw.is_err(), "the database must refuse a second source");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn grades_follow_columns_and_gate_opening() {
+    on_every_backend(|t: TestStore| async move {
+        let store = &t.store;
+        seed_orgs(store).await;
+        let mut open = resource(
+            "440310-ZS-0009",
+            "网格事件统计",
+            "440310-rsj",
+            vec![column("street_code", "街道代码", Grade::L1, None), column("events", "事件数", Grade::L2, None)],
+        );
+        open.open_attr = OpenAttr::Unconditional;
+        let r = store.register_resource(&actor(), &open).await.unwrap();
+        assert_eq!(r.grade, Some(Grade::L2));
+
+        // Raising a column to L3 on an unconditionally open resource is refused ...
+        let id = ResourceId::new("440310-ZS-0009");
+        let err = store.classify_column(&actor(), &id, "events", Category::Personal, Grade::L3).await.unwrap_err();
+        assert!(matches!(err, CatalogError::OpenAttrForbidden { .. }), "{err}");
+        assert_eq!(store.get_resource(&id).await.unwrap().unwrap().resource.grade, Some(Grade::L2));
+
+        // ... until the open attribute is conditional; then the grade follows the column.
+        store
+            .set_attributes(&actor(), &id, &AttributeChange { open_attr: Some(OpenAttr::Conditional), ..Default::default() })
+            .await
+            .unwrap();
+        store.classify_column(&actor(), &id, "events", Category::Personal, Grade::L3).await.unwrap();
+        let detail = store.get_resource(&id).await.unwrap().unwrap();
+        assert_eq!(detail.resource.grade, Some(Grade::L3));
+        let err = store
+            .set_attributes(&actor(), &id, &AttributeChange { open_attr: Some(OpenAttr::Unconditional), ..Default::default() })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("无条件开放"), "{err}");
+
+        // Registering an L4 resource as unconditionally open is refused outright.
+        let mut p = persons();
+        p.open_attr = OpenAttr::Unconditional;
+        assert!(matches!(store.register_resource(&actor(), &p).await, Err(CatalogError::OpenAttrForbidden { .. })));
+
+        // Binding raises a column to its element's default grade (就高从严).
+        store.bind_column(&actor(), &id, "street_code", &ElementId::new("person_name"), BindingRole::Replica).await.unwrap();
+        let detail = store.get_resource(&id).await.unwrap().unwrap();
+        assert_eq!(detail.columns[0].grade, Grade::L3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn listing_and_paging() {
+    on_every_backend(|t: TestStore| async move {
+        let store = &t.store;
+        seed_orgs(store).await;
+        let many: Vec<NewResource> = (0..25)
+            .map(|i| resource(&format!("R-{i:03}"), &format!("资源{i}"), if i % 2 == 0 { "440310-gaj" } else { "440310-rsj" }, vec![column("a", "甲", Grade::L1, None)]))
+            .collect();
+        assert_eq!(store.register_resources(&actor(), &many).await.unwrap(), 25);
+        let page = store.list_resources(&ResourceFilter::default(), Page { offset: 20, limit: 10 }).await.unwrap();
+        assert_eq!(page.total, 25);
+        assert_eq!(page.items.len(), 5);
+        assert_eq!(page.items[0].id.as_str(), "R-020");
+        let gaj = store
+            .list_resources(&ResourceFilter { provider: Some(OrgId::new("440310-gaj")), ..Default::default() }, Page::default())
+            .await
+            .unwrap();
+        assert_eq!(gaj.total, 13);
+
+        // A bulk registration with one bad resource lands nothing.
+        let mut bad = many.clone();
+        for r in &mut bad {
+            r.id = ResourceId::new(format!("B{}", r.id));
+        }
+        bad[7].columns[0].name = "Bad Name".into();
+        assert!(store.register_resources(&actor(), &bad).await.is_err());
+        assert_eq!(store.list_resources(&ResourceFilter::default(), Page::default()).await.unwrap().total, 25);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn suggestions_are_accepted_or_rejected() {
+    on_every_backend(|t: TestStore| async move {
+        let store = &t.store;
+        seed_orgs(store).await;
+        let mut r = resource("440310-X-0001", "未分级数据", "440310-rsj", vec![column("c1", "c1", Grade::L1, None), column("c2", "c2", Grade::L1, None)]);
+        r.open_attr = OpenAttr::NotOpen;
+        store.register_resource(&actor(), &r).await.unwrap();
+        let id = ResourceId::new("440310-X-0001");
+        let new = vec![
+            NewSuggestion { resource: id.clone(), column: "c1".into(), element: Some(ElementId::new("resident_id")), category: Category::PersonalSensitive, grade: Grade::L4, confidence: 0.98, evidence: "98/100".into() },
+            NewSuggestion { resource: id.clone(), column: "c2".into(), element: Some(ElementId::new("mobile")), category: Category::Personal, grade: Grade::L3, confidence: 0.7, evidence: "70/100".into() },
+        ];
+        let stored = store.add_suggestions(&actor(), &new).await.unwrap();
+        assert_eq!(stored.len(), 2);
+        let accepted = store.decide_suggestion(&actor(), stored[0].id, true).await.unwrap();
+        assert_eq!(accepted.status, SuggestionStatus::Accepted);
+        store.decide_suggestion(&actor(), stored[1].id, false).await.unwrap();
+        assert!(store.decide_suggestion(&actor(), stored[1].id, true).await.is_err(), "decided twice");
+
+        let detail = store.get_resource(&id).await.unwrap().unwrap();
+        assert_eq!(detail.resource.grade, Some(Grade::L4));
+        assert_eq!(detail.columns[0].element, Some(ElementId::new("resident_id")));
+        assert_eq!(detail.columns[0].binding, Some(BindingRole::Source), "first carrier becomes the source");
+        assert_eq!(detail.columns[1].grade, Grade::L1, "rejected suggestion changed nothing");
+        assert_eq!(store.list_suggestions(Some(&id), Some(SuggestionStatus::Pending)).await.unwrap().len(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn change_log_detects_tampering() {
+    on_every_backend(|t: TestStore| async move {
+        let store = &t.store;
+        seed_orgs(store).await;
+        store.register_resource(&actor(), &persons()).await.unwrap();
+        store.classify_column(&actor(), &ResourceId::new("440310-GA-0001"), "street_code", Category::Public, Grade::L2).await.unwrap();
+        let report = store.verify_change_log().await.unwrap();
+        assert!(report.first_broken.is_none(), "{report:?}");
+        assert!(report.entries > 10);
+
+        // The log refuses edits through SQL ...
+        let seq = store.changes_since(0, 1000).await.unwrap().iter().find(|e| e.entity_kind == "resource").unwrap().seq;
+        let edit = format!("UPDATE change_log SET after_state = '{{\"forged\":true}}' WHERE seq = {seq}");
+        assert!(sqlx::query(AssertSqlSafe(edit.clone())).execute(store.pool()).await.is_err());
+
+        // ... so a tamperer drops the guard first; verify still catches the edit.
+        let drop = match store.backend() {
+            Backend::Sqlite => "DROP TRIGGER change_log_no_update",
+            Backend::Postgres => "DROP TRIGGER change_log_no_update ON change_log",
+        };
+        sqlx::query(drop).execute(store.pool()).await.unwrap();
+        sqlx::query(AssertSqlSafe(edit)).execute(store.pool()).await.unwrap();
+        let report = store.verify_change_log().await.unwrap();
+        let broken = report.first_broken.expect("tampering must be detected");
+        assert_eq!(broken.seq, seq);
+        assert!(broken.reason.contains("altered"), "{}", broken.reason);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_writers_keep_one_chain() {
+    on_every_backend(|t: TestStore| async move {
+        let store = std::sync::Arc::new(t.store.clone());
+        seed_orgs(store.as_ref()).await;
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for j in 0..5 {
+                    let r = resource(&format!("C-{i}-{j}"), "并发登记", "440310-gaj", vec![column("a", "甲", Grade::L1, None)]);
+                    store.register_resource(&Actor(format!("w{i}")), &r).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let report = store.verify_change_log().await.unwrap();
+        assert!(report.first_broken.is_none(), "{report:?}");
+        assert_eq!(store.list_resources(&ResourceFilter::default(), Page::default()).await.unwrap().total, 40);
+        drop(t);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn search_follows_the_catalog() {
+    on_every_backend(|t: TestStore| async move {
+        let store = &t.store;
+        seed_orgs(store).await;
+        store.register_resource(&actor(), &persons()).await.unwrap();
+        store.register_resource(&actor(), &enrolments(BindingRole::Replica)).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = SearchIndex::open(dir.path()).unwrap();
+        assert_eq!(index.sync(store).await.unwrap(), 2);
+        let hits = index.search("社保", 0, 10).unwrap();
+        assert_eq!(hits.hits.first().map(|h| h.id.as_str()), Some("440310-RS-0001"), "{hits:?}");
+        assert_eq!(index.search("公安", 0, 10).unwrap().hits[0].id.as_str(), "440310-GA-0001");
+
+        // New and changed resources are picked up incrementally; reopening keeps the index.
+        let r = resource("440310-ZJ-0001", "房屋基础信息", "440310-gaj", vec![column("unit_no", "不动产单元号", Grade::L2, None)]);
+        store.register_resource(&actor(), &r).await.unwrap();
+        drop(index);
+        let mut index = SearchIndex::open(dir.path()).unwrap();
+        assert_eq!(index.sync(store).await.unwrap(), 1);
+        assert_eq!(index.search("不动产", 0, 10).unwrap().total, 1);
+        assert_eq!(index.sync(store).await.unwrap(), 0);
+    })
+    .await;
+}

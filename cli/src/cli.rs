@@ -1,0 +1,281 @@
+//! The command line, defined once; `--help` text is generated from these definitions.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// 中枢 zhongshu — a governed lakehouse for district and municipal governments.
+///
+/// Departments' data and municipal back-flow (回流) data land in a Delta Lake; a catalog
+/// enforces 一数一源 and 分类分级; queries are answered under policy.
+#[derive(Debug, Parser)]
+#[command(name = "zhongshu", version, propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log filter (error, warn, info, debug, or a tracing filter such as zhongshu=debug).
+    #[arg(long, global = true, env = "ZHONGSHU_LOG", default_value = "warn")]
+    pub log: String,
+}
+
+/// Where the deployment lives.
+#[derive(Debug, Clone, Args)]
+pub struct DeploymentArgs {
+    /// Data directory: catalog, lake, search index, configuration.
+    #[arg(long, env = "ZHONGSHU_DATA_DIR", default_value = "./zhongshu-data")]
+    pub data_dir: PathBuf,
+    /// Configuration file (default: DATA_DIR/zhongshu.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// Server addresses.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// HTTP listen address (overrides http.addr; port 0 picks a free port).
+    #[arg(long)]
+    pub http: Option<String>,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a data directory: configuration template, catalog with the standard data
+    /// elements, lake, and an administrator.
+    Init {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// User name of the administrator to create.
+        #[arg(long, default_value = "admin")]
+        admin: String,
+    },
+    /// Build a demo deployment of Pingshan district from generated data and serve it.
+    Demo {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// Build only; do not start the servers.
+        #[arg(long)]
+        no_serve: bool,
+        /// Data scale (1 ≈ 50,000 persons).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Generator seed.
+        #[arg(long, default_value_t = crate::demo::generate::DEFAULT_SEED)]
+        seed: u64,
+        /// Server addresses.
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Generate the demo departments' files (CSV in UTF-8 and GBK, JSON lines) with planted
+    /// defects listed in manifest.json.
+    Generate {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Data scale (1 ≈ 50,000 persons; rows grow linearly).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Seed; the same seed and scale give identical files.
+        #[arg(long, default_value_t = crate::demo::generate::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Serve HTTP (health and the catalog API).
+    Serve {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// Server addresses.
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Read and change the catalog.
+    Catalog {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// Principal recorded as the actor of changes.
+        #[arg(long = "as", global = true, default_value = "operator")]
+        actor: String,
+        /// What to do.
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// The hash-chained change log.
+    Audit {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// `zhongshu catalog …`
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// The organisation tree.
+    Orgs,
+    /// Principals and their roles.
+    Principals,
+    /// List resources.
+    Resources {
+        /// Only this provider (organisation id).
+        #[arg(long)]
+        provider: Option<String>,
+        /// Only this tier (base/基础库, theme/主题库, special/专题库, department/部门库).
+        #[arg(long)]
+        tier: Option<String>,
+        /// Page, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: i64,
+        /// Page size.
+        #[arg(long, default_value_t = 50)]
+        page_size: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one resource with its items and tables.
+    Resource {
+        /// Resource code.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List data elements with their authoritative sources.
+    Elements {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a data element's source and replicas (by id or Chinese name, e.g. 公民身份号码).
+    Element {
+        /// Element id or name.
+        key: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// 一数一源 coverage: the share of data elements with an authoritative source.
+    Coverage,
+    /// Full-text search over resources (Chinese aware: 社保 finds 社会保险参保信息).
+    Search {
+        /// Query.
+        query: String,
+        /// Page, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sample a resource's table and suggest data elements, categories and grades.
+    Scan {
+        /// Resource code.
+        resource: String,
+        /// Rows to sample.
+        #[arg(long, default_value_t = 1000)]
+        sample: usize,
+        /// Accept every suggestion at once.
+        #[arg(long)]
+        accept: bool,
+    },
+    /// List discovery suggestions.
+    Suggestions {
+        /// Only this resource.
+        #[arg(long)]
+        resource: Option<String>,
+        /// Only this status (pending, accepted, rejected).
+        #[arg(long)]
+        status: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept suggestions: classify (and bind) their columns.
+    Accept {
+        /// Suggestion ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Reject suggestions.
+    Reject {
+        /// Suggestion ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Bind a column to a data element as its authoritative source (default) or a replica.
+    Bind {
+        /// Resource code.
+        resource: String,
+        /// Column name.
+        column: String,
+        /// Data element id or name.
+        element: String,
+        /// Bind as a replica instead of the source.
+        #[arg(long)]
+        replica: bool,
+    },
+    /// Remove a column's binding (releases a source).
+    Unbind {
+        /// Resource code.
+        resource: String,
+        /// Column name.
+        column: String,
+    },
+    /// Set a column's category and grade.
+    Classify {
+        /// Resource code.
+        resource: String,
+        /// Column name.
+        column: String,
+        /// Category (public/公共数据, personal/个人信息, personal_sensitive/个人敏感信息, organisation/组织信息, iot/物联感知数据).
+        #[arg(long)]
+        category: String,
+        /// Grade (L1, L2, L3, L4, important/重要数据, core/核心数据).
+        #[arg(long)]
+        grade: String,
+    },
+    /// Change a resource's sharing or open attribute.
+    Set {
+        /// Resource code.
+        resource: String,
+        /// Sharing attribute (unconditional/无条件共享, conditional/有条件共享, not_shared/不予共享).
+        #[arg(long)]
+        share_attr: Option<String>,
+        /// Sharing conditions.
+        #[arg(long)]
+        share_conditions: Option<String>,
+        /// Open attribute (unconditional/无条件开放, conditional/有条件开放, not_open/不予开放).
+        #[arg(long)]
+        open_attr: Option<String>,
+        /// Open conditions.
+        #[arg(long)]
+        open_conditions: Option<String>,
+    },
+    /// Register resources from a TOML or JSON file (one resource, or `[[resources]]`).
+    Register {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// `zhongshu audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the change log's hash chain and name the first broken entry.
+    Verify,
+    /// Show change-log entries.
+    Log {
+        /// Entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}

@@ -1,0 +1,139 @@
+//! The one typed configuration of a deployment: defaults, then `DATA_DIR/zhongshu.toml` (or
+//! `--config FILE`), then `ZHONGSHU__SECTION__KEY` environment variables. Unknown keys in any
+//! layer are an error that names them, not silently ignored.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use zhongshu_engine::LakeConfig;
+
+/// The configuration file name inside the data directory.
+pub const CONFIG_FILE: &str = "zhongshu.toml";
+
+/// Catalog settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`; empty means
+    /// `sqlite://DATA_DIR/catalog.db`.
+    #[serde(default)]
+    pub url: String,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Listen address.
+    #[serde(default = "default_http")]
+    pub addr: String,
+}
+
+fn default_http() -> String {
+    "127.0.0.1:8080".into()
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { addr: default_http() }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Metadata catalog.
+    #[serde(default)]
+    pub catalog: CatalogConfig,
+    /// Lake storage.
+    #[serde(default)]
+    pub lake: LakeConfig,
+    /// HTTP server.
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+/// The configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration ({sources}): {message}")]
+pub struct ConfigError {
+    /// Where it was loaded from.
+    pub sources: String,
+    /// What is wrong, naming the key.
+    pub message: String,
+}
+
+impl Config {
+    /// Loads the configuration for `data_dir`, from `file` if given.
+    pub fn load(data_dir: &Path, file: Option<&Path>) -> Result<Config, ConfigError> {
+        let path: PathBuf = file.map_or_else(|| data_dir.join(CONFIG_FILE), Path::to_path_buf);
+        let sources = format!("{} and ZHONGSHU__* environment", path.display());
+        if file.is_some() && !path.exists() {
+            return Err(ConfigError { sources, message: format!("{} does not exist", path.display()) });
+        }
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&path))
+            .merge(Env::prefixed("ZHONGSHU__").split("__"))
+            .extract()
+            .map_err(|e| ConfigError { sources, message: e.to_string() })
+    }
+
+    /// The catalog URL, defaulting to the SQLite file in the data directory.
+    pub fn catalog_url(&self, data_dir: &Path) -> String {
+        if self.catalog.url.is_empty() {
+            format!("sqlite://{}", data_dir.join("catalog.db").display())
+        } else {
+            self.catalog.url.clone()
+        }
+    }
+
+    /// The commented template `zhongshu init` writes.
+    pub fn template() -> &'static str {
+        r#"# zhongshu configuration. Every key can also be set in the environment as
+# ZHONGSHU__SECTION__KEY, e.g. ZHONGSHU__HTTP__ADDR=0.0.0.0:8080.
+
+[catalog]
+# sqlite://PATH (default: DATA_DIR/catalog.db) or postgres://USER:PASSWORD@HOST:PORT/DB
+# url = "postgres://zhongshu@localhost:5432/zhongshu"
+
+[lake]
+# A directory, file:///PATH or s3://BUCKET/PREFIX (default: DATA_DIR/lake)
+# url = "s3://lake/pingshan"
+# [lake.options]
+# aws_endpoint = "http://127.0.0.1:9000"
+# aws_region = "us-east-1"
+# aws_allow_http = "true"
+
+[http]
+addr = "127.0.0.1:8080"
+"#
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_and_unknown_keys() {
+        figment::Jail::expect_with(|jail| {
+            let dir = jail.directory().to_path_buf();
+            let c = Config::load(&dir, None).unwrap();
+            assert_eq!(c.http.addr, "127.0.0.1:8080");
+            assert!(c.catalog_url(&dir).starts_with("sqlite://"));
+
+            jail.create_file(CONFIG_FILE, "[http]\naddr = \"127.0.0.1:9999\"\n")?;
+            assert_eq!(Config::load(&dir, None).unwrap().http.addr, "127.0.0.1:9999");
+
+            jail.set_env("ZHONGSHU__HTTP__ADDR", "127.0.0.1:7777");
+            assert_eq!(Config::load(&dir, None).unwrap().http.addr, "127.0.0.1:7777");
+
+            jail.create_file(CONFIG_FILE, "[http]\nadress = \"x\"\n")?;
+            let err = Config::load(&dir, None).unwrap_err();
+            assert!(err.to_string().contains("adress"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,28 @@
+//! `zhongshu serve`: the HTTP door (health and the catalog API). The PostgreSQL wire protocol
+//! and Flight SQL doors join here as they are built.
+
+use crate::deployment::Deployment;
+use crate::error::{CliError, CliResult};
+use std::io::Write;
+use zhongshu_console::{ApiState, router};
+
+/// Serves until Ctrl-C.
+pub async fn serve(d: &Deployment, http: Option<&str>) -> CliResult {
+    let addr = http.unwrap_or(&d.config.http.addr).to_owned();
+    d.sync_search().await?;
+    let state = ApiState { catalog: d.catalog(), search: d.search.clone() };
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}; choose another address with --http")))?;
+    let local = listener.local_addr().map_err(|e| CliError::Failed(e.to_string()))?;
+    println!("zhongshu serving {}", d.data_dir.display());
+    println!("  HTTP      http://{local}  (GET /healthz, /api/v1/resources, /api/v1/elements, /api/v1/search?q=)");
+    println!("press Ctrl-C to stop");
+    let _ = std::io::stdout().flush();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| CliError::Failed(format!("HTTP server: {e}")))
+}

@@ -1,0 +1,33 @@
+//! Engine errors.
+
+/// Result with [`EngineError`].
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// What can go wrong in storage and query.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The lake URL or its options are wrong.
+    #[error("lake configuration: {0}")]
+    Config(String),
+    /// A table does not exist at the expected location.
+    #[error("no Delta table at {location}; land data into it first (zhongshu demo, or an ingest job)")]
+    NoTable {
+        /// Where it was looked for.
+        location: String,
+    },
+    /// Data does not fit the declared schema.
+    #[error("schema: {0}")]
+    Schema(String),
+    /// Delta Lake failed.
+    #[error("delta: {0}")]
+    Delta(#[from] deltalake::DeltaTableError),
+    /// DataFusion failed.
+    #[error("query: {0}")]
+    Query(#[from] datafusion::error::DataFusionError),
+    /// Arrow failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// The catalog failed.
+    #[error(transparent)]
+    Catalog(#[from] zhongshu_catalog::CatalogError),
+}

@@ -1,0 +1,214 @@
+//! The lake: Delta tables on object storage, laid out by zone and tier.
+//!
+//! A [`Lake`] is a root URL (a local directory by default, any S3-compatible bucket by
+//! `s3://bucket/prefix` and options) under which each table lives at a relative path such as
+//! `base/population/persons`. Writes go through delta-rs so each one is a single atomic commit;
+//! the resulting tables are plain Delta tables that any Delta reader opens without zhongshu.
+
+use crate::error::{EngineError, Result};
+use arrow::array::RecordBatch;
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+use deltalake::DeltaTable;
+use deltalake::protocol::SaveMode;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use url::Url;
+use zhongshu_catalog::{ResourceId, TableRecord};
+
+/// Where the lake lives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LakeConfig {
+    /// `file:///abs/path`, a plain directory path, or `s3://bucket/prefix`. Empty means
+    /// `DATA_DIR/lake`.
+    #[serde(default)]
+    pub url: String,
+    /// object_store options, e.g. `aws_endpoint`, `aws_access_key_id`, `aws_region`,
+    /// `aws_allow_http`.
+    #[serde(default)]
+    pub options: HashMap<String, String>,
+}
+
+/// How a write treats existing data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Add rows.
+    Append,
+    /// Replace all rows (the old versions stay readable by time travel).
+    Overwrite,
+}
+
+/// The result of one write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// The table version the write committed.
+    pub version: u64,
+    /// Rows written.
+    pub rows: u64,
+}
+
+/// The lake root and its storage options.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: Url,
+    options: HashMap<String, String>,
+}
+
+impl Lake {
+    /// Opens the lake described by `config`, defaulting to `data_dir/lake`.
+    pub fn open(config: &LakeConfig, data_dir: &Path) -> Result<Self> {
+        let location = if config.url.is_empty() {
+            data_dir.join("lake").to_string_lossy().into_owned()
+        } else {
+            config.url.clone()
+        };
+        let root = if location.contains("://") {
+            let url = Url::parse(&location)
+                .map_err(|e| EngineError::Config(format!("lake URL `{location}`: {e}")))?;
+            match url.scheme() {
+                "file" => {
+                    let path = url.to_file_path().map_err(|_| {
+                        EngineError::Config(format!("lake URL `{location}` is not a local path"))
+                    })?;
+                    deltalake::ensure_table_uri(path.to_string_lossy())?
+                }
+                "s3" | "s3a" => url,
+                other => {
+                    return Err(EngineError::Config(format!(
+                        "lake URL scheme `{other}` is not supported; use a directory, file:// or s3://"
+                    )));
+                }
+            }
+        } else {
+            deltalake::ensure_table_uri(&location)?
+        };
+        let mut root = root;
+        if !root.path().ends_with('/') {
+            root.set_path(&format!("{}/", root.path()));
+        }
+        Ok(Lake { root, options: config.options.clone() })
+    }
+
+    /// The root URL.
+    pub fn root(&self) -> &Url {
+        &self.root
+    }
+
+    /// The URL of a table at a relative path (`base/population/persons`).
+    pub fn table_url(&self, path: &str) -> Result<Url> {
+        if path.is_empty() || path.starts_with('/') || path.split('/').any(|p| p == ".." || p.is_empty()) {
+            return Err(EngineError::Config(format!("table path `{path}` must be relative, without `..`")));
+        }
+        let url = self
+            .root
+            .join(path)
+            .map_err(|e| EngineError::Config(format!("table path `{path}`: {e}")))?;
+        if url.scheme() == "file" {
+            // Local tables need their directory before delta-rs can write the log.
+            return Ok(deltalake::ensure_table_uri(url.as_str())?);
+        }
+        Ok(url)
+    }
+
+    async fn table_handle(&self, path: &str) -> Result<DeltaTable> {
+        let url = self.table_url(path)?;
+        Ok(DeltaTable::try_from_url_with_storage_options(url, self.options.clone()).await?)
+    }
+
+    /// Opens an existing table.
+    pub async fn open_table(&self, path: &str) -> Result<DeltaTable> {
+        let table = self.table_handle(path).await?;
+        if table.version().is_none() {
+            return Err(EngineError::NoTable { location: table.table_url().to_string() });
+        }
+        Ok(table)
+    }
+
+    /// Writes batches to the table at `path` in one atomic commit, creating the table if needed.
+    pub async fn write(
+        &self,
+        path: &str,
+        name: &str,
+        batches: Vec<RecordBatch>,
+        mode: WriteMode,
+    ) -> Result<WriteOutcome> {
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let table = self.table_handle(path).await?;
+        let save_mode = match mode {
+            WriteMode::Append => SaveMode::Append,
+            WriteMode::Overwrite => SaveMode::Overwrite,
+        };
+        let table = table.write(batches).with_save_mode(save_mode).with_table_name(name).await?;
+        let version = table
+            .version()
+            .ok_or_else(|| EngineError::Schema("write committed no version".into()))?;
+        Ok(WriteOutcome { version, rows })
+    }
+
+    /// A catalog record of the table at `path` after a write.
+    pub async fn table_record(
+        &self,
+        resource: &ResourceId,
+        name: &str,
+        path: &str,
+        row_count: u64,
+    ) -> Result<TableRecord> {
+        let table = self.open_table(path).await?;
+        let snapshot = table.snapshot()?;
+        let schema = snapshot.snapshot().arrow_schema();
+        let version = table.version().unwrap_or_default();
+        let last_update = table
+            .history(Some(1))
+            .next()
+            .await
+            .and_then(|c| c.ok())
+            .and_then(|c| c.timestamp)
+            .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+        Ok(TableRecord {
+            resource: resource.clone(),
+            name: name.to_owned(),
+            path: path.to_owned(),
+            location: table.table_url().to_string(),
+            version: version as i64,
+            row_count: row_count as i64,
+            schema_json: serde_json::to_string(schema.as_ref()).map_err(|e| EngineError::Schema(e.to_string()))?,
+            partition_columns: snapshot.metadata().partition_columns().clone(),
+            last_update: chrono::DateTime::from_timestamp_millis(last_update)
+                .unwrap_or_default()
+                .to_rfc3339(),
+        })
+    }
+
+    /// A DataFusion session with the table at `path` registered as `name`. Used by zhongshu's
+    /// own maintenance work (sampling for discovery, counts); principals query through the
+    /// governed session instead.
+    pub async fn internal_session(&self, tables: &[(&str, &str)]) -> Result<SessionContext> {
+        let ctx = SessionContext::new();
+        for (name, path) in tables {
+            let table = self.open_table(path).await?;
+            table.update_datafusion_session(&ctx.state())?;
+            let provider = table.table_provider().await?;
+            ctx.register_table(*name, provider)?;
+        }
+        Ok(ctx)
+    }
+
+    /// Up to `limit` rows of the table at `path`, read through DataFusion.
+    pub async fn sample(&self, path: &str, limit: usize) -> Result<Vec<RecordBatch>> {
+        let ctx = self.internal_session(&[("t", path)]).await?;
+        let df = ctx.table("t").await?.limit(0, Some(limit))?;
+        Ok(df.collect().await?)
+    }
+
+    /// Number of rows in the table at `path`.
+    pub async fn count(&self, path: &str) -> Result<u64> {
+        let ctx = self.internal_session(&[("t", path)]).await?;
+        Ok(ctx.table("t").await?.count().await? as u64)
+    }
+}
+
+/// Shared handle.
+pub type LakeRef = Arc<Lake>;

@@ -1,0 +1,20 @@
+//! The zhongshu engine: object storage, Delta tables and DataFusion.
+//!
+//! This crate owns the physical side of the lakehouse. [`Lake`] maps zones and tiers to Delta
+//! tables on a local directory or an S3-compatible store and writes them through delta-rs;
+//! [`schema`] turns catalog items into Arrow schemas. The governed session that principals query
+//! through is built here on top of DataFusion (a later step); nothing outside this crate reads
+//! a table directly.
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod lake;
+pub mod schema;
+
+pub use error::{EngineError, Result};
+pub use lake::{Lake, LakeConfig, LakeRef, WriteMode, WriteOutcome};
+
+/// The DataFusion and Arrow versions zhongshu is built with, re-exported so that every crate
+/// above uses the same ones.
+pub use arrow;
+pub use datafusion;

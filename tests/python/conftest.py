@@ -1,0 +1,66 @@
+"""Fixtures: a demo deployment built by the real `zhongshu` binary, and a running server."""
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+
+def zhongshu_bin() -> str:
+    explicit = os.environ.get("ZHONGSHU_BIN")
+    if explicit:
+        return explicit
+    target = os.environ.get("CARGO_TARGET_DIR", str(Path.home() / ".cache/zhongshu/target"))
+    return str(Path(target) / "release" / "zhongshu")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHONGSHU__")}
+    return subprocess.run([zhongshu_bin(), *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Path:
+    """A demo deployment at scale 0.05 (2,500 persons)."""
+    data = tmp_path_factory.mktemp("demo") / "data"
+    out = run("demo", "--no-serve", "--scale", "0.05", "--data-dir", str(data))
+    assert out.returncode == 0, out.stderr
+    return data
+
+
+@pytest.fixture(scope="session")
+def credentials(demo) -> dict:
+    creds = json.loads((demo / "demo-credentials.json").read_text())
+    return {p["username"]: p for p in creds["principals"]}
+
+
+@pytest.fixture(scope="session")
+def server(demo):
+    """`zhongshu serve` on a free port; yields its base URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHONGSHU__")}
+    proc = subprocess.Popen(
+        [zhongshu_bin(), "serve", "--data-dir", str(demo), "--http", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    base = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and base is None:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        m = re.search(r"HTTP\s+(http://[0-9.:]+)", line)
+        if m:
+            base = m.group(1)
+    if base is None:
+        proc.kill()
+        raise RuntimeError("server did not announce its address: " + proc.stderr.read())
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
