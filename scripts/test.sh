@@ -68,7 +68,7 @@ start_postgres
 
 log "formatting and lints"
 cargo fmt --all -- --check
-cargo clippy --release --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 log "building (release profile)"
 cargo build --release --workspace --all-targets

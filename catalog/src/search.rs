@@ -27,6 +27,18 @@ use tantivy::tokenizer::{LowerCaser, TextAnalyzer, Token, TokenStream, Tokenizer
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 
 const WORDS: &str = "zh_words";
+/// Common abbreviations of government vocabulary and what they stand for; the full words join
+/// the ranking so that `社保` ranks 社会保险 resources as well as those that spell 社保.
+const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("社保", "社会保险"),
+    ("医保", "医疗保险"),
+    ("低保", "最低生活保障"),
+    ("公积金", "住房公积金"),
+    ("身份证", "公民身份号码 居民身份证"),
+    ("工商", "市场监督管理 市场主体登记"),
+    ("执照", "营业执照"),
+    ("房产", "房屋 不动产"),
+];
 const CHARS: &str = "zh_chars";
 const META_FILE: &str = "zhongshu-sync.json";
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
@@ -360,7 +372,13 @@ impl SearchIndex {
                 (Occur::Must, q)
             })
             .collect();
-        for word in tokens(&mut words, query).into_iter().collect::<BTreeSet<_>>() {
+        let mut query_words: BTreeSet<String> = tokens(&mut words, query).into_iter().collect();
+        for (short, long) in ABBREVIATIONS {
+            if query.contains(short) {
+                query_words.extend(tokens(&mut words, long));
+            }
+        }
+        for word in query_words {
             for (field, boost) in [(f.name_words, 3.0), (f.body_words, 1.0)] {
                 let q = TermQuery::new(Term::from_field_text(field, &word), IndexRecordOption::WithFreqs);
                 clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));

@@ -22,10 +22,10 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct DeploymentArgs {
     /// Data directory: catalog, lake, search index, configuration.
-    #[arg(long, env = "ZHONGSHU_DATA_DIR", default_value = "./zhongshu-data")]
+    #[arg(long, global = true, env = "ZHONGSHU_DATA_DIR", default_value = "./zhongshu-data")]
     pub data_dir: PathBuf,
     /// Configuration file (default: DATA_DIR/zhongshu.toml).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub config: Option<PathBuf>,
 }
 

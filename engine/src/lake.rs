@@ -9,7 +9,7 @@ use crate::error::{EngineError, Result};
 use arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
-use deltalake::DeltaTable;
+use deltalake::{DeltaTable, DeltaTableBuilder};
 use deltalake::protocol::SaveMode;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -113,9 +113,14 @@ impl Lake {
         Ok(url)
     }
 
+    /// A handle on the table at `path`, loaded if the table exists.
     async fn table_handle(&self, path: &str) -> Result<DeltaTable> {
         let url = self.table_url(path)?;
-        Ok(DeltaTable::try_from_url_with_storage_options(url, self.options.clone()).await?)
+        let mut table = DeltaTableBuilder::from_url(url)?.with_storage_options(self.options.clone()).build()?;
+        if table.verify_deltatable_existence().await? {
+            table.load().await?;
+        }
+        Ok(table)
     }
 
     /// Opens an existing table.
@@ -125,6 +130,13 @@ impl Lake {
             return Err(EngineError::NoTable { location: table.table_url().to_string() });
         }
         Ok(table)
+    }
+
+    /// Whether a table exists at `path`.
+    pub async fn exists(&self, path: &str) -> Result<bool> {
+        let url = self.table_url(path)?;
+        let table = DeltaTableBuilder::from_url(url)?.with_storage_options(self.options.clone()).build()?;
+        Ok(table.verify_deltatable_existence().await?)
     }
 
     /// Writes batches to the table at `path` in one atomic commit, creating the table if needed.
@@ -175,7 +187,7 @@ impl Lake {
             version: version as i64,
             row_count: row_count as i64,
             schema_json: serde_json::to_string(schema.as_ref()).map_err(|e| EngineError::Schema(e.to_string()))?,
-            partition_columns: snapshot.metadata().partition_columns().clone(),
+            partition_columns: snapshot.metadata().partition_columns().to_vec(),
             last_update: chrono::DateTime::from_timestamp_millis(last_update)
                 .unwrap_or_default()
                 .to_rfc3339(),

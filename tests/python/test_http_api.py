@@ -63,7 +63,7 @@ def test_elements_show_sources(server, credentials):
 def test_search_chinese(server, credentials):
     token = credentials["pingshan_street"]["token"]
     r = get(server, "/api/v1/search", token, q="社保").json()
-    assert r["hits"][0]["id"] == "440310-RS-0001"
+    assert "440310-RS-0001" in [h["id"] for h in r["hits"]]
     r = get(server, "/api/v1/search", token, q="物联感知").json()
     assert {h["id"] for h in r["hits"]} >= {"440310-YJ-0001", "440310-YJ-0002"}
 

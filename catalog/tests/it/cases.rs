@@ -1,4 +1,4 @@
-use crate::{TestStore, on_every_backend};
+use crate::on_every_backend;
 use sqlx::AssertSqlSafe;
 use zhongshu_catalog::*;
 
@@ -88,8 +88,8 @@ fn enrolments(id_role: BindingRole) -> NewResource {
 
 #[tokio::test]
 async fn organisations_and_principals() {
-    on_every_backend(|t: TestStore| async move {
-        let store = &t.store;
+    on_every_backend(|store: SqlCatalogStore| async move {
+        let store = &store;
         seed_orgs(store).await;
         let orgs = store.list_orgs().await.unwrap();
         assert_eq!(orgs.len(), 4);
@@ -137,8 +137,8 @@ async fn organisations_and_principals() {
 
 #[tokio::test]
 async fn one_source_per_element() {
-    on_every_backend(|t: TestStore| async move {
-        let store = &t.store;
+    on_every_backend(|store: SqlCatalogStore| async move {
+        let store = &store;
         seed_orgs(store).await;
         store.register_resource(&actor(), &persons()).await.unwrap();
 
@@ -184,8 +184,8 @@ async fn one_source_per_element() {
 
 #[tokio::test]
 async fn grades_follow_columns_and_gate_opening() {
-    on_every_backend(|t: TestStore| async move {
-        let store = &t.store;
+    on_every_backend(|store: SqlCatalogStore| async move {
+        let store = &store;
         seed_orgs(store).await;
         let mut open = resource(
             "440310-ZS-0009",
@@ -232,8 +232,8 @@ async fn grades_follow_columns_and_gate_opening() {
 
 #[tokio::test]
 async fn listing_and_paging() {
-    on_every_backend(|t: TestStore| async move {
-        let store = &t.store;
+    on_every_backend(|store: SqlCatalogStore| async move {
+        let store = &store;
         seed_orgs(store).await;
         let many: Vec<NewResource> = (0..25)
             .map(|i| resource(&format!("R-{i:03}"), &format!("资源{i}"), if i % 2 == 0 { "440310-gaj" } else { "440310-rsj" }, vec![column("a", "甲", Grade::L1, None)]))
@@ -263,8 +263,8 @@ async fn listing_and_paging() {
 
 #[tokio::test]
 async fn suggestions_are_accepted_or_rejected() {
-    on_every_backend(|t: TestStore| async move {
-        let store = &t.store;
+    on_every_backend(|store: SqlCatalogStore| async move {
+        let store = &store;
         seed_orgs(store).await;
         let mut r = resource("440310-X-0001", "未分级数据", "440310-rsj", vec![column("c1", "c1", Grade::L1, None), column("c2", "c2", Grade::L1, None)]);
         r.open_attr = OpenAttr::NotOpen;
@@ -293,8 +293,8 @@ async fn suggestions_are_accepted_or_rejected() {
 
 #[tokio::test]
 async fn change_log_detects_tampering() {
-    on_every_backend(|t: TestStore| async move {
-        let store = &t.store;
+    on_every_backend(|store: SqlCatalogStore| async move {
+        let store = &store;
         seed_orgs(store).await;
         store.register_resource(&actor(), &persons()).await.unwrap();
         store.classify_column(&actor(), &ResourceId::new("440310-GA-0001"), "street_code", Category::Public, Grade::L2).await.unwrap();
@@ -324,8 +324,8 @@ async fn change_log_detects_tampering() {
 
 #[tokio::test]
 async fn concurrent_writers_keep_one_chain() {
-    on_every_backend(|t: TestStore| async move {
-        let store = std::sync::Arc::new(t.store.clone());
+    on_every_backend(|store: SqlCatalogStore| async move {
+        let store = std::sync::Arc::new(store);
         seed_orgs(store.as_ref()).await;
         let mut tasks = Vec::new();
         for i in 0..8 {
@@ -343,15 +343,14 @@ async fn concurrent_writers_keep_one_chain() {
         let report = store.verify_change_log().await.unwrap();
         assert!(report.first_broken.is_none(), "{report:?}");
         assert_eq!(store.list_resources(&ResourceFilter::default(), Page::default()).await.unwrap().total, 40);
-        drop(t);
     })
     .await;
 }
 
 #[tokio::test]
 async fn search_follows_the_catalog() {
-    on_every_backend(|t: TestStore| async move {
-        let store = &t.store;
+    on_every_backend(|store: SqlCatalogStore| async move {
+        let store = &store;
         seed_orgs(store).await;
         store.register_resource(&actor(), &persons()).await.unwrap();
         store.register_resource(&actor(), &enrolments(BindingRole::Replica)).await.unwrap();

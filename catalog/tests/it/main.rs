@@ -40,11 +40,13 @@ async fn postgres() -> Option<TestStore> {
 /// Runs a case on every backend.
 pub async fn on_every_backend<F, Fut>(case: F)
 where
-    F: Fn(TestStore) -> Fut,
+    F: Fn(SqlCatalogStore) -> Fut,
     Fut: Future<Output = ()>,
 {
-    case(sqlite().await).await;
+    // The TestStore (and its temporary directory) outlives the case.
+    let sqlite = sqlite().await;
+    case(sqlite.store.clone()).await;
     if let Some(pg) = postgres().await {
-        case(pg).await;
+        case(pg.store.clone()).await;
     }
 }

@@ -572,7 +572,7 @@ pub fn generate(
     let mut rows = Rows::new();
     for seq in 0..n_houses {
         let (street, community) = g.place();
-        let s = &g.streets[street];
+        let s = g.streets[street].clone();
         let unit_no = format!(
             "{}{:03}GB{:05}F{:04}{:04}",
             s.code,
@@ -862,14 +862,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let m = generate(dir.path(), Options { scale: 0.01, seed: 1 }, |_, _| {}).unwrap();
         let gbk: Vec<_> = m.files.iter().filter(|f| f.encoding == Encoding::Gbk).collect();
-        assert!(gbk.len() >= 3);
+        assert!(gbk.len() >= 4);
+        let mut chinese = 0;
         for f in gbk {
             let bytes = std::fs::read(dir.path().join(&f.file)).unwrap();
-            assert!(std::str::from_utf8(&bytes).is_err(), "{} should not be UTF-8", f.file);
+            if !bytes.is_ascii() {
+                // Chinese text in GBK is never valid UTF-8.
+                assert!(std::str::from_utf8(&bytes).is_err(), "{} should not be UTF-8", f.file);
+                chinese += 1;
+            }
             let (text, _, bad) = encoding_rs::GBK.decode(&bytes);
             assert!(!bad);
             assert!(text.lines().count() as u64 > f.rows);
         }
+        assert!(chinese >= 3, "only {chinese} GBK files carry Chinese text");
     }
 
     #[test]
