@@ -35,22 +35,90 @@ struct Args {
 }
 
 const DEPARTMENTS: &[&str] = &[
-    "公安分局", "人力资源局", "卫生健康局", "市场监管局", "住房和建设局", "水务局", "应急管理局",
-    "发展和改革局", "政务服务数据管理局", "教育局", "民政局", "司法局", "财政局", "生态环境分局",
-    "交通运输局", "文化广电旅游体育局", "城市管理和综合执法局", "统计局", "税务局", "退役军人事务局",
+    "公安分局",
+    "人力资源局",
+    "卫生健康局",
+    "市场监管局",
+    "住房和建设局",
+    "水务局",
+    "应急管理局",
+    "发展和改革局",
+    "政务服务数据管理局",
+    "教育局",
+    "民政局",
+    "司法局",
+    "财政局",
+    "生态环境分局",
+    "交通运输局",
+    "文化广电旅游体育局",
+    "城市管理和综合执法局",
+    "统计局",
+    "税务局",
+    "退役军人事务局",
 ];
 const TOPICS: &[&str] = &[
-    "社会保险参保", "人口户籍", "企业登记", "房屋租赁", "学位申请", "医疗机构执业", "门诊就诊",
-    "疫苗接种", "低保救助", "养老服务", "行政处罚", "信用评价", "税收缴纳", "环境监测", "排水许可",
-    "建设工程许可", "消防检查", "安全生产检查", "公交线路", "停车场", "网格事件", "物联感知设备",
-    "食品经营许可", "药品经营许可", "不动产登记", "公积金缴存", "就业登记", "职业培训", "残疾人证",
-    "婚姻登记", "殡葬服务", "社区矫正", "法律援助", "财政预算", "政府采购", "统计调查", "企业纳税",
-    "退役军人", "体育场馆", "文物保护",
+    "社会保险参保",
+    "人口户籍",
+    "企业登记",
+    "房屋租赁",
+    "学位申请",
+    "医疗机构执业",
+    "门诊就诊",
+    "疫苗接种",
+    "低保救助",
+    "养老服务",
+    "行政处罚",
+    "信用评价",
+    "税收缴纳",
+    "环境监测",
+    "排水许可",
+    "建设工程许可",
+    "消防检查",
+    "安全生产检查",
+    "公交线路",
+    "停车场",
+    "网格事件",
+    "物联感知设备",
+    "食品经营许可",
+    "药品经营许可",
+    "不动产登记",
+    "公积金缴存",
+    "就业登记",
+    "职业培训",
+    "残疾人证",
+    "婚姻登记",
+    "殡葬服务",
+    "社区矫正",
+    "法律援助",
+    "财政预算",
+    "政府采购",
+    "统计调查",
+    "企业纳税",
+    "退役军人",
+    "体育场馆",
+    "文物保护",
 ];
 const ITEMS: &[&str] = &[
-    "公民身份号码", "姓名", "性别", "出生日期", "手机号码", "居住地址", "统一社会信用代码",
-    "企业名称", "登记日期", "办理状态", "申请时间", "审批结果", "金额", "所在街道", "所在社区",
-    "经办机构", "证照编号", "有效期", "备注", "数据来源",
+    "公民身份号码",
+    "姓名",
+    "性别",
+    "出生日期",
+    "手机号码",
+    "居住地址",
+    "统一社会信用代码",
+    "企业名称",
+    "登记日期",
+    "办理状态",
+    "申请时间",
+    "审批结果",
+    "金额",
+    "所在街道",
+    "所在社区",
+    "经办机构",
+    "证照编号",
+    "有效期",
+    "备注",
+    "数据来源",
 ];
 
 fn percentile(samples: &mut [Duration], p: f64) -> f64 {
@@ -60,7 +128,9 @@ fn percentile(samples: &mut [Duration], p: f64) -> f64 {
 }
 
 fn column(i: usize, rng: &mut ChaCha8Rng) -> Column {
-    let grade = *[Grade::L1, Grade::L2, Grade::L3, Grade::L4].choose(rng).unwrap_or(&Grade::L1);
+    let grade = *[Grade::L1, Grade::L2, Grade::L3, Grade::L4]
+        .choose(rng)
+        .unwrap_or(&Grade::L1);
     Column {
         name: format!("c{i}"),
         title: ITEMS[rng.random_range(0..ITEMS.len())].into(),
@@ -68,7 +138,11 @@ fn column(i: usize, rng: &mut ChaCha8Rng) -> Column {
         nullable: true,
         is_key: i == 0,
         description: String::new(),
-        category: if grade >= Grade::L3 { Category::Personal } else { Category::Public },
+        category: if grade >= Grade::L3 {
+            Category::Personal
+        } else {
+            Category::Public
+        },
         grade,
         element: None,
         binding: None,
@@ -99,7 +173,13 @@ async fn run(backend: &str, store: SqlCatalogStore, args: &Args) -> Result<serde
     let actor = Actor::system();
     let mut rng = ChaCha8Rng::seed_from_u64(2260);
     for (i, name) in DEPARTMENTS.iter().enumerate() {
-        let org = OrgUnit { id: OrgId::new(format!("dept-{i:02}")), name: format!("坪山区{name}"), kind: OrgKind::DistrictDepartment, parent: None, division_code: None };
+        let org = OrgUnit {
+            id: OrgId::new(format!("dept-{i:02}")),
+            name: format!("坪山区{name}"),
+            kind: OrgKind::DistrictDepartment,
+            parent: None,
+            division_code: None,
+        };
         store.upsert_org(&actor, &org).await?;
     }
     for e in standards::standard_elements() {
@@ -136,7 +216,11 @@ async fn run(backend: &str, store: SqlCatalogStore, args: &Args) -> Result<serde
     index.sync(&store).await?;
     let index_s = t.elapsed().as_secs_f64();
     let mut searches = Vec::with_capacity(args.samples);
-    let queries: Vec<String> = TOPICS.iter().map(|t| t.to_string()).chain(["社保", "公安 人口", "企业 信用", "物联"].map(String::from)).collect();
+    let queries: Vec<String> = TOPICS
+        .iter()
+        .map(|t| t.to_string())
+        .chain(["社保", "公安 人口", "企业 信用", "物联"].map(String::from))
+        .collect();
     let mut hits = 0;
     for _ in 0..args.samples {
         let q = queries.choose(&mut rng).context("no queries")?;
@@ -148,7 +232,15 @@ async fn run(backend: &str, store: SqlCatalogStore, args: &Args) -> Result<serde
 
     // 一数一源: the check on binding a source (refused: the element has one) and a replica.
     let element = ElementId::new("resident_id");
-    store.bind_column(&actor, &ResourceId::new("B-00-0000000"), "c0", &element, BindingRole::Source).await?;
+    store
+        .bind_column(
+            &actor,
+            &ResourceId::new("B-00-0000000"),
+            "c0",
+            &element,
+            BindingRole::Source,
+        )
+        .await?;
     let checks = args.samples.min(2000);
     let mut refusals = Vec::with_capacity(checks);
     let mut replicas = Vec::with_capacity(checks);
@@ -156,11 +248,18 @@ async fn run(backend: &str, store: SqlCatalogStore, args: &Args) -> Result<serde
         let n = 1 + k * (args.resources - 1) / checks;
         let id = ResourceId::new(format!("B-{:02}-{n:07}", n % DEPARTMENTS.len()));
         let t = Instant::now();
-        let refused = store.bind_column(&actor, &id, "c0", &element, BindingRole::Source).await;
+        let refused = store
+            .bind_column(&actor, &id, "c0", &element, BindingRole::Source)
+            .await;
         refusals.push(t.elapsed());
-        anyhow::ensure!(matches!(refused, Err(CatalogError::SecondSource { .. })), "second source not refused");
+        anyhow::ensure!(
+            matches!(refused, Err(CatalogError::SecondSource(_))),
+            "second source not refused"
+        );
         let t = Instant::now();
-        store.bind_column(&actor, &id, "c0", &element, BindingRole::Replica).await?;
+        store
+            .bind_column(&actor, &id, "c0", &element, BindingRole::Replica)
+            .await?;
         replicas.push(t.elapsed());
     }
 
@@ -198,11 +297,21 @@ async fn main() -> Result<()> {
         use sqlx::Connection;
         let name = format!("zs_bench_{}", uuid::Uuid::new_v4().simple());
         let mut admin = sqlx::PgConnection::connect(&args.postgres).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
-        let base = args.postgres.rsplit_once('/').map(|(b, _)| b).context("postgres URL needs a database")?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await?;
+        let base = args
+            .postgres
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .context("postgres URL needs a database")?;
         let store = SqlCatalogStore::connect(&format!("{base}/{name}")).await?;
         let outcome = run("postgres", store, &args).await;
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await?;
         outcome?;
     }
     Ok(())

@@ -46,7 +46,12 @@ impl ScramVerifier {
         let client_key = hmac(&salted, b"Client Key");
         let stored_key = Sha256::digest(&client_key).to_vec();
         let server_key = hmac(&salted, b"Server Key");
-        ScramVerifier { iterations, salt, stored_key, server_key }
+        ScramVerifier {
+            iterations,
+            salt,
+            stored_key,
+            server_key,
+        }
     }
 
     /// Whether `password` matches.
@@ -54,7 +59,11 @@ impl ScramVerifier {
         let other = Self::with_salt(password, self.salt.clone(), self.iterations);
         // Compare in constant time with respect to the content.
         other.stored_key.len() == self.stored_key.len()
-            && other.stored_key.iter().zip(&self.stored_key).fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            && other
+                .stored_key
+                .iter()
+                .zip(&self.stored_key)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0
     }
 
@@ -96,7 +105,10 @@ pub fn new_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
 }
 
 /// The digest under which a token is stored.
@@ -123,7 +135,10 @@ mod tests {
         // RFC 7677 example: password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096 iterations.
         let salt = B64.decode("W22ZaJ0SNY7soEsUEjb6gQ==").unwrap();
         let v = ScramVerifier::with_salt("pencil", salt, 4096);
-        assert_eq!(B64.encode(&v.server_key), "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=");
+        assert_eq!(
+            B64.encode(&v.server_key),
+            "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU="
+        );
     }
 
     #[test]

@@ -97,7 +97,10 @@ impl ChainVerifier {
             return;
         }
         let reason = if e.seq != self.expected_seq {
-            Some(format!("expected entry {} but found {} (an entry was removed)", self.expected_seq, e.seq))
+            Some(format!(
+                "expected entry {} but found {} (an entry was removed)",
+                self.expected_seq, e.seq
+            ))
         } else if e.prev_hash != self.expected_prev {
             Some("prev_hash does not match the previous entry's hash".to_owned())
         } else if entry_hash(&e.prev_hash, &e.fields()) != e.hash {

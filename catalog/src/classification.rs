@@ -270,14 +270,20 @@ mod tests {
         assert!(Grade::L1 < Grade::L2);
         assert!(Grade::L4 < Grade::Important);
         assert!(Grade::Important < Grade::Core);
-        assert_eq!([Grade::L2, Grade::L4, Grade::L1].into_iter().max(), Some(Grade::L4));
+        assert_eq!(
+            [Grade::L2, Grade::L4, Grade::L1].into_iter().max(),
+            Some(Grade::L4)
+        );
     }
 
     #[test]
     fn vocabularies_parse_code_and_label() {
         assert_eq!("L3".parse::<Grade>(), Ok(Grade::L3));
         assert_eq!("重要数据".parse::<Grade>(), Ok(Grade::Important));
-        assert_eq!("个人敏感信息".parse::<Category>(), Ok(Category::PersonalSensitive));
+        assert_eq!(
+            "个人敏感信息".parse::<Category>(),
+            Ok(Category::PersonalSensitive)
+        );
         assert_eq!("基础库".parse::<LibraryTier>(), Ok(LibraryTier::Base));
         let err = "L9".parse::<Grade>().unwrap_err();
         assert!(err.to_string().contains("L1 (一般-L1公开)"), "{err}");

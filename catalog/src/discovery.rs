@@ -37,8 +37,9 @@ impl PartialEq for Detector {
 
 fn is_address(v: &str) -> bool {
     let han = v.chars().filter(|c| is_han(*c)).count();
-    const MARKERS: [&str; 12] =
-        ["省", "市", "区", "县", "街道", "路", "街", "号", "栋", "室", "社区", "村"];
+    const MARKERS: [&str; 12] = [
+        "省", "市", "区", "县", "街道", "路", "街", "号", "栋", "室", "社区", "村",
+    ];
     han >= 6 && MARKERS.iter().filter(|m| v.contains(*m)).count() >= 2
 }
 
@@ -115,7 +116,12 @@ pub struct Finding {
 
 /// Classifies a column from sampled values (`None` and empty strings are ignored).
 pub fn classify_sample<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> Option<Finding> {
-    let values: Vec<&str> = values.into_iter().flatten().map(str::trim).filter(|v| !v.is_empty()).collect();
+    let values: Vec<&str> = values
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
     if values.is_empty() {
         return None;
     }
@@ -152,11 +158,15 @@ mod tests {
 
     #[test]
     fn finds_other_kinds() {
-        let f = |v: &[&str]| classify_sample(v.iter().map(|s| Some(*s))).map(|f| f.detector.element);
+        let f =
+            |v: &[&str]| classify_sample(v.iter().map(|s| Some(*s))).map(|f| f.detector.element);
         assert_eq!(f(&["91110000710925462X"]), Some("uscc"));
         assert_eq!(f(&["13800138000", "13912345678"]), Some("mobile"));
         assert_eq!(f(&["王小明", "李娜", "欧阳修"]), Some("person_name"));
-        assert_eq!(f(&["广东省深圳市坪山区坪山街道东纵路12号"]), Some("address"));
+        assert_eq!(
+            f(&["广东省深圳市坪山区坪山街道东纵路12号"]),
+            Some("address")
+        );
         assert_eq!(f(&["440310", "440310001"]), Some("division_code"));
         assert_eq!(f(&["4111111111111111"]), Some("bank_card"));
         assert_eq!(f(&["a@b.cn"]), Some("email"));

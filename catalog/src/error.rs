@@ -8,6 +8,31 @@ use crate::ids::{ElementId, OrgId, ResourceId};
 /// Result with [`CatalogError`].
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
+/// A refused second authoritative source: who holds the source today.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "data element {element_name} ({element}) already has an authoritative source: column \
+     `{source_column}` of resource {source_resource} ({source_resource_name}) owned by \
+     {owner_name} ({owner}); bind this column as a replica, or have the owner release the \
+     source first"
+)]
+pub struct SourceConflict {
+    /// The element.
+    pub element: ElementId,
+    /// Its Chinese name.
+    pub element_name: String,
+    /// The current source resource.
+    pub source_resource: ResourceId,
+    /// Its name.
+    pub source_resource_name: String,
+    /// The current source column.
+    pub source_column: String,
+    /// The owning department.
+    pub owner: OrgId,
+    /// Its name.
+    pub owner_name: String,
+}
+
 /// Everything that can go wrong in the catalog.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -28,28 +53,8 @@ pub enum CatalogError {
         id: String,
     },
     /// 一数一源: the element already has an authoritative source.
-    #[error(
-        "data element {element_name} ({element}) already has an authoritative source: column \
-         `{source_column}` of resource {source_resource} ({source_resource_name}) owned by \
-         {owner_name} ({owner}); bind this column as a replica, or have the owner release the \
-         source first"
-    )]
-    SecondSource {
-        /// The element.
-        element: ElementId,
-        /// Its Chinese name.
-        element_name: String,
-        /// The current source resource.
-        source_resource: ResourceId,
-        /// Its name.
-        source_resource_name: String,
-        /// The current source column.
-        source_column: String,
-        /// The owning department.
-        owner: OrgId,
-        /// Its name.
-        owner_name: String,
-    },
+    #[error("{0}")]
+    SecondSource(Box<SourceConflict>),
     /// 分类分级: a resource graded L3 or above may not be opened unconditionally.
     #[error(
         "resource {resource} is graded {grade} (column `{column}`), so it cannot be {open_attr}; \
@@ -95,14 +100,17 @@ impl CatalogError {
             self,
             CatalogError::NotFound { .. }
                 | CatalogError::AlreadyExists { .. }
-                | CatalogError::SecondSource { .. }
+                | CatalogError::SecondSource(_)
                 | CatalogError::OpenAttrForbidden { .. }
                 | CatalogError::Invalid { .. }
         )
     }
 
     pub(crate) fn not_found(kind: &'static str, id: impl ToString) -> Self {
-        CatalogError::NotFound { kind, id: id.to_string() }
+        CatalogError::NotFound {
+            kind,
+            id: id.to_string(),
+        }
     }
 
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {

@@ -30,7 +30,7 @@ pub use classification::{
     BindingRole, Category, Grade, LibraryTier, OpenAttr, OrgKind, PrincipalKind, Role, ShareAttr,
     SuggestionStatus, UpdateCycle,
 };
-pub use error::{CatalogError, Result};
+pub use error::{CatalogError, Result, SourceConflict};
 pub use ids::{ElementId, OrgId, PrincipalId, ResourceId};
 pub use model::*;
 pub use search::{SearchHit, SearchIndex, SearchResults};

@@ -283,7 +283,10 @@ pub struct Page {
 
 impl Default for Page {
     fn default() -> Self {
-        Page { offset: 0, limit: 50 }
+        Page {
+            offset: 0,
+            limit: 50,
+        }
     }
 }
 

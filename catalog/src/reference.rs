@@ -39,11 +39,16 @@ fn parse_rows(text: &str, parent_column: Option<usize>) -> Vec<Division> {
         .skip(1)
         .filter(|line| !line.trim().is_empty())
         .map(|line| {
-            let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
+            let fields: Vec<&str> = line
+                .split(',')
+                .map(|f| f.trim().trim_matches('"'))
+                .collect();
             Division {
                 code: fields[0].to_owned(),
                 name: fields[1].to_owned(),
-                parent: parent_column.and_then(|i| fields.get(i)).map(|s| (*s).to_owned()),
+                parent: parent_column
+                    .and_then(|i| fields.get(i))
+                    .map(|s| (*s).to_owned()),
             }
         })
         .collect()
@@ -109,8 +114,11 @@ impl Divisions {
 
     /// Every division whose code has `digits` digits, ordered by code.
     pub fn with_code_length(&self, digits: usize) -> Vec<&Division> {
-        let mut out: Vec<&Division> =
-            self.by_code.values().filter(|d| d.code.len() == digits).collect();
+        let mut out: Vec<&Division> = self
+            .by_code
+            .values()
+            .filter(|d| d.code.len() == digits)
+            .collect();
         out.sort_by(|a, b| a.code.cmp(&b.code));
         out
     }
@@ -164,7 +172,11 @@ mod tests {
     fn pingshan_is_known_with_its_streets() {
         let d = Divisions::get();
         assert_eq!(d.lookup("440310").map(|d| d.name.as_str()), Some("坪山区"));
-        let streets: Vec<_> = d.children("440310").iter().map(|d| d.name.clone()).collect();
+        let streets: Vec<_> = d
+            .children("440310")
+            .iter()
+            .map(|d| d.name.clone())
+            .collect();
         assert!(streets.contains(&"坪山街道".to_owned()), "{streets:?}");
         assert!(d.len() > 4000);
         assert_eq!(d.full_name("440310").as_deref(), Some("广东省深圳市坪山区"));

@@ -13,7 +13,11 @@ pub fn resource_grade(columns: &[Column]) -> Option<Grade> {
 }
 
 /// Refuses 无条件开放 for a resource with any column at L3 or above.
-pub fn check_open_attr(resource: &ResourceId, open_attr: OpenAttr, columns: &[Column]) -> Result<()> {
+pub fn check_open_attr(
+    resource: &ResourceId,
+    open_attr: OpenAttr,
+    columns: &[Column],
+) -> Result<()> {
     if open_attr != OpenAttr::Unconditional {
         return Ok(());
     }
@@ -36,7 +40,9 @@ pub fn check_open_attr(resource: &ResourceId, open_attr: OpenAttr, columns: &[Co
 pub fn check_identifier(what: &str, id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 128
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -101,7 +107,8 @@ pub fn check_new_resource(new: &NewResource) -> Result<()> {
         if column.binding.is_some() != column.element.is_some() {
             return Err(CatalogError::Invalid {
                 what: format!("column `{}`", column.name),
-                reason: "a binding role needs a data element and a data element needs a role".into(),
+                reason: "a binding role needs a data element and a data element needs a role"
+                    .into(),
             });
         }
         if column.binding == Some(BindingRole::Source)
@@ -139,7 +146,11 @@ mod tests {
 
     #[test]
     fn grade_is_the_highest_column() {
-        let cols = [column("a", Grade::L1), column("b", Grade::L4), column("c", Grade::L2)];
+        let cols = [
+            column("a", Grade::L1),
+            column("b", Grade::L4),
+            column("c", Grade::L2),
+        ];
         assert_eq!(resource_grade(&cols), Some(Grade::L4));
         assert_eq!(resource_grade(&[]), None);
     }

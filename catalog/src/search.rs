@@ -158,7 +158,9 @@ pub struct SearchIndex {
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchIndex").field("dir", &self.dir).finish()
+        f.debug_struct("SearchIndex")
+            .field("dir", &self.dir)
+            .finish()
     }
 }
 
@@ -170,7 +172,11 @@ fn schema() -> (Schema, Fields) {
                 .set_tokenizer(tokenizer)
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         );
-        if stored { options.set_stored() } else { options }
+        if stored {
+            options.set_stored()
+        } else {
+            options
+        }
     };
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED),
@@ -184,8 +190,12 @@ fn schema() -> (Schema, Fields) {
 }
 
 fn analyzers() -> (TextAnalyzer, TextAnalyzer) {
-    let words = TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer::new()).filter(LowerCaser).build();
-    let chars = TextAnalyzer::builder(HanCharTokenizer).filter(LowerCaser).build();
+    let words = TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer::new())
+        .filter(LowerCaser)
+        .build();
+    let chars = TextAnalyzer::builder(HanCharTokenizer)
+        .filter(LowerCaser)
+        .build();
     (words, chars)
 }
 
@@ -234,7 +244,14 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(search_err)?;
-        Ok(SearchIndex { dir, index, reader, fields, words, chars })
+        Ok(SearchIndex {
+            dir,
+            index,
+            reader,
+            fields,
+            words,
+            chars,
+        })
     }
 
     fn meta(&self) -> SyncMeta {
@@ -289,7 +306,12 @@ impl SearchIndex {
         // Is the index still following this catalog's chain?
         let same_chain = meta.seq > 0
             && meta.seq <= head
-            && store.changes_since(meta.seq - 1, 1).await?.first().map(|e| &e.hash) == meta.hash.as_ref();
+            && store
+                .changes_since(meta.seq - 1, 1)
+                .await?
+                .first()
+                .map(|e| &e.hash)
+                == meta.hash.as_ref();
         let mut changed = BTreeSet::new();
         let mut last_hash = meta.hash.clone();
         let mut full = !same_chain;
@@ -320,7 +342,9 @@ impl SearchIndex {
                 }
             }
         }
-        let Some(mut writer) = self.writer()? else { return Ok(0) };
+        let Some(mut writer) = self.writer()? else {
+            return Ok(0);
+        };
         let mut indexed = 0;
         if full {
             writer.delete_all_documents().map_err(search_err)?;
@@ -334,7 +358,11 @@ impl SearchIndex {
                 }
                 indexed += docs.len();
             }
-            last_hash = store.changes_since(head - 1, 1).await?.first().map(|e| e.hash.clone());
+            last_hash = store
+                .changes_since(head - 1, 1)
+                .await?
+                .first()
+                .map(|e| e.hash.clone());
         } else {
             let ids: Vec<ResourceId> = changed.into_iter().collect();
             for id in &ids {
@@ -348,7 +376,10 @@ impl SearchIndex {
         writer.commit().map_err(search_err)?;
         writer.wait_merging_threads().map_err(search_err)?;
         self.reader.reload().map_err(search_err)?;
-        self.save_meta(&SyncMeta { seq: head, hash: last_hash })?;
+        self.save_meta(&SyncMeta {
+            seq: head,
+            hash: last_hash,
+        })?;
         Ok(indexed)
     }
 
@@ -360,7 +391,10 @@ impl SearchIndex {
         let mut chars = self.chars.clone();
         let char_tokens: BTreeSet<String> = tokens(&mut chars, query).into_iter().collect();
         if char_tokens.is_empty() {
-            return Ok(SearchResults { total: 0, hits: Vec::new() });
+            return Ok(SearchResults {
+                total: 0,
+                hits: Vec::new(),
+            });
         }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = char_tokens
             .iter()
@@ -380,19 +414,27 @@ impl SearchIndex {
         }
         for word in query_words {
             for (field, boost) in [(f.name_words, 3.0), (f.body_words, 1.0)] {
-                let q = TermQuery::new(Term::from_field_text(field, &word), IndexRecordOption::WithFreqs);
+                let q = TermQuery::new(
+                    Term::from_field_text(field, &word),
+                    IndexRecordOption::WithFreqs,
+                );
                 clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
             }
         }
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
-        let top = TopDocs::with_limit(limit.max(1)).and_offset(offset).order_by_score();
+        let top = TopDocs::with_limit(limit.max(1))
+            .and_offset(offset)
+            .order_by_score();
         let (top, total) = searcher.search(&query, &(top, Count)).map_err(search_err)?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let d: TantivyDocument = searcher.doc(address).map_err(search_err)?;
             let text = |field: Field| {
-                d.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned()
+                d.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
             };
             hits.push(SearchHit {
                 id: ResourceId::new(text(f.id)),
@@ -438,9 +480,24 @@ mod tests {
         let mut index = SearchIndex::in_memory().unwrap();
         index
             .index_documents(&[
-                doc("R1", "社会保险参保信息", "公民身份号码 参保险种", "坪山区人力资源局"),
-                doc("R2", "人口基础信息", "公民身份号码 姓名 性别", "深圳市公安局坪山分局"),
-                doc("R3", "企业登记信息", "统一社会信用代码 企业名称", "坪山区市场监督管理局"),
+                doc(
+                    "R1",
+                    "社会保险参保信息",
+                    "公民身份号码 参保险种",
+                    "坪山区人力资源局",
+                ),
+                doc(
+                    "R2",
+                    "人口基础信息",
+                    "公民身份号码 姓名 性别",
+                    "深圳市公安局坪山分局",
+                ),
+                doc(
+                    "R3",
+                    "企业登记信息",
+                    "统一社会信用代码 企业名称",
+                    "坪山区市场监督管理局",
+                ),
             ])
             .unwrap();
         let r = index.search("社保", 0, 10).unwrap();

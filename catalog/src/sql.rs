@@ -7,16 +7,13 @@
 //! advisory transaction lock), which keeps the change-log chain linear across processes.
 
 use crate::changelog::{ChainVerifier, EntryFields, GENESIS, entry_hash};
-use crate::classification::{
-    BindingRole, Category, Grade, PrincipalKind, Role, SuggestionStatus,
-};
-use crate::error::{CatalogError, Result};
+use crate::classification::{BindingRole, Category, Grade, PrincipalKind, Role, SuggestionStatus};
+use crate::error::{CatalogError, Result, SourceConflict};
 use crate::ids::{ElementId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
     ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
-    NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged, Principal,
-    PrincipalAttributes, Resource, ResourceDetail, ResourceFilter, SearchDocument, Suggestion,
-    TableRecord,
+    NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged, Principal, PrincipalAttributes,
+    Resource, ResourceDetail, ResourceFilter, SearchDocument, Suggestion, TableRecord,
 };
 use crate::store::{Actor, AttributeChange, CatalogStore};
 use crate::{auth, rules};
@@ -57,7 +54,8 @@ fn parse<T: FromStr>(text: &str, what: &str) -> Result<T>
 where
     T::Err: std::fmt::Display,
 {
-    text.parse::<T>().map_err(|e| CatalogError::corrupt(format!("{what}: {e}")))
+    text.parse::<T>()
+        .map_err(|e| CatalogError::corrupt(format!("{what}: {e}")))
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
@@ -76,7 +74,11 @@ impl SqlCatalogStore {
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let (backend, url) = if url.starts_with("sqlite:") {
-            let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+            let url = if url.contains('?') {
+                url.to_owned()
+            } else {
+                format!("{url}?mode=rwc")
+            };
             (Backend::Sqlite, url)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_owned())
@@ -127,8 +129,14 @@ impl SqlCatalogStore {
             .fetch_optional(&mut *tx)
             .await?;
         let head = match head {
-            Some(row) => ChainHead { seq: row.try_get("seq")?, hash: row.try_get("hash")? },
-            None => ChainHead { seq: 0, hash: GENESIS.to_owned() },
+            Some(row) => ChainHead {
+                seq: row.try_get("seq")?,
+                hash: row.try_get("hash")?,
+            },
+            None => ChainHead {
+                seq: 0,
+                hash: GENESIS.to_owned(),
+            },
         };
         Ok((tx, head))
     }
@@ -187,7 +195,9 @@ fn org_from_row(row: &AnyRow) -> Result<OrgUnit> {
         id: OrgId::new(row.try_get::<String, _>("id")?),
         name: row.try_get("name")?,
         kind: parse(&row.try_get::<String, _>("kind")?, "org kind")?,
-        parent: row.try_get::<Option<String>, _>("parent_id")?.map(OrgId::new),
+        parent: row
+            .try_get::<Option<String>, _>("parent_id")?
+            .map(OrgId::new),
         division_code: row.try_get("division_code")?,
     })
 }
@@ -261,7 +271,9 @@ fn column_from_row(row: &AnyRow) -> Result<Column> {
         description: row.try_get("description")?,
         category: parse(&row.try_get::<String, _>("category")?, "category")?,
         grade: parse(&row.try_get::<String, _>("grade")?, "grade")?,
-        element: row.try_get::<Option<String>, _>("element_id")?.map(ElementId::new),
+        element: row
+            .try_get::<Option<String>, _>("element_id")?
+            .map(ElementId::new),
         binding: row
             .try_get::<Option<String>, _>("binding")?
             .map(|b| parse(&b, "binding"))
@@ -289,13 +301,17 @@ fn suggestion_from_row(row: &AnyRow) -> Result<Suggestion> {
         id: row.try_get("id")?,
         resource: ResourceId::new(row.try_get::<String, _>("resource_id")?),
         column: row.try_get("column_name")?,
-        element: row.try_get::<Option<String>, _>("element_id")?.map(ElementId::new),
+        element: row
+            .try_get::<Option<String>, _>("element_id")?
+            .map(ElementId::new),
         category: parse(&row.try_get::<String, _>("category")?, "category")?,
         grade: parse(&row.try_get::<String, _>("grade")?, "grade")?,
         confidence: row.try_get("confidence")?,
         evidence: row.try_get("evidence")?,
         status: parse(&row.try_get::<String, _>("status")?, "status")?,
-        decided_by: row.try_get::<Option<String>, _>("decided_by")?.map(PrincipalId::new),
+        decided_by: row
+            .try_get::<Option<String>, _>("decided_by")?
+            .map(PrincipalId::new),
     })
 }
 
@@ -370,7 +386,8 @@ async fn fetch_source(tx: &mut Tx, element: &ElementId) -> Result<Option<Element
     .bind(element.as_str())
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|row| binding_from_row(&row, BindingRole::Source)).transpose()
+    row.map(|row| binding_from_row(&row, BindingRole::Source))
+        .transpose()
 }
 
 fn binding_from_row(row: &AnyRow, role: BindingRole) -> Result<ElementBinding> {
@@ -394,7 +411,7 @@ async fn ensure_no_other_source(
     if let Some(source) = fetch_source(tx, &element.id).await?
         && !(source.resource == *resource && source.column == column)
     {
-        return Err(CatalogError::SecondSource {
+        return Err(CatalogError::SecondSource(Box::new(SourceConflict {
             element: element.id.clone(),
             element_name: element.name.clone(),
             source_resource: source.resource,
@@ -402,7 +419,7 @@ async fn ensure_no_other_source(
             source_column: source.column,
             owner: source.owner,
             owner_name: source.owner_name,
-        });
+        })));
     }
     Ok(())
 }
@@ -436,7 +453,10 @@ async fn insert_resource(
         .fetch_optional(&mut **tx)
         .await?;
     if exists.is_some() {
-        return Err(CatalogError::AlreadyExists { kind: "resource", id: new.id.to_string() });
+        return Err(CatalogError::AlreadyExists {
+            kind: "resource",
+            id: new.id.to_string(),
+        });
     }
     let provider = sqlx::query("SELECT id FROM org_units WHERE id = $1")
         .bind(new.provider.as_str())
@@ -477,8 +497,17 @@ async fn insert_resource(
     .execute(&mut **tx)
     .await?;
     insert_columns(tx, &new.id, &new.columns).await?;
-    log_change(tx, head, actor, "resource", new.id.as_str(), "create", None, Some(to_json(new)?))
-        .await?;
+    log_change(
+        tx,
+        head,
+        actor,
+        "resource",
+        new.id.as_str(),
+        "create",
+        None,
+        Some(to_json(new)?),
+    )
+    .await?;
     fetch_resource(tx, &new.id).await
 }
 
@@ -496,7 +525,12 @@ async fn insert_columns(tx: &mut Tx, resource: &ResourceId, columns: &[Column]) 
                 sql.push_str(", ");
             }
             sql.push('(');
-            sql.push_str(&(1..=12).map(|k| format!("${}", b + k)).collect::<Vec<_>>().join(", "));
+            sql.push_str(
+                &(1..=12)
+                    .map(|k| format!("${}", b + k))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
             sql.push(')');
         }
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -619,10 +653,7 @@ async fn classify_in_tx(
     .await
 }
 
-async fn search_docs_from_rows(
-    pool: &AnyPool,
-    rows: Vec<AnyRow>,
-) -> Result<Vec<SearchDocument>> {
+async fn search_docs_from_rows(pool: &AnyPool, rows: Vec<AnyRow>) -> Result<Vec<SearchDocument>> {
     let mut docs: BTreeMap<String, SearchDocument> = BTreeMap::new();
     for row in &rows {
         let id: String = row.try_get("id")?;
@@ -673,12 +704,14 @@ impl CatalogStore for SqlCatalogStore {
 
     async fn upsert_org(&self, actor: &Actor, org: &OrgUnit) -> Result<()> {
         let (mut tx, mut head) = self.begin_write().await?;
-        let before = sqlx::query("SELECT id, name, kind, parent_id, division_code FROM org_units WHERE id = $1")
-            .bind(org.id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| org_from_row(&r))
-            .transpose()?;
+        let before = sqlx::query(
+            "SELECT id, name, kind, parent_id, division_code FROM org_units WHERE id = $1",
+        )
+        .bind(org.id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| org_from_row(&r))
+        .transpose()?;
         if let Some(parent) = &org.parent {
             let exists = sqlx::query("SELECT id FROM org_units WHERE id = $1")
                 .bind(parent.as_str())
@@ -705,8 +738,17 @@ impl CatalogStore for SqlCatalogStore {
         .await?;
         let action = if before.is_some() { "update" } else { "create" };
         let before = before.as_ref().map(to_json).transpose()?;
-        log_change(&mut tx, &mut head, actor, "org", org.id.as_str(), action, before, Some(to_json(org)?))
-            .await?;
+        log_change(
+            &mut tx,
+            &mut head,
+            actor,
+            "org",
+            org.id.as_str(),
+            action,
+            before,
+            Some(to_json(org)?),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -739,7 +781,10 @@ impl CatalogStore for SqlCatalogStore {
             .await?
             .is_some()
         {
-            return Err(CatalogError::AlreadyExists { kind: "principal", id: p.id.to_string() });
+            return Err(CatalogError::AlreadyExists {
+                kind: "principal",
+                id: p.id.to_string(),
+            });
         }
         if sqlx::query("SELECT id FROM org_units WHERE id = $1")
             .bind(p.org.as_str())
@@ -749,8 +794,16 @@ impl CatalogStore for SqlCatalogStore {
         {
             return Err(CatalogError::not_found("organisation unit", &p.org));
         }
-        let roles = p.roles.iter().map(|r| r.as_code()).collect::<Vec<_>>().join(",");
-        let verifier = new.password.as_deref().map(|pw| auth::ScramVerifier::new(pw).encode());
+        let roles = p
+            .roles
+            .iter()
+            .map(|r| r.as_code())
+            .collect::<Vec<_>>()
+            .join(",");
+        let verifier = new
+            .password
+            .as_deref()
+            .map(|pw| auth::ScramVerifier::new(pw).encode());
         let token_hash = new.token.as_deref().map(auth::token_digest);
         sqlx::query(
             "INSERT INTO principals (id, display_name, kind, org_id, roles, attributes, \
@@ -772,8 +825,17 @@ impl CatalogStore for SqlCatalogStore {
             "password_set": new.password.is_some(),
             "token_set": new.token.is_some(),
         });
-        log_change(&mut tx, &mut head, actor, "principal", p.id.as_str(), "create", None, Some(logged.to_string()))
-            .await?;
+        log_change(
+            &mut tx,
+            &mut head,
+            actor,
+            "principal",
+            p.id.as_str(),
+            "create",
+            None,
+            Some(logged.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p.clone())
     }
@@ -788,12 +850,14 @@ impl CatalogStore for SqlCatalogStore {
     }
 
     async fn list_principals(&self) -> Result<Vec<Principal>> {
-        sqlx::query("SELECT id, display_name, kind, org_id, roles, attributes FROM principals ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(principal_from_row)
-            .collect()
+        sqlx::query(
+            "SELECT id, display_name, kind, org_id, roles, attributes FROM principals ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(principal_from_row)
+        .collect()
     }
 
     async fn principal_by_token(&self, token: &str) -> Result<Option<Principal>> {
@@ -846,8 +910,17 @@ impl CatalogStore for SqlCatalogStore {
         .await?;
         let action = if before.is_some() { "update" } else { "create" };
         let before = before.as_ref().map(to_json).transpose()?;
-        log_change(&mut tx, &mut head, actor, "element", element.id.as_str(), action, before, Some(to_json(element)?))
-            .await?;
+        log_change(
+            &mut tx,
+            &mut head,
+            actor,
+            "element",
+            element.id.as_str(),
+            action,
+            before,
+            Some(to_json(element)?),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -900,7 +973,11 @@ impl CatalogStore for SqlCatalogStore {
                 _ => replicas.push(binding_from_row(row, BindingRole::Replica)?),
             }
         }
-        Ok(ElementBindings { element, source, replicas })
+        Ok(ElementBindings {
+            element,
+            source,
+            replicas,
+        })
     }
 
     async fn coverage(&self) -> Result<Coverage> {
@@ -912,8 +989,16 @@ impl CatalogStore for SqlCatalogStore {
         .await?;
         let elements: i64 = row.try_get("elements")?;
         let with_source: i64 = row.try_get("with_source")?;
-        let ratio = if elements == 0 { 0.0 } else { with_source as f64 / elements as f64 };
-        Ok(Coverage { elements, with_source, ratio })
+        let ratio = if elements == 0 {
+            0.0
+        } else {
+            with_source as f64 / elements as f64
+        };
+        Ok(Coverage {
+            elements,
+            with_source,
+            ratio,
+        })
     }
 
     async fn register_resource(&self, actor: &Actor, new: &NewResource) -> Result<Resource> {
@@ -962,7 +1047,12 @@ impl CatalogStore for SqlCatalogStore {
         .iter()
         .map(table_from_row)
         .collect::<Result<Vec<_>>>()?;
-        Ok(Some(ResourceDetail { resource, provider_name, columns, tables }))
+        Ok(Some(ResourceDetail {
+            resource,
+            provider_name,
+            columns,
+            tables,
+        }))
     }
 
     async fn list_resources(&self, filter: &ResourceFilter, page: Page) -> Result<Paged<Resource>> {
@@ -1010,7 +1100,12 @@ impl CatalogStore for SqlCatalogStore {
             .iter()
             .map(resource_from_row)
             .collect::<Result<Vec<_>>>()?;
-        Ok(Paged { items, total, offset, limit })
+        Ok(Paged {
+            items,
+            total,
+            offset,
+            limit,
+        })
     }
 
     async fn set_attributes(
@@ -1049,8 +1144,17 @@ impl CatalogStore for SqlCatalogStore {
         .bind(id.as_str())
         .execute(&mut *tx)
         .await?;
-        log_change(&mut tx, &mut head, actor, "resource", id.as_str(), "set_attributes", Some(to_json(&before)?), Some(to_json(&after)?))
-            .await?;
+        log_change(
+            &mut tx,
+            &mut head,
+            actor,
+            "resource",
+            id.as_str(),
+            "set_attributes",
+            Some(to_json(&before)?),
+            Some(to_json(&after)?),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -1069,15 +1173,29 @@ impl CatalogStore for SqlCatalogStore {
         Ok(())
     }
 
-    async fn unbind_column(&self, actor: &Actor, resource: &ResourceId, column: &str) -> Result<()> {
+    async fn unbind_column(
+        &self,
+        actor: &Actor,
+        resource: &ResourceId,
+        column: &str,
+    ) -> Result<()> {
         let (mut tx, mut head) = self.begin_write().await?;
         let before = find_column(&mut tx, resource, column).await?;
         let mut after = before.clone();
         after.element = None;
         after.binding = None;
         write_column_classification(&mut tx, resource, &after).await?;
-        log_change(&mut tx, &mut head, actor, "column", &format!("{resource}.{column}"), "unbind", Some(to_json(&before)?), Some(to_json(&after)?))
-            .await?;
+        log_change(
+            &mut tx,
+            &mut head,
+            actor,
+            "column",
+            &format!("{resource}.{column}"),
+            "unbind",
+            Some(to_json(&before)?),
+            Some(to_json(&after)?),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1184,8 +1302,17 @@ impl CatalogStore for SqlCatalogStore {
             .bind(&s.evidence)
             .execute(&mut *tx)
             .await?;
-            log_change(&mut tx, &mut head, actor, "suggestion", &next.to_string(), "create", None, Some(to_json(s)?))
-                .await?;
+            log_change(
+                &mut tx,
+                &mut head,
+                actor,
+                "suggestion",
+                &next.to_string(),
+                "create",
+                None,
+                Some(to_json(s)?),
+            )
+            .await?;
             out.push(Suggestion {
                 id: next,
                 resource: s.resource.clone(),
@@ -1242,8 +1369,16 @@ impl CatalogStore for SqlCatalogStore {
             });
         }
         if accept {
-            classify_in_tx(&mut tx, &mut head, actor, &s.resource, &s.column, s.category, s.grade)
-                .await?;
+            classify_in_tx(
+                &mut tx,
+                &mut head,
+                actor,
+                &s.resource,
+                &s.column,
+                s.category,
+                s.grade,
+            )
+            .await?;
             let column = find_column(&mut tx, &s.resource, &s.column).await?;
             if let (Some(element), None) = (&s.element, &column.element) {
                 // The first column to carry an element becomes its source; later ones are
@@ -1253,10 +1388,23 @@ impl CatalogStore for SqlCatalogStore {
                 } else {
                     BindingRole::Source
                 };
-                bind_in_tx(&mut tx, &mut head, actor, &s.resource, &s.column, element, role).await?;
+                bind_in_tx(
+                    &mut tx,
+                    &mut head,
+                    actor,
+                    &s.resource,
+                    &s.column,
+                    element,
+                    role,
+                )
+                .await?;
             }
         }
-        s.status = if accept { SuggestionStatus::Accepted } else { SuggestionStatus::Rejected };
+        s.status = if accept {
+            SuggestionStatus::Accepted
+        } else {
+            SuggestionStatus::Rejected
+        };
         s.decided_by = Some(PrincipalId::new(actor.0.clone()));
         sqlx::query("UPDATE suggestions SET status = $1, decided_by = $2 WHERE id = $3")
             .bind(s.status.as_code())
@@ -1264,8 +1412,17 @@ impl CatalogStore for SqlCatalogStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        log_change(&mut tx, &mut head, actor, "suggestion", &id.to_string(), s.status.as_code(), None, Some(to_json(&s)?))
-            .await?;
+        log_change(
+            &mut tx,
+            &mut head,
+            actor,
+            "suggestion",
+            &id.to_string(),
+            s.status.as_code(),
+            None,
+            Some(to_json(&s)?),
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -1317,10 +1474,12 @@ impl CatalogStore for SqlCatalogStore {
     }
 
     async fn head_seq(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COALESCE(MAX(seq), 0) AS s FROM change_log")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("s")?)
+        Ok(
+            sqlx::query("SELECT COALESCE(MAX(seq), 0) AS s FROM change_log")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("s")?,
+        )
     }
 
     async fn verify_change_log(&self) -> Result<ChainReport> {
@@ -1333,7 +1492,11 @@ impl CatalogStore for SqlCatalogStore {
             batch.iter().for_each(|e| verifier.feed(e));
         }
         let (entries, first_broken, head) = verifier.finish();
-        Ok(ChainReport { entries, first_broken, head })
+        Ok(ChainReport {
+            entries,
+            first_broken,
+            head,
+        })
     }
 }
 

@@ -126,8 +126,11 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
 
     // --- discovery suggestions -----------------------------------------------------------
     /// Stores suggestions, replacing pending ones for the same columns.
-    async fn add_suggestions(&self, actor: &Actor, new: &[NewSuggestion])
-    -> Result<Vec<Suggestion>>;
+    async fn add_suggestions(
+        &self,
+        actor: &Actor,
+        new: &[NewSuggestion],
+    ) -> Result<Vec<Suggestion>>;
     /// Suggestions, optionally for one resource and status.
     async fn list_suggestions(
         &self,

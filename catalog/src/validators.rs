@@ -88,7 +88,9 @@ impl Validator {
             Validator::DivisionCode => check_division_code(value),
             Validator::SexCode => match value {
                 "0" | "1" | "2" | "9" => Ok(()),
-                _ => Err(Invalid::Malformed("sex code must be 0, 1, 2 or 9 (GB/T 2261.1)")),
+                _ => Err(Invalid::Malformed(
+                    "sex code must be 0, 1, 2 or 9 (GB/T 2261.1)",
+                )),
             },
         }
     }
@@ -145,24 +147,37 @@ pub struct ResidentIdParts {
 pub fn check_resident_id(value: &str) -> Result<ResidentIdParts, Invalid> {
     let bytes = value.as_bytes();
     if bytes.len() != 18 {
-        return Err(Invalid::Malformed("resident ID number must have 18 characters"));
+        return Err(Invalid::Malformed(
+            "resident ID number must have 18 characters",
+        ));
     }
     if !bytes[..17].iter().all(u8::is_ascii_digit) {
         return Err(Invalid::Malformed("the first 17 characters must be digits"));
     }
     let last = bytes[17].to_ascii_uppercase() as char;
     if !(last.is_ascii_digit() || last == 'X') {
-        return Err(Invalid::Malformed("the last character must be a digit or X"));
+        return Err(Invalid::Malformed(
+            "the last character must be a digit or X",
+        ));
     }
-    let year: u32 = value[6..10].parse().map_err(|_| Invalid::Malformed("year"))?;
-    let month: u32 = value[10..12].parse().map_err(|_| Invalid::Malformed("month"))?;
-    let day: u32 = value[12..14].parse().map_err(|_| Invalid::Malformed("day"))?;
+    let year: u32 = value[6..10]
+        .parse()
+        .map_err(|_| Invalid::Malformed("year"))?;
+    let month: u32 = value[10..12]
+        .parse()
+        .map_err(|_| Invalid::Malformed("month"))?;
+    let day: u32 = value[12..14]
+        .parse()
+        .map_err(|_| Invalid::Malformed("day"))?;
     if !(1900..=2100).contains(&year) || !valid_date(year, month, day) {
         return Err(Invalid::BirthDate(value[6..14].to_owned()));
     }
     let expected = resident_id_check_char(&value[..17]).ok_or(Invalid::Malformed("digits"))?;
     if last != expected {
-        return Err(Invalid::CheckDigit { found: last, expected });
+        return Err(Invalid::CheckDigit {
+            found: last,
+            expected,
+        });
     }
     let sequence_digit = bytes[16] - b'0';
     Ok(ResidentIdParts {
@@ -173,7 +188,7 @@ pub fn check_resident_id(value: &str) -> Result<ResidentIdParts, Invalid> {
 }
 
 fn valid_date(year: u32, month: u32, day: u32) -> bool {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -186,7 +201,9 @@ fn valid_date(year: u32, month: u32, day: u32) -> bool {
 
 /// The 31 characters of GB 32100 (no I, O, S, V, Z).
 pub const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// The GB 32100 check character for the first 17 characters of a unified social credit code.
 pub fn uscc_check_char(first17: &str) -> Option<char> {
@@ -205,7 +222,9 @@ pub fn uscc_check_char(first17: &str) -> Option<char> {
 /// Checks an 18-character unified social credit code (GB 32100).
 pub fn check_uscc(value: &str) -> Result<(), Invalid> {
     if value.len() != 18 {
-        return Err(Invalid::Malformed("unified social credit code must have 18 characters"));
+        return Err(Invalid::Malformed(
+            "unified social credit code must have 18 characters",
+        ));
     }
     if !value.bytes().all(|b| USCC_ALPHABET.contains(&b)) {
         return Err(Invalid::Malformed(
@@ -245,7 +264,9 @@ pub fn luhn_check_digit(payload: &str) -> Option<char> {
 /// Checks a bank card number: 16 to 19 digits with a valid Luhn check digit.
 pub fn check_bank_card(value: &str) -> Result<(), Invalid> {
     if !(16..=19).contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Invalid::Malformed("bank card number must have 16 to 19 digits"));
+        return Err(Invalid::Malformed(
+            "bank card number must have 16 to 19 digits",
+        ));
     }
     let (payload, last) = value.split_at(value.len() - 1);
     let expected = luhn_check_digit(payload).ok_or(Invalid::Malformed("digits"))?;
@@ -259,11 +280,16 @@ pub fn check_bank_card(value: &str) -> Result<(), Invalid> {
 /// Checks a mainland mobile number.
 pub fn check_mobile(value: &str) -> Result<(), Invalid> {
     let b = value.as_bytes();
-    if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit)
+    if b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && b.iter().all(u8::is_ascii_digit)
     {
         Ok(())
     } else {
-        Err(Invalid::Malformed("mobile number must be 11 digits starting with 13-19"))
+        Err(Invalid::Malformed(
+            "mobile number must be 11 digits starting with 13-19",
+        ))
     }
 }
 
@@ -273,11 +299,15 @@ pub fn check_email(value: &str) -> Result<(), Invalid> {
         return Err(Invalid::Malformed("e-mail address needs an @"));
     };
     let ok_local = !local.is_empty()
-        && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b));
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b));
     let ok_domain = domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b));
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b));
     if ok_local && ok_domain {
         Ok(())
     } else {
@@ -288,7 +318,9 @@ pub fn check_email(value: &str) -> Result<(), Invalid> {
 /// Checks a GB/T 2260 division code against the embedded list.
 pub fn check_division_code(value: &str) -> Result<(), Invalid> {
     if !matches!(value.len(), 2 | 4 | 6 | 9 | 12) || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Invalid::Malformed("division code must have 2, 4, 6, 9 or 12 digits"));
+        return Err(Invalid::Malformed(
+            "division code must have 2, 4, 6, 9 or 12 digits",
+        ));
     }
     if Divisions::get().contains(value) {
         Ok(())
@@ -310,9 +342,15 @@ mod tests {
         assert_eq!(parts.sex_code, '2');
         assert!(matches!(
             check_resident_id("110105194912310021"),
-            Err(Invalid::CheckDigit { found: '1', expected: 'X' })
+            Err(Invalid::CheckDigit {
+                found: '1',
+                expected: 'X'
+            })
         ));
-        assert!(matches!(check_resident_id("110105194902310021"), Err(Invalid::BirthDate(_))));
+        assert!(matches!(
+            check_resident_id("110105194902310021"),
+            Err(Invalid::BirthDate(_))
+        ));
         assert!(check_resident_id("12345").is_err());
     }
 
@@ -321,7 +359,10 @@ mod tests {
         // A published code (国家电网有限公司).
         assert_eq!(uscc_check_char("91110000710925462"), Some('X'));
         assert!(check_uscc("91110000710925462X").is_ok());
-        assert!(matches!(check_uscc("911100007109254621"), Err(Invalid::CheckDigit { .. })));
+        assert!(matches!(
+            check_uscc("911100007109254621"),
+            Err(Invalid::CheckDigit { .. })
+        ));
         assert!(check_uscc("91110000710925462I").is_err());
     }
 
@@ -341,6 +382,9 @@ mod tests {
         assert!(check_email("zhang.san@").is_err());
         assert!(check_division_code("440310").is_ok());
         assert!(check_division_code("440310001").is_ok());
-        assert!(matches!(check_division_code("449999"), Err(Invalid::UnknownDivision(_))));
+        assert!(matches!(
+            check_division_code("449999"),
+            Err(Invalid::UnknownDivision(_))
+        ));
     }
 }

@@ -22,7 +22,12 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct DeploymentArgs {
     /// Data directory: catalog, lake, search index, configuration.
-    #[arg(long, global = true, env = "ZHONGSHU_DATA_DIR", default_value = "./zhongshu-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "ZHONGSHU_DATA_DIR",
+        default_value = "./zhongshu-data"
+    )]
     pub data_dir: PathBuf,
     /// Configuration file (default: DATA_DIR/zhongshu.toml).
     #[arg(long, global = true)]

@@ -36,7 +36,9 @@ fn default_http() -> String {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { addr: default_http() }
+        HttpConfig {
+            addr: default_http(),
+        }
     }
 }
 
@@ -71,13 +73,19 @@ impl Config {
         let path: PathBuf = file.map_or_else(|| data_dir.join(CONFIG_FILE), Path::to_path_buf);
         let sources = format!("{} and ZHONGSHU__* environment", path.display());
         if file.is_some() && !path.exists() {
-            return Err(ConfigError { sources, message: format!("{} does not exist", path.display()) });
+            return Err(ConfigError {
+                sources,
+                message: format!("{} does not exist", path.display()),
+            });
         }
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(&path))
             .merge(Env::prefixed("ZHONGSHU__").split("__"))
             .extract()
-            .map_err(|e| ConfigError { sources, message: e.to_string() })
+            .map_err(|e| ConfigError {
+                sources,
+                message: e.to_string(),
+            })
     }
 
     /// The catalog URL, defaulting to the SQLite file in the data directory.
@@ -117,6 +125,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error
     fn defaults_file_and_unknown_keys() {
         figment::Jail::expect_with(|jail| {
             let dir = jail.directory().to_path_buf();
@@ -125,10 +134,16 @@ mod tests {
             assert!(c.catalog_url(&dir).starts_with("sqlite://"));
 
             jail.create_file(CONFIG_FILE, "[http]\naddr = \"127.0.0.1:9999\"\n")?;
-            assert_eq!(Config::load(&dir, None).unwrap().http.addr, "127.0.0.1:9999");
+            assert_eq!(
+                Config::load(&dir, None).unwrap().http.addr,
+                "127.0.0.1:9999"
+            );
 
             jail.set_env("ZHONGSHU__HTTP__ADDR", "127.0.0.1:7777");
-            assert_eq!(Config::load(&dir, None).unwrap().http.addr, "127.0.0.1:7777");
+            assert_eq!(
+                Config::load(&dir, None).unwrap().http.addr,
+                "127.0.0.1:7777"
+            );
 
             jail.create_file(CONFIG_FILE, "[http]\nadress = \"x\"\n")?;
             let err = Config::load(&dir, None).unwrap_err();

@@ -16,7 +16,9 @@ use zhongshu_engine::{EngineError, Lake};
 #[derive(Debug, thiserror::Error)]
 pub enum DeploymentError {
     /// The data directory has not been initialised.
-    #[error("{0} is not an initialised zhongshu data directory; run `zhongshu init --data-dir {0}` (or `zhongshu demo`) first")]
+    #[error(
+        "{0} is not an initialised zhongshu data directory; run `zhongshu init --data-dir {0}` (or `zhongshu demo`) first"
+    )]
     NotInitialised(String),
     /// Configuration error.
     #[error(transparent)]
@@ -56,12 +58,17 @@ pub struct Deployment {
 
 impl std::fmt::Debug for Deployment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Deployment").field("data_dir", &self.data_dir).finish()
+        f.debug_struct("Deployment")
+            .field("data_dir", &self.data_dir)
+            .finish()
     }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DeploymentError + '_ {
-    move |source| DeploymentError::Io { path: path.display().to_string(), source }
+    move |source| DeploymentError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 impl Deployment {
@@ -71,9 +78,14 @@ impl Deployment {
     }
 
     /// Opens an initialised deployment.
-    pub async fn open(data_dir: &Path, config_file: Option<&Path>) -> Result<Self, DeploymentError> {
+    pub async fn open(
+        data_dir: &Path,
+        config_file: Option<&Path>,
+    ) -> Result<Self, DeploymentError> {
         if !Self::is_initialised(data_dir) {
-            return Err(DeploymentError::NotInitialised(data_dir.display().to_string()));
+            return Err(DeploymentError::NotInitialised(
+                data_dir.display().to_string(),
+            ));
         }
         Self::connect(data_dir, config_file).await
     }
@@ -94,7 +106,10 @@ impl Deployment {
 
     /// Creates the data directory, the configuration template, the catalog with the standard
     /// data elements and the lake. Safe to run again: existing settings and data are kept.
-    pub async fn init(data_dir: &Path, config_file: Option<&Path>) -> Result<Self, DeploymentError> {
+    pub async fn init(
+        data_dir: &Path,
+        config_file: Option<&Path>,
+    ) -> Result<Self, DeploymentError> {
         std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
         let config_path = data_dir.join(CONFIG_FILE);
         if config_file.is_none() && !config_path.exists() {
@@ -102,7 +117,10 @@ impl Deployment {
         }
         let deployment = Self::connect(data_dir, config_file).await?;
         for element in standards::standard_elements() {
-            deployment.store.upsert_element(&Actor::system(), &element).await?;
+            deployment
+                .store
+                .upsert_element(&Actor::system(), &element)
+                .await?;
         }
         let marker = data_dir.join(MARKER);
         std::fs::write(&marker, "zhongshu data directory\n").map_err(io(&marker))?;
@@ -151,7 +169,11 @@ impl Deployment {
             .store
             .create_principal(
                 &Actor::system(),
-                &NewPrincipal { principal, password: Some(password.clone()), token: Some(token.clone()) },
+                &NewPrincipal {
+                    principal,
+                    password: Some(password.clone()),
+                    token: Some(token.clone()),
+                },
             )
             .await?;
         Ok(Some((created, password, token)))

@@ -36,7 +36,9 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) => 2,
-            CliError::Deployment(DeploymentError::NotInitialised(_) | DeploymentError::Config(_)) => 2,
+            CliError::Deployment(
+                DeploymentError::NotInitialised(_) | DeploymentError::Config(_),
+            ) => 2,
             _ => 1,
         }
     }

@@ -24,16 +24,35 @@ pub async fn run(cli: Cli) -> CliResult {
             match d.ensure_admin(&admin).await? {
                 Some((p, password, token)) => {
                     let path = d.data_dir.join("admin-credentials.json");
-                    let text = serde_json::json!({"username": p.id, "password": password, "token": token}).to_string();
-                    std::fs::write(&path, text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
-                    println!("administrator `{}` created; password and token written to {}", p.id, path.display());
+                    let text =
+                        serde_json::json!({"username": p.id, "password": password, "token": token})
+                            .to_string();
+                    std::fs::write(&path, text)
+                        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+                    println!(
+                        "administrator `{}` created; password and token written to {}",
+                        p.id,
+                        path.display()
+                    );
                 }
                 None => println!("administrator `{admin}` already exists"),
             }
             Ok(())
         }
-        Command::Demo { deployment, no_serve, scale, seed, serve } => {
-            let (d, summary) = demo::build(&deployment.data_dir, deployment.config.as_deref(), scale, seed).await?;
+        Command::Demo {
+            deployment,
+            no_serve,
+            scale,
+            seed,
+            serve,
+        } => {
+            let (d, summary) = demo::build(
+                &deployment.data_dir,
+                deployment.config.as_deref(),
+                scale,
+                seed,
+            )
+            .await?;
             println!(
                 "demo lake of 坪山区 built in {:.1}s: {} resources, {} rows landed in {}",
                 summary.seconds,
@@ -41,29 +60,47 @@ pub async fn run(cli: Cli) -> CliResult {
                 summary.rows,
                 d.lake.root()
             );
-            println!("logins: {}", d.data_dir.join(demo::CREDENTIALS_FILE).display());
+            println!(
+                "logins: {}",
+                d.data_dir.join(demo::CREDENTIALS_FILE).display()
+            );
             if no_serve {
                 return Ok(());
             }
             server::serve(&d, serve.http.as_deref()).await
         }
         Command::Generate { out, scale, seed } => {
-            let manifest = demo::generate::generate(&out, demo::generate::Options { scale, seed }, |file, rows| {
-                println!("{file:<40} {rows:>9} rows");
-            })?;
+            let manifest = demo::generate::generate(
+                &out,
+                demo::generate::Options { scale, seed },
+                |file, rows| {
+                    println!("{file:<40} {rows:>9} rows");
+                },
+            )?;
             let defects: u64 = manifest.defects.iter().map(|d| d.count).sum();
-            println!("wrote {} files and manifest.json to {} ({defects} planted defects)", manifest.files.len(), out.display());
+            println!(
+                "wrote {} files and manifest.json to {} ({defects} planted defects)",
+                manifest.files.len(),
+                out.display()
+            );
             Ok(())
         }
         Command::Serve { deployment, serve } => {
             let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
             server::serve(&d, serve.http.as_deref()).await
         }
-        Command::Catalog { deployment, actor, command } => {
+        Command::Catalog {
+            deployment,
+            actor,
+            command,
+        } => {
             let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
             commands::catalog::run(&d, &actor, command).await
         }
-        Command::Audit { deployment, command } => {
+        Command::Audit {
+            deployment,
+            command,
+        } => {
             let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
             commands::audit::run(&d, command).await
         }

@@ -10,13 +10,22 @@ use zhongshu_console::{ApiState, router};
 pub async fn serve(d: &Deployment, http: Option<&str>) -> CliResult {
     let addr = http.unwrap_or(&d.config.http.addr).to_owned();
     d.sync_search().await?;
-    let state = ApiState { catalog: d.catalog(), search: d.search.clone() };
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}; choose another address with --http")))?;
-    let local = listener.local_addr().map_err(|e| CliError::Failed(e.to_string()))?;
+    let state = ApiState {
+        catalog: d.catalog(),
+        search: d.search.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+        CliError::Usage(format!(
+            "cannot listen on {addr}: {e}; choose another address with --http"
+        ))
+    })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     println!("zhongshu serving {}", d.data_dir.display());
-    println!("  HTTP      http://{local}  (GET /healthz, /api/v1/resources, /api/v1/elements, /api/v1/search?q=)");
+    println!(
+        "  HTTP      http://{local}  (GET /healthz, /api/v1/resources, /api/v1/elements, /api/v1/search?q=)"
+    );
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();
     axum::serve(listener, router(state))

@@ -43,7 +43,11 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-async fn authenticate(State(state): State<ApiState>, mut request: Request, next: Next) -> Result<Response, ApiError> {
+async fn authenticate(
+    State(state): State<ApiState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let token = request
         .headers()
         .get(AUTHORIZATION)
@@ -51,14 +55,20 @@ async fn authenticate(State(state): State<ApiState>, mut request: Request, next:
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(ApiError::unauthenticated)?;
-    let principal = state.catalog.principal_by_token(token).await?.ok_or_else(ApiError::unauthenticated)?;
+    let principal = state
+        .catalog
+        .principal_by_token(token)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
     request.extensions_mut().insert(principal);
     Ok(next.run(request).await)
 }
 
 async fn health(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let head = state.catalog.head_seq().await?;
-    Ok(Json(json!({"status": "ok", "catalog": state.catalog.backend_name(), "change_log_head": head})))
+    Ok(Json(
+        json!({"status": "ok", "catalog": state.catalog.backend_name(), "change_log_head": head}),
+    ))
 }
 
 async fn me(Extension(principal): Extension<Principal>) -> Json<Principal> {
@@ -74,9 +84,14 @@ fn page_of(page: Option<i64>, page_size: Option<i64>) -> Result<Page, ApiError> 
     let page = page.unwrap_or(1);
     let size = page_size.unwrap_or(50);
     if page < 1 || !(1..=500).contains(&size) {
-        return Err(ApiError::bad_request("page starts at 1 and page_size is between 1 and 500"));
+        return Err(ApiError::bad_request(
+            "page starts at 1 and page_size is between 1 and 500",
+        ));
     }
-    Ok(Page { offset: (page - 1) * size, limit: size })
+    Ok(Page {
+        offset: (page - 1) * size,
+        limit: size,
+    })
 }
 
 /// Filters for `/resources`.
@@ -98,7 +113,12 @@ struct PageOut<T> {
 }
 
 fn page_out<T>(p: Paged<T>) -> PageOut<T> {
-    PageOut { page: p.offset / p.limit.max(1) + 1, page_size: p.limit, total: p.total, items: p.items }
+    PageOut {
+        page: p.offset / p.limit.max(1) + 1,
+        page_size: p.limit,
+        total: p.total,
+        items: p.items,
+    }
 }
 
 async fn list_resources(
@@ -107,19 +127,44 @@ async fn list_resources(
 ) -> Result<Json<PageOut<Resource>>, ApiError> {
     let filter = ResourceFilter {
         provider: params.provider.map(OrgId::new),
-        tier: params.tier.map(|t| t.parse::<LibraryTier>()).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?,
-        open_attr: params.open_attr.map(|t| t.parse::<OpenAttr>()).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?,
+        tier: params
+            .tier
+            .map(|t| t.parse::<LibraryTier>())
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        open_attr: params
+            .open_attr
+            .map(|t| t.parse::<OpenAttr>())
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
     };
-    let page = state.catalog.list_resources(&filter, page_of(params.page, params.page_size)?).await?;
+    let page = state
+        .catalog
+        .list_resources(&filter, page_of(params.page, params.page_size)?)
+        .await?;
     Ok(Json(page_out(page)))
 }
 
-async fn get_resource(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<ResourceDetail>, ApiError> {
-    let detail = state.catalog.get_resource(&ResourceId::new(id.clone())).await?;
-    detail.map(Json).ok_or_else(|| zhongshu_catalog::CatalogError::NotFound { kind: "resource", id }.into())
+async fn get_resource(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<ResourceDetail>, ApiError> {
+    let detail = state
+        .catalog
+        .get_resource(&ResourceId::new(id.clone()))
+        .await?;
+    detail.map(Json).ok_or_else(|| {
+        zhongshu_catalog::CatalogError::NotFound {
+            kind: "resource",
+            id,
+        }
+        .into()
+    })
 }
 
-async fn list_elements(State(state): State<ApiState>) -> Result<Json<Vec<ElementBindings>>, ApiError> {
+async fn list_elements(
+    State(state): State<ApiState>,
+) -> Result<Json<Vec<ElementBindings>>, ApiError> {
     let mut out = Vec::new();
     for e in state.catalog.list_elements().await? {
         out.push(state.catalog.element_bindings(e.id.as_str()).await?);
@@ -127,7 +172,10 @@ async fn list_elements(State(state): State<ApiState>) -> Result<Json<Vec<Element
     Ok(Json(out))
 }
 
-async fn get_element(State(state): State<ApiState>, Path(key): Path<String>) -> Result<Json<ElementBindings>, ApiError> {
+async fn get_element(
+    State(state): State<ApiState>,
+    Path(key): Path<String>,
+) -> Result<Json<ElementBindings>, ApiError> {
     Ok(Json(state.catalog.element_bindings(&key).await?))
 }
 
@@ -139,14 +187,23 @@ pub struct SearchParams {
     page_size: Option<i64>,
 }
 
-async fn search(State(state): State<ApiState>, Query(params): Query<SearchParams>) -> Result<Json<SearchResults>, ApiError> {
+async fn search(
+    State(state): State<ApiState>,
+    Query(params): Query<SearchParams>,
+) -> Result<Json<SearchResults>, ApiError> {
     let page = page_of(params.page, params.page_size)?;
     let mut index = state.search.lock().await;
     index.sync(state.catalog.as_ref()).await?;
-    Ok(Json(index.search(&params.q, page.offset as usize, page.limit as usize)?))
+    Ok(Json(index.search(
+        &params.q,
+        page.offset as usize,
+        page.limit as usize,
+    )?))
 }
 
 async fn coverage(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let c = state.catalog.coverage().await?;
-    Ok(Json(json!({"elements": c.elements, "with_source": c.with_source, "ratio": c.ratio})))
+    Ok(Json(
+        json!({"elements": c.elements, "with_source": c.with_source, "ratio": c.ratio}),
+    ))
 }

@@ -30,7 +30,11 @@ impl ApiError {
 
     /// 400: a bad parameter.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into() }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: message.into(),
+        }
     }
 }
 
@@ -39,15 +43,21 @@ impl From<CatalogError> for ApiError {
         let (status, code) = match &e {
             CatalogError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             CatalogError::AlreadyExists { .. } => (StatusCode::CONFLICT, "already_exists"),
-            CatalogError::SecondSource { .. } => (StatusCode::CONFLICT, "second_source"),
-            CatalogError::OpenAttrForbidden { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "open_attr_forbidden"),
+            CatalogError::SecondSource(_) => (StatusCode::CONFLICT, "second_source"),
+            CatalogError::OpenAttrForbidden { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "open_attr_forbidden")
+            }
             CatalogError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %e, "catalog failure");
         }
-        ApiError { status, code, message: e.to_string() }
+        ApiError {
+            status,
+            code,
+            message: e.to_string(),
+        }
     }
 }
 

@@ -10,7 +10,9 @@ pub enum EngineError {
     #[error("lake configuration: {0}")]
     Config(String),
     /// A table does not exist at the expected location.
-    #[error("no Delta table at {location}; land data into it first (zhongshu demo, or an ingest job)")]
+    #[error(
+        "no Delta table at {location}; land data into it first (zhongshu demo, or an ingest job)"
+    )]
     NoTable {
         /// Where it was looked for.
         location: String,

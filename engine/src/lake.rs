@@ -8,9 +8,9 @@
 use crate::error::{EngineError, Result};
 use arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
-use futures::StreamExt;
-use deltalake::{DeltaTable, DeltaTableBuilder};
 use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableBuilder};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -89,7 +89,10 @@ impl Lake {
         if !root.path().ends_with('/') {
             root.set_path(&format!("{}/", root.path()));
         }
-        Ok(Lake { root, options: config.options.clone() })
+        Ok(Lake {
+            root,
+            options: config.options.clone(),
+        })
     }
 
     /// The root URL.
@@ -99,8 +102,13 @@ impl Lake {
 
     /// The URL of a table at a relative path (`base/population/persons`).
     pub fn table_url(&self, path: &str) -> Result<Url> {
-        if path.is_empty() || path.starts_with('/') || path.split('/').any(|p| p == ".." || p.is_empty()) {
-            return Err(EngineError::Config(format!("table path `{path}` must be relative, without `..`")));
+        if path.is_empty()
+            || path.starts_with('/')
+            || path.split('/').any(|p| p == ".." || p.is_empty())
+        {
+            return Err(EngineError::Config(format!(
+                "table path `{path}` must be relative, without `..`"
+            )));
         }
         let url = self
             .root
@@ -116,7 +124,9 @@ impl Lake {
     /// A handle on the table at `path`, loaded if the table exists.
     async fn table_handle(&self, path: &str) -> Result<DeltaTable> {
         let url = self.table_url(path)?;
-        let mut table = DeltaTableBuilder::from_url(url)?.with_storage_options(self.options.clone()).build()?;
+        let mut table = DeltaTableBuilder::from_url(url)?
+            .with_storage_options(self.options.clone())
+            .build()?;
         if table.verify_deltatable_existence().await? {
             table.load().await?;
         }
@@ -127,7 +137,9 @@ impl Lake {
     pub async fn open_table(&self, path: &str) -> Result<DeltaTable> {
         let table = self.table_handle(path).await?;
         if table.version().is_none() {
-            return Err(EngineError::NoTable { location: table.table_url().to_string() });
+            return Err(EngineError::NoTable {
+                location: table.table_url().to_string(),
+            });
         }
         Ok(table)
     }
@@ -135,7 +147,9 @@ impl Lake {
     /// Whether a table exists at `path`.
     pub async fn exists(&self, path: &str) -> Result<bool> {
         let url = self.table_url(path)?;
-        let table = DeltaTableBuilder::from_url(url)?.with_storage_options(self.options.clone()).build()?;
+        let table = DeltaTableBuilder::from_url(url)?
+            .with_storage_options(self.options.clone())
+            .build()?;
         Ok(table.verify_deltatable_existence().await?)
     }
 
@@ -153,7 +167,11 @@ impl Lake {
             WriteMode::Append => SaveMode::Append,
             WriteMode::Overwrite => SaveMode::Overwrite,
         };
-        let table = table.write(batches).with_save_mode(save_mode).with_table_name(name).await?;
+        let table = table
+            .write(batches)
+            .with_save_mode(save_mode)
+            .with_table_name(name)
+            .await?;
         let version = table
             .version()
             .ok_or_else(|| EngineError::Schema("write committed no version".into()))?;
@@ -186,7 +204,8 @@ impl Lake {
             location: table.table_url().to_string(),
             version: version as i64,
             row_count: row_count as i64,
-            schema_json: serde_json::to_string(schema.as_ref()).map_err(|e| EngineError::Schema(e.to_string()))?,
+            schema_json: serde_json::to_string(schema.as_ref())
+                .map_err(|e| EngineError::Schema(e.to_string()))?,
             partition_columns: snapshot.metadata().partition_columns().to_vec(),
             last_update: chrono::DateTime::from_timestamp_millis(last_update)
                 .unwrap_or_default()

@@ -18,7 +18,11 @@ pub fn arrow_type(logical: &str) -> Result<DataType> {
         "date" => DataType::Date32,
         "timestamp" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         "boolean" => DataType::Boolean,
-        other => return Err(EngineError::Schema(format!("unknown logical type `{other}`"))),
+        other => {
+            return Err(EngineError::Schema(format!(
+                "unknown logical type `{other}`"
+            )));
+        }
     })
 }
 

@@ -26,7 +26,10 @@ fn batch(codes: &[&str], ns: &[i64]) -> RecordBatch {
     let schema = arrow_schema(&columns()).unwrap();
     RecordBatch::try_new(
         schema,
-        vec![Arc::new(StringArray::from(codes.to_vec())), Arc::new(Int64Array::from(ns.to_vec()))],
+        vec![
+            Arc::new(StringArray::from(codes.to_vec())),
+            Arc::new(Int64Array::from(ns.to_vec())),
+        ],
     )
     .unwrap()
 }
@@ -37,22 +40,57 @@ async fn write_append_overwrite_and_read_back() {
     let lake = Lake::open(&LakeConfig::default(), dir.path()).unwrap();
     assert!(lake.root().as_str().starts_with("file://"));
     assert!(!lake.exists("base/test/t").await.unwrap());
-    assert!(matches!(lake.open_table("base/test/t").await, Err(zhongshu_engine::EngineError::NoTable { .. })));
+    assert!(matches!(
+        lake.open_table("base/test/t").await,
+        Err(zhongshu_engine::EngineError::NoTable { .. })
+    ));
 
-    let v0 = lake.write("base/test/t", "t", vec![batch(&["440310", "440311"], &[1, 2])], WriteMode::Append).await.unwrap();
+    let v0 = lake
+        .write(
+            "base/test/t",
+            "t",
+            vec![batch(&["440310", "440311"], &[1, 2])],
+            WriteMode::Append,
+        )
+        .await
+        .unwrap();
     assert_eq!((v0.version, v0.rows), (0, 2));
-    let v1 = lake.write("base/test/t", "t", vec![batch(&["440306"], &[3])], WriteMode::Append).await.unwrap();
+    let v1 = lake
+        .write(
+            "base/test/t",
+            "t",
+            vec![batch(&["440306"], &[3])],
+            WriteMode::Append,
+        )
+        .await
+        .unwrap();
     assert_eq!(v1.version, 1);
     assert_eq!(lake.count("base/test/t").await.unwrap(), 3);
 
-    let v2 = lake.write("base/test/t", "t", vec![batch(&["坪山"], &[9])], WriteMode::Overwrite).await.unwrap();
+    let v2 = lake
+        .write(
+            "base/test/t",
+            "t",
+            vec![batch(&["坪山"], &[9])],
+            WriteMode::Overwrite,
+        )
+        .await
+        .unwrap();
     assert_eq!(v2.version, 2);
     let rows = lake.sample("base/test/t", 10).await.unwrap();
     assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
 
-    let record = lake.table_record(&ResourceId::new("R1"), "main", "base/test/t", 1).await.unwrap();
+    let record = lake
+        .table_record(&ResourceId::new("R1"), "main", "base/test/t", 1)
+        .await
+        .unwrap();
     assert_eq!(record.version, 2);
-    assert!(record.location.ends_with("/lake/base/test/t") || record.location.ends_with("/lake/base/test/t/"), "{}", record.location);
+    assert!(
+        record.location.ends_with("/lake/base/test/t")
+            || record.location.ends_with("/lake/base/test/t/"),
+        "{}",
+        record.location
+    );
     assert!(record.schema_json.contains("code"));
 }
 
@@ -62,9 +100,26 @@ async fn bad_paths_and_schemes_are_refused() {
     let lake = Lake::open(&LakeConfig::default(), dir.path()).unwrap();
     assert!(lake.table_url("../escape").is_err());
     assert!(lake.table_url("/abs").is_err());
-    let err = Lake::open(&LakeConfig { url: "ftp://x/y".into(), options: Default::default() }, dir.path()).unwrap_err();
+    let err = Lake::open(
+        &LakeConfig {
+            url: "ftp://x/y".into(),
+            options: Default::default(),
+        },
+        dir.path(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("not supported"), "{err}");
     // An S3 lake is configured by URL and options without touching the network.
-    let s3 = Lake::open(&LakeConfig { url: "s3://lake/pingshan".into(), options: Default::default() }, dir.path()).unwrap();
-    assert_eq!(s3.table_url("base/x").unwrap().as_str(), "s3://lake/pingshan/base/x");
+    let s3 = Lake::open(
+        &LakeConfig {
+            url: "s3://lake/pingshan".into(),
+            options: Default::default(),
+        },
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(
+        s3.table_url("base/x").unwrap().as_str(),
+        "s3://lake/pingshan/base/x"
+    );
 }

@@ -60,7 +60,9 @@ pub enum IngestError {
         source: std::io::Error,
     },
     /// Bytes not valid in the declared encoding.
-    #[error("{file}:{line}: bytes are not valid {encoding} (rule: encoding); declare the file's real encoding or re-export it")]
+    #[error(
+        "{file}:{line}: bytes are not valid {encoding} (rule: encoding); declare the file's real encoding or re-export it"
+    )]
     Encoding {
         /// The file.
         file: String,
@@ -108,24 +110,52 @@ fn decode(file: &str, bytes: &[u8], encoding: Encoding) -> Result<String, Ingest
             // Find the first bad line to name it.
             let line = bytes
                 .split(|b| *b == b'\n')
-                .position(|l| codec.decode_without_bom_handling_and_without_replacement(l).is_none())
+                .position(|l| {
+                    codec
+                        .decode_without_bom_handling_and_without_replacement(l)
+                        .is_none()
+                })
                 .map_or(1, |i| i + 1);
-            Err(IngestError::Encoding { file: file.to_owned(), line, encoding: name })
+            Err(IngestError::Encoding {
+                file: file.to_owned(),
+                line,
+                encoding: name,
+            })
         }
     }
 }
 
-fn check_header(file: &str, text: &str, delimiter: u8, schema: &SchemaRef) -> Result<(), IngestError> {
+fn check_header(
+    file: &str,
+    text: &str,
+    delimiter: u8,
+    schema: &SchemaRef,
+) -> Result<(), IngestError> {
     let header = text.lines().next().unwrap_or_default();
-    let found: Vec<&str> = header.split(delimiter as char).map(|h| h.trim().trim_matches('"')).collect();
+    let found: Vec<&str> = header
+        .split(delimiter as char)
+        .map(|h| h.trim().trim_matches('"'))
+        .collect();
     let expected: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     if found != expected {
-        let missing: Vec<&str> = expected.iter().filter(|e| !found.contains(e)).copied().collect();
-        let extra: Vec<&str> = found.iter().filter(|f| !expected.contains(f)).copied().collect();
+        let missing: Vec<&str> = expected
+            .iter()
+            .filter(|e| !found.contains(e))
+            .copied()
+            .collect();
+        let extra: Vec<&str> = found
+            .iter()
+            .filter(|f| !expected.contains(f))
+            .copied()
+            .collect();
         let problem = if missing.is_empty() && extra.is_empty() {
             "has the right columns in the wrong order".to_owned()
         } else {
-            format!("is missing [{}] and has unexpected [{}]", missing.join(", "), extra.join(", "))
+            format!(
+                "is missing [{}] and has unexpected [{}]",
+                missing.join(", "),
+                extra.join(", ")
+            )
         };
         return Err(IngestError::Header {
             file: file.to_owned(),
@@ -139,7 +169,10 @@ fn check_header(file: &str, text: &str, delimiter: u8, schema: &SchemaRef) -> Re
 /// Reads a whole file into batches of `schema`.
 pub fn read_file(spec: &FileSpec, schema: SchemaRef) -> Result<Vec<RecordBatch>, IngestError> {
     let name = spec.path.display().to_string();
-    let bytes = std::fs::read(&spec.path).map_err(|source| IngestError::Io { file: name.clone(), source })?;
+    let bytes = std::fs::read(&spec.path).map_err(|source| IngestError::Io {
+        file: name.clone(),
+        source,
+    })?;
     read_bytes(&name, &bytes, spec.format, spec.encoding, schema)
 }
 
@@ -152,12 +185,21 @@ pub fn read_bytes(
     schema: SchemaRef,
 ) -> Result<Vec<RecordBatch>, IngestError> {
     let text = decode(name, bytes, encoding)?;
-    let parse_err = |e: arrow::error::ArrowError| IngestError::Parse { file: name.to_owned(), message: e.to_string() };
+    let parse_err = |e: arrow::error::ArrowError| IngestError::Parse {
+        file: name.to_owned(),
+        message: e.to_string(),
+    };
     match format {
         FileFormat::Csv | FileFormat::Tsv => {
-            let delimiter = if format == FileFormat::Csv { b',' } else { b'\t' };
+            let delimiter = if format == FileFormat::Csv {
+                b','
+            } else {
+                b'\t'
+            };
             check_header(name, &text, delimiter, &schema)?;
-            let format = arrow::csv::reader::Format::default().with_header(true).with_delimiter(delimiter);
+            let format = arrow::csv::reader::Format::default()
+                .with_header(true)
+                .with_delimiter(delimiter);
             let reader = arrow::csv::ReaderBuilder::new(schema)
                 .with_format(format)
                 .with_batch_size(64 * 1024)
@@ -197,7 +239,14 @@ mod tests {
     #[test]
     fn reads_gbk_csv() {
         let (bytes, _, _) = encoding_rs::GBK.encode("name,age\n张三,30\n李四,\n");
-        let batches = read_bytes("people.csv", &bytes, FileFormat::Csv, Encoding::Gbk, schema()).unwrap();
+        let batches = read_bytes(
+            "people.csv",
+            &bytes,
+            FileFormat::Csv,
+            Encoding::Gbk,
+            schema(),
+        )
+        .unwrap();
         let b = &batches[0];
         assert_eq!(b.num_rows(), 2);
         assert_eq!(b.column(0).as_string::<i32>().value(0), "张三");
@@ -208,26 +257,54 @@ mod tests {
     #[test]
     fn detects_gbk_and_rejects_bad_bytes() {
         let (bytes, _, _) = encoding_rs::GBK.encode("name,age\n王五,41\n");
-        let batches = read_bytes("p.csv", &bytes, FileFormat::Csv, Encoding::Detect, schema()).unwrap();
+        let batches =
+            read_bytes("p.csv", &bytes, FileFormat::Csv, Encoding::Detect, schema()).unwrap();
         assert_eq!(batches[0].column(0).as_string::<i32>().value(0), "王五");
 
-        let err = read_bytes("p.csv", b"name,age\nok,1\n\xff\xfe,2\n", FileFormat::Csv, Encoding::Utf8, schema())
-            .unwrap_err();
+        let err = read_bytes(
+            "p.csv",
+            b"name,age\nok,1\n\xff\xfe,2\n",
+            FileFormat::Csv,
+            Encoding::Utf8,
+            schema(),
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("p.csv:3:"), "{err}");
     }
 
     #[test]
     fn names_header_and_type_problems() {
-        let err = read_bytes("p.csv", b"name,years\nx,1\n", FileFormat::Csv, Encoding::Utf8, schema()).unwrap_err();
+        let err = read_bytes(
+            "p.csv",
+            b"name,years\nx,1\n",
+            FileFormat::Csv,
+            Encoding::Utf8,
+            schema(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("missing [age]"), "{err}");
-        let err = read_bytes("p.csv", b"name,age\nx,abc\n", FileFormat::Csv, Encoding::Utf8, schema()).unwrap_err();
+        let err = read_bytes(
+            "p.csv",
+            b"name,age\nx,abc\n",
+            FileFormat::Csv,
+            Encoding::Utf8,
+            schema(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("p.csv"), "{err}");
     }
 
     #[test]
     fn reads_json_lines() {
         let text = "{\"name\":\"赵六\",\"age\":5}\n{\"name\":\"钱七\"}\n";
-        let batches = read_bytes("p.jsonl", text.as_bytes(), FileFormat::JsonLines, Encoding::Utf8, schema()).unwrap();
+        let batches = read_bytes(
+            "p.jsonl",
+            text.as_bytes(),
+            FileFormat::JsonLines,
+            Encoding::Utf8,
+            schema(),
+        )
+        .unwrap();
         assert_eq!(batches[0].num_rows(), 2);
     }
 }

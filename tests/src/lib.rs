@@ -12,7 +12,10 @@ pub fn zhongshu_bin() -> PathBuf {
     }
     // target/<profile>/deps/<test binary> → target/<profile>/zhongshu
     let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target profile directory");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile directory");
     profile_dir.join("zhongshu")
 }
 

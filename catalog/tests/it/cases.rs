@@ -9,9 +9,24 @@ fn actor() -> Actor {
 async fn seed_orgs(store: &dyn CatalogStore) {
     let orgs = [
         ("440310", "深圳市坪山区人民政府", OrgKind::Government, None),
-        ("440310-gaj", "深圳市公安局坪山分局", OrgKind::DistrictDepartment, Some("440310")),
-        ("440310-rsj", "坪山区人力资源局", OrgKind::DistrictDepartment, Some("440310")),
-        ("440310001", "坪山街道办事处", OrgKind::Street, Some("440310")),
+        (
+            "440310-gaj",
+            "深圳市公安局坪山分局",
+            OrgKind::DistrictDepartment,
+            Some("440310"),
+        ),
+        (
+            "440310-rsj",
+            "坪山区人力资源局",
+            OrgKind::DistrictDepartment,
+            Some("440310"),
+        ),
+        (
+            "440310001",
+            "坪山街道办事处",
+            OrgKind::Street,
+            Some("440310"),
+        ),
     ];
     for (id, name, kind, parent) in orgs {
         let org = OrgUnit {
@@ -36,7 +51,11 @@ fn column(name: &str, title: &str, grade: Grade, element: Option<(&str, BindingR
         nullable: true,
         is_key: false,
         description: String::new(),
-        category: if grade >= Grade::L3 { Category::Personal } else { Category::Public },
+        category: if grade >= Grade::L3 {
+            Category::Personal
+        } else {
+            Category::Public
+        },
         grade,
         element: element.map(|(e, _)| ElementId::new(e)),
         binding: element.map(|(_, r)| r),
@@ -67,8 +86,18 @@ fn persons() -> NewResource {
         "人口基础信息",
         "440310-gaj",
         vec![
-            column("id_no", "公民身份号码", Grade::L4, Some(("resident_id", BindingRole::Source))),
-            column("name", "姓名", Grade::L3, Some(("person_name", BindingRole::Source))),
+            column(
+                "id_no",
+                "公民身份号码",
+                Grade::L4,
+                Some(("resident_id", BindingRole::Source)),
+            ),
+            column(
+                "name",
+                "姓名",
+                Grade::L3,
+                Some(("person_name", BindingRole::Source)),
+            ),
             column("street_code", "街道代码", Grade::L1, None),
         ],
     )
@@ -80,7 +109,12 @@ fn enrolments(id_role: BindingRole) -> NewResource {
         "社会保险参保信息",
         "440310-rsj",
         vec![
-            column("id_no", "公民身份号码", Grade::L4, Some(("resident_id", id_role))),
+            column(
+                "id_no",
+                "公民身份号码",
+                Grade::L4,
+                Some(("resident_id", id_role)),
+            ),
             column("insurance_type", "险种", Grade::L2, None),
         ],
     )
@@ -93,7 +127,15 @@ async fn organisations_and_principals() {
         seed_orgs(store).await;
         let orgs = store.list_orgs().await.unwrap();
         assert_eq!(orgs.len(), 4);
-        assert_eq!(store.get_org(&OrgId::new("440310001")).await.unwrap().unwrap().kind, OrgKind::Street);
+        assert_eq!(
+            store
+                .get_org(&OrgId::new("440310001"))
+                .await
+                .unwrap()
+                .unwrap()
+                .kind,
+            OrgKind::Street
+        );
 
         let bad_parent = OrgUnit {
             id: OrgId::new("x"),
@@ -102,7 +144,10 @@ async fn organisations_and_principals() {
             parent: Some(OrgId::new("nowhere")),
             division_code: None,
         };
-        assert!(matches!(store.upsert_org(&actor(), &bad_parent).await, Err(CatalogError::NotFound { .. })));
+        assert!(matches!(
+            store.upsert_org(&actor(), &bad_parent).await,
+            Err(CatalogError::NotFound { .. })
+        ));
 
         let principal = Principal {
             id: PrincipalId::new("gaj_officer"),
@@ -110,27 +155,57 @@ async fn organisations_and_principals() {
             kind: PrincipalKind::User,
             org: OrgId::new("440310-gaj"),
             roles: vec![Role::DataOfficer, Role::Analyst],
-            attributes: PrincipalAttributes { jurisdiction: vec!["440310".into()], clearance: Some(Grade::L4) },
+            attributes: PrincipalAttributes {
+                jurisdiction: vec!["440310".into()],
+                clearance: Some(Grade::L4),
+            },
         };
         let token = auth::new_token();
         store
-            .create_principal(&actor(), &NewPrincipal { principal: principal.clone(), password: Some("s3cret!".into()), token: Some(token.clone()) })
+            .create_principal(
+                &actor(),
+                &NewPrincipal {
+                    principal: principal.clone(),
+                    password: Some("s3cret!".into()),
+                    token: Some(token.clone()),
+                },
+            )
             .await
             .unwrap();
-        assert_eq!(store.principal_by_token(&token).await.unwrap(), Some(principal.clone()));
+        assert_eq!(
+            store.principal_by_token(&token).await.unwrap(),
+            Some(principal.clone())
+        );
         assert_eq!(store.principal_by_token("zs_wrong").await.unwrap(), None);
-        let verifier = store.password_verifier(&principal.id).await.unwrap().unwrap();
+        let verifier = store
+            .password_verifier(&principal.id)
+            .await
+            .unwrap()
+            .unwrap();
         let verifier = auth::ScramVerifier::decode(&verifier).unwrap();
         assert!(verifier.verify("s3cret!"));
         assert!(!verifier.verify("s3cret"));
         let again = store
-            .create_principal(&actor(), &NewPrincipal { principal, password: None, token: None })
+            .create_principal(
+                &actor(),
+                &NewPrincipal {
+                    principal,
+                    password: None,
+                    token: None,
+                },
+            )
             .await;
         assert!(matches!(again, Err(CatalogError::AlreadyExists { .. })));
         // Credentials never reach the change log.
         let log = store.changes_since(0, 1000).await.unwrap();
-        assert!(log.iter().all(|e| !e.after.as_deref().unwrap_or_default().contains("s3cret")));
-        assert!(log.iter().all(|e| !e.after.as_deref().unwrap_or_default().contains(&token)));
+        assert!(
+            log.iter()
+                .all(|e| !e.after.as_deref().unwrap_or_default().contains("s3cret"))
+        );
+        assert!(
+            log.iter()
+                .all(|e| !e.after.as_deref().unwrap_or_default().contains(&token))
+        );
     })
     .await;
 }
@@ -145,7 +220,7 @@ async fn one_source_per_element() {
         // A second authoritative source is refused, naming element, source and owner.
         let err = store.register_resource(&actor(), &enrolments(BindingRole::Source)).await.unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, CatalogError::SecondSource { .. }), "{text}");
+        assert!(matches!(err, CatalogError::SecondSource(_)), "{text}");
         for needle in ["公民身份号码", "440310-GA-0001", "人口基础信息", "深圳市公安局坪山分局", "id_no"] {
             assert!(text.contains(needle), "missing {needle} in: {text}");
         }
@@ -161,7 +236,7 @@ async fn one_source_per_element() {
         // Re-binding the replica as source is refused too; releasing the source allows it.
         let rs = ResourceId::new("440310-RS-0001");
         let err = store.bind_column(&actor(), &rs, "id_no", &ElementId::new("resident_id"), BindingRole::Source).await;
-        assert!(matches!(err, Err(CatalogError::SecondSource { .. })));
+        assert!(matches!(err, Err(CatalogError::SecondSource(_))));
         store.unbind_column(&actor(), &ResourceId::new("440310-GA-0001"), "id_no").await.unwrap();
         store.bind_column(&actor(), &rs, "id_no", &ElementId::new("resident_id"), BindingRole::Source).await.unwrap();
         assert_eq!(
@@ -191,7 +266,10 @@ async fn grades_follow_columns_and_gate_opening() {
             "440310-ZS-0009",
             "网格事件统计",
             "440310-rsj",
-            vec![column("street_code", "街道代码", Grade::L1, None), column("events", "事件数", Grade::L2, None)],
+            vec![
+                column("street_code", "街道代码", Grade::L1, None),
+                column("events", "事件数", Grade::L2, None),
+            ],
         );
         open.open_attr = OpenAttr::Unconditional;
         let r = store.register_resource(&actor(), &open).await.unwrap();
@@ -199,20 +277,52 @@ async fn grades_follow_columns_and_gate_opening() {
 
         // Raising a column to L3 on an unconditionally open resource is refused ...
         let id = ResourceId::new("440310-ZS-0009");
-        let err = store.classify_column(&actor(), &id, "events", Category::Personal, Grade::L3).await.unwrap_err();
-        assert!(matches!(err, CatalogError::OpenAttrForbidden { .. }), "{err}");
-        assert_eq!(store.get_resource(&id).await.unwrap().unwrap().resource.grade, Some(Grade::L2));
+        let err = store
+            .classify_column(&actor(), &id, "events", Category::Personal, Grade::L3)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CatalogError::OpenAttrForbidden { .. }),
+            "{err}"
+        );
+        assert_eq!(
+            store
+                .get_resource(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .resource
+                .grade,
+            Some(Grade::L2)
+        );
 
         // ... until the open attribute is conditional; then the grade follows the column.
         store
-            .set_attributes(&actor(), &id, &AttributeChange { open_attr: Some(OpenAttr::Conditional), ..Default::default() })
+            .set_attributes(
+                &actor(),
+                &id,
+                &AttributeChange {
+                    open_attr: Some(OpenAttr::Conditional),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
-        store.classify_column(&actor(), &id, "events", Category::Personal, Grade::L3).await.unwrap();
+        store
+            .classify_column(&actor(), &id, "events", Category::Personal, Grade::L3)
+            .await
+            .unwrap();
         let detail = store.get_resource(&id).await.unwrap().unwrap();
         assert_eq!(detail.resource.grade, Some(Grade::L3));
         let err = store
-            .set_attributes(&actor(), &id, &AttributeChange { open_attr: Some(OpenAttr::Unconditional), ..Default::default() })
+            .set_attributes(
+                &actor(),
+                &id,
+                &AttributeChange {
+                    open_attr: Some(OpenAttr::Unconditional),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap_err();
         assert!(err.to_string().contains("无条件开放"), "{err}");
@@ -220,10 +330,22 @@ async fn grades_follow_columns_and_gate_opening() {
         // Registering an L4 resource as unconditionally open is refused outright.
         let mut p = persons();
         p.open_attr = OpenAttr::Unconditional;
-        assert!(matches!(store.register_resource(&actor(), &p).await, Err(CatalogError::OpenAttrForbidden { .. })));
+        assert!(matches!(
+            store.register_resource(&actor(), &p).await,
+            Err(CatalogError::OpenAttrForbidden { .. })
+        ));
 
         // Binding raises a column to its element's default grade (就高从严).
-        store.bind_column(&actor(), &id, "street_code", &ElementId::new("person_name"), BindingRole::Replica).await.unwrap();
+        store
+            .bind_column(
+                &actor(),
+                &id,
+                "street_code",
+                &ElementId::new("person_name"),
+                BindingRole::Replica,
+            )
+            .await
+            .unwrap();
         let detail = store.get_resource(&id).await.unwrap().unwrap();
         assert_eq!(detail.columns[0].grade, Grade::L3);
     })
@@ -236,15 +358,41 @@ async fn listing_and_paging() {
         let store = &store;
         seed_orgs(store).await;
         let many: Vec<NewResource> = (0..25)
-            .map(|i| resource(&format!("R-{i:03}"), &format!("资源{i}"), if i % 2 == 0 { "440310-gaj" } else { "440310-rsj" }, vec![column("a", "甲", Grade::L1, None)]))
+            .map(|i| {
+                resource(
+                    &format!("R-{i:03}"),
+                    &format!("资源{i}"),
+                    if i % 2 == 0 {
+                        "440310-gaj"
+                    } else {
+                        "440310-rsj"
+                    },
+                    vec![column("a", "甲", Grade::L1, None)],
+                )
+            })
             .collect();
         assert_eq!(store.register_resources(&actor(), &many).await.unwrap(), 25);
-        let page = store.list_resources(&ResourceFilter::default(), Page { offset: 20, limit: 10 }).await.unwrap();
+        let page = store
+            .list_resources(
+                &ResourceFilter::default(),
+                Page {
+                    offset: 20,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
         assert_eq!(page.total, 25);
         assert_eq!(page.items.len(), 5);
         assert_eq!(page.items[0].id.as_str(), "R-020");
         let gaj = store
-            .list_resources(&ResourceFilter { provider: Some(OrgId::new("440310-gaj")), ..Default::default() }, Page::default())
+            .list_resources(
+                &ResourceFilter {
+                    provider: Some(OrgId::new("440310-gaj")),
+                    ..Default::default()
+                },
+                Page::default(),
+            )
             .await
             .unwrap();
         assert_eq!(gaj.total, 13);
@@ -256,7 +404,14 @@ async fn listing_and_paging() {
         }
         bad[7].columns[0].name = "Bad Name".into();
         assert!(store.register_resources(&actor(), &bad).await.is_err());
-        assert_eq!(store.list_resources(&ResourceFilter::default(), Page::default()).await.unwrap().total, 25);
+        assert_eq!(
+            store
+                .list_resources(&ResourceFilter::default(), Page::default())
+                .await
+                .unwrap()
+                .total,
+            25
+        );
     })
     .await;
 }
@@ -266,27 +421,81 @@ async fn suggestions_are_accepted_or_rejected() {
     on_every_backend(|store: SqlCatalogStore| async move {
         let store = &store;
         seed_orgs(store).await;
-        let mut r = resource("440310-X-0001", "未分级数据", "440310-rsj", vec![column("c1", "c1", Grade::L1, None), column("c2", "c2", Grade::L1, None)]);
+        let mut r = resource(
+            "440310-X-0001",
+            "未分级数据",
+            "440310-rsj",
+            vec![
+                column("c1", "c1", Grade::L1, None),
+                column("c2", "c2", Grade::L1, None),
+            ],
+        );
         r.open_attr = OpenAttr::NotOpen;
         store.register_resource(&actor(), &r).await.unwrap();
         let id = ResourceId::new("440310-X-0001");
         let new = vec![
-            NewSuggestion { resource: id.clone(), column: "c1".into(), element: Some(ElementId::new("resident_id")), category: Category::PersonalSensitive, grade: Grade::L4, confidence: 0.98, evidence: "98/100".into() },
-            NewSuggestion { resource: id.clone(), column: "c2".into(), element: Some(ElementId::new("mobile")), category: Category::Personal, grade: Grade::L3, confidence: 0.7, evidence: "70/100".into() },
+            NewSuggestion {
+                resource: id.clone(),
+                column: "c1".into(),
+                element: Some(ElementId::new("resident_id")),
+                category: Category::PersonalSensitive,
+                grade: Grade::L4,
+                confidence: 0.98,
+                evidence: "98/100".into(),
+            },
+            NewSuggestion {
+                resource: id.clone(),
+                column: "c2".into(),
+                element: Some(ElementId::new("mobile")),
+                category: Category::Personal,
+                grade: Grade::L3,
+                confidence: 0.7,
+                evidence: "70/100".into(),
+            },
         ];
         let stored = store.add_suggestions(&actor(), &new).await.unwrap();
         assert_eq!(stored.len(), 2);
-        let accepted = store.decide_suggestion(&actor(), stored[0].id, true).await.unwrap();
+        let accepted = store
+            .decide_suggestion(&actor(), stored[0].id, true)
+            .await
+            .unwrap();
         assert_eq!(accepted.status, SuggestionStatus::Accepted);
-        store.decide_suggestion(&actor(), stored[1].id, false).await.unwrap();
-        assert!(store.decide_suggestion(&actor(), stored[1].id, true).await.is_err(), "decided twice");
+        store
+            .decide_suggestion(&actor(), stored[1].id, false)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .decide_suggestion(&actor(), stored[1].id, true)
+                .await
+                .is_err(),
+            "decided twice"
+        );
 
         let detail = store.get_resource(&id).await.unwrap().unwrap();
         assert_eq!(detail.resource.grade, Some(Grade::L4));
-        assert_eq!(detail.columns[0].element, Some(ElementId::new("resident_id")));
-        assert_eq!(detail.columns[0].binding, Some(BindingRole::Source), "first carrier becomes the source");
-        assert_eq!(detail.columns[1].grade, Grade::L1, "rejected suggestion changed nothing");
-        assert_eq!(store.list_suggestions(Some(&id), Some(SuggestionStatus::Pending)).await.unwrap().len(), 0);
+        assert_eq!(
+            detail.columns[0].element,
+            Some(ElementId::new("resident_id"))
+        );
+        assert_eq!(
+            detail.columns[0].binding,
+            Some(BindingRole::Source),
+            "first carrier becomes the source"
+        );
+        assert_eq!(
+            detail.columns[1].grade,
+            Grade::L1,
+            "rejected suggestion changed nothing"
+        );
+        assert_eq!(
+            store
+                .list_suggestions(Some(&id), Some(SuggestionStatus::Pending))
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
     })
     .await;
 }
@@ -297,15 +506,37 @@ async fn change_log_detects_tampering() {
         let store = &store;
         seed_orgs(store).await;
         store.register_resource(&actor(), &persons()).await.unwrap();
-        store.classify_column(&actor(), &ResourceId::new("440310-GA-0001"), "street_code", Category::Public, Grade::L2).await.unwrap();
+        store
+            .classify_column(
+                &actor(),
+                &ResourceId::new("440310-GA-0001"),
+                "street_code",
+                Category::Public,
+                Grade::L2,
+            )
+            .await
+            .unwrap();
         let report = store.verify_change_log().await.unwrap();
         assert!(report.first_broken.is_none(), "{report:?}");
         assert!(report.entries > 10);
 
         // The log refuses edits through SQL ...
-        let seq = store.changes_since(0, 1000).await.unwrap().iter().find(|e| e.entity_kind == "resource").unwrap().seq;
-        let edit = format!("UPDATE change_log SET after_state = '{{\"forged\":true}}' WHERE seq = {seq}");
-        assert!(sqlx::query(AssertSqlSafe(edit.clone())).execute(store.pool()).await.is_err());
+        let seq = store
+            .changes_since(0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .find(|e| e.entity_kind == "resource")
+            .unwrap()
+            .seq;
+        let edit =
+            format!("UPDATE change_log SET after_state = '{{\"forged\":true}}' WHERE seq = {seq}");
+        assert!(
+            sqlx::query(AssertSqlSafe(edit.clone()))
+                .execute(store.pool())
+                .await
+                .is_err()
+        );
 
         // ... so a tamperer drops the guard first; verify still catches the edit.
         let drop = match store.backend() {
@@ -313,7 +544,10 @@ async fn change_log_detects_tampering() {
             Backend::Postgres => "DROP TRIGGER change_log_no_update ON change_log",
         };
         sqlx::query(drop).execute(store.pool()).await.unwrap();
-        sqlx::query(AssertSqlSafe(edit)).execute(store.pool()).await.unwrap();
+        sqlx::query(AssertSqlSafe(edit))
+            .execute(store.pool())
+            .await
+            .unwrap();
         let report = store.verify_change_log().await.unwrap();
         let broken = report.first_broken.expect("tampering must be detected");
         assert_eq!(broken.seq, seq);
@@ -332,8 +566,16 @@ async fn concurrent_writers_keep_one_chain() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 for j in 0..5 {
-                    let r = resource(&format!("C-{i}-{j}"), "并发登记", "440310-gaj", vec![column("a", "甲", Grade::L1, None)]);
-                    store.register_resource(&Actor(format!("w{i}")), &r).await.unwrap();
+                    let r = resource(
+                        &format!("C-{i}-{j}"),
+                        "并发登记",
+                        "440310-gaj",
+                        vec![column("a", "甲", Grade::L1, None)],
+                    );
+                    store
+                        .register_resource(&Actor(format!("w{i}")), &r)
+                        .await
+                        .unwrap();
                 }
             }));
         }
@@ -342,7 +584,14 @@ async fn concurrent_writers_keep_one_chain() {
         }
         let report = store.verify_change_log().await.unwrap();
         assert!(report.first_broken.is_none(), "{report:?}");
-        assert_eq!(store.list_resources(&ResourceFilter::default(), Page::default()).await.unwrap().total, 40);
+        assert_eq!(
+            store
+                .list_resources(&ResourceFilter::default(), Page::default())
+                .await
+                .unwrap()
+                .total,
+            40
+        );
     })
     .await;
 }
@@ -353,16 +602,31 @@ async fn search_follows_the_catalog() {
         let store = &store;
         seed_orgs(store).await;
         store.register_resource(&actor(), &persons()).await.unwrap();
-        store.register_resource(&actor(), &enrolments(BindingRole::Replica)).await.unwrap();
+        store
+            .register_resource(&actor(), &enrolments(BindingRole::Replica))
+            .await
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut index = SearchIndex::open(dir.path()).unwrap();
         assert_eq!(index.sync(store).await.unwrap(), 2);
         let hits = index.search("社保", 0, 10).unwrap();
-        assert_eq!(hits.hits.first().map(|h| h.id.as_str()), Some("440310-RS-0001"), "{hits:?}");
-        assert_eq!(index.search("公安", 0, 10).unwrap().hits[0].id.as_str(), "440310-GA-0001");
+        assert_eq!(
+            hits.hits.first().map(|h| h.id.as_str()),
+            Some("440310-RS-0001"),
+            "{hits:?}"
+        );
+        assert_eq!(
+            index.search("公安", 0, 10).unwrap().hits[0].id.as_str(),
+            "440310-GA-0001"
+        );
 
         // New and changed resources are picked up incrementally; reopening keeps the index.
-        let r = resource("440310-ZJ-0001", "房屋基础信息", "440310-gaj", vec![column("unit_no", "不动产单元号", Grade::L2, None)]);
+        let r = resource(
+            "440310-ZJ-0001",
+            "房屋基础信息",
+            "440310-gaj",
+            vec![column("unit_no", "不动产单元号", Grade::L2, None)],
+        );
         store.register_resource(&actor(), &r).await.unwrap();
         drop(index);
         let mut index = SearchIndex::open(dir.path()).unwrap();

@@ -17,7 +17,10 @@ pub struct TestStore {
 async fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
-    TestStore { store: SqlCatalogStore::connect(&url).await.unwrap(), _dir: Some(dir) }
+    TestStore {
+        store: SqlCatalogStore::connect(&url).await.unwrap(),
+        _dir: Some(dir),
+    }
 }
 
 async fn postgres() -> Option<TestStore> {
@@ -31,9 +34,14 @@ async fn postgres() -> Option<TestStore> {
     use sqlx::Connection;
     let name = format!("zs_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap();
-    let store = SqlCatalogStore::connect(&format!("{base}/{name}")).await.unwrap();
+    let store = SqlCatalogStore::connect(&format!("{base}/{name}"))
+        .await
+        .unwrap();
     Some(TestStore { store, _dir: None })
 }
 

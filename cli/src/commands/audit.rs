@@ -30,9 +30,22 @@ pub async fn run(d: &Deployment, command: AuditCommand) -> CliResult {
             let entries = d.store.changes_since(after, limit).await?;
             let rows = entries
                 .iter()
-                .map(|e| vec![e.seq.to_string(), e.at.clone(), e.actor.clone(), e.entity_kind.clone(), e.entity_id.clone(), e.action.clone(), e.hash[..12].to_owned()])
+                .map(|e| {
+                    vec![
+                        e.seq.to_string(),
+                        e.at.clone(),
+                        e.actor.clone(),
+                        e.entity_kind.clone(),
+                        e.entity_id.clone(),
+                        e.action.clone(),
+                        e.hash[..12].to_owned(),
+                    ]
+                })
                 .collect::<Vec<_>>();
-            output::table(&["seq", "time", "actor", "entity", "id", "action", "hash"], &rows);
+            output::table(
+                &["seq", "time", "actor", "entity", "id", "action", "hash"],
+                &rows,
+            );
             Ok(())
         }
     }

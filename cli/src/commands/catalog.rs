@@ -20,11 +20,14 @@ fn parse<T: FromStr>(text: &str) -> CliResult<T>
 where
     T::Err: std::fmt::Display,
 {
-    text.parse::<T>().map_err(|e| CliError::Usage(e.to_string()))
+    text.parse::<T>()
+        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref().map(ToString::to_string).unwrap_or_else(|| "-".into())
+    v.as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "-".into())
 }
 
 /// Runs a catalog command.
@@ -37,7 +40,15 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
             let orgs = store.list_orgs().await?;
             let rows = orgs
                 .iter()
-                .map(|o| vec![o.id.to_string(), o.name.clone(), o.kind.label().into(), opt(&o.parent), opt(&o.division_code)])
+                .map(|o| {
+                    vec![
+                        o.id.to_string(),
+                        o.name.clone(),
+                        o.kind.label().into(),
+                        opt(&o.parent),
+                        opt(&o.division_code),
+                    ]
+                })
                 .collect::<Vec<_>>();
             output::table(&["id", "名称", "类型", "上级", "区划代码"], &rows);
         }
@@ -51,14 +62,24 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
                         p.id.to_string(),
                         p.display_name.clone(),
                         p.org.to_string(),
-                        p.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join("、"),
+                        p.roles
+                            .iter()
+                            .map(|r| r.label())
+                            .collect::<Vec<_>>()
+                            .join("、"),
                         p.attributes.jurisdiction.join(","),
                     ]
                 })
                 .collect::<Vec<_>>();
             output::table(&["用户", "名称", "单位", "角色", "辖区"], &rows);
         }
-        CatalogCommand::Resources { provider, tier, page, page_size, json } => {
+        CatalogCommand::Resources {
+            provider,
+            tier,
+            page,
+            page_size,
+            json,
+        } => {
             let filter = ResourceFilter {
                 provider: provider.map(OrgId::new),
                 tier: tier.map(|t| parse::<LibraryTier>(&t)).transpose()?,
@@ -67,7 +88,15 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
             if page < 1 {
                 return Err(CliError::Usage("--page starts at 1".into()));
             }
-            let result = store.list_resources(&filter, Page { offset: (page - 1) * page_size, limit: page_size }).await?;
+            let result = store
+                .list_resources(
+                    &filter,
+                    Page {
+                        offset: (page - 1) * page_size,
+                        limit: page_size,
+                    },
+                )
+                .await?;
             if json {
                 output::json(&result);
                 return Ok(());
@@ -81,32 +110,65 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
                         r.name.clone(),
                         r.provider.to_string(),
                         r.tier.label().into(),
-                        r.grade.map(|g| g.label().to_owned()).unwrap_or_else(|| "-".into()),
+                        r.grade
+                            .map(|g| g.label().to_owned())
+                            .unwrap_or_else(|| "-".into()),
                         r.share_attr.label().into(),
                         r.open_attr.label().into(),
                     ]
                 })
                 .collect::<Vec<_>>();
-            output::table(&["资源代码", "资源名称", "提供方", "库", "分级", "共享属性", "开放属性"], &rows);
-            println!("\n第 {page} 页，共 {} 条 (page {page}, {} total)", result.total, result.total);
+            output::table(
+                &[
+                    "资源代码",
+                    "资源名称",
+                    "提供方",
+                    "库",
+                    "分级",
+                    "共享属性",
+                    "开放属性",
+                ],
+                &rows,
+            );
+            println!(
+                "\n第 {page} 页，共 {} 条 (page {page}, {} total)",
+                result.total, result.total
+            );
         }
         CatalogCommand::Resource { id, json } => {
             let detail = store
                 .get_resource(&ResourceId::new(id.clone()))
                 .await?
-                .ok_or(CatalogError::NotFound { kind: "resource", id })?;
+                .ok_or(CatalogError::NotFound {
+                    kind: "resource",
+                    id,
+                })?;
             if json {
                 output::json(&detail);
                 return Ok(());
             }
             let r = &detail.resource;
             println!("{} {}", r.id, r.name);
-            println!("  提供方 provider     {} ({})", detail.provider_name, r.provider);
+            println!(
+                "  提供方 provider     {} ({})",
+                detail.provider_name, r.provider
+            );
             println!("  摘要 abstract       {}", r.abstract_text);
             println!("  库 tier             {}", r.tier.label());
-            println!("  分级 grade          {}", r.grade.map(|g| g.label()).unwrap_or("-"));
-            println!("  共享属性 sharing    {} {}", r.share_attr.label(), r.share_conditions.as_deref().unwrap_or(""));
-            println!("  开放属性 opening    {} {}", r.open_attr.label(), r.open_conditions.as_deref().unwrap_or(""));
+            println!(
+                "  分级 grade          {}",
+                r.grade.map(|g| g.label()).unwrap_or("-")
+            );
+            println!(
+                "  共享属性 sharing    {} {}",
+                r.share_attr.label(),
+                r.share_conditions.as_deref().unwrap_or("")
+            );
+            println!(
+                "  开放属性 opening    {} {}",
+                r.open_attr.label(),
+                r.open_conditions.as_deref().unwrap_or("")
+            );
             println!("  更新周期 cycle      {}", r.update_cycle.label());
             println!();
             let rows = detail
@@ -119,14 +181,23 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
                         c.data_type.clone(),
                         c.category.label().into(),
                         c.grade.label().into(),
-                        c.element.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+                        c.element
+                            .as_ref()
+                            .map(|e| e.to_string())
+                            .unwrap_or_default(),
                         c.binding.map(|b| b.label().to_owned()).unwrap_or_default(),
                     ]
                 })
                 .collect::<Vec<_>>();
-            output::table(&["字段", "信息项", "类型", "分类", "分级", "数据元", "绑定"], &rows);
+            output::table(
+                &["字段", "信息项", "类型", "分类", "分级", "数据元", "绑定"],
+                &rows,
+            );
             for t in &detail.tables {
-                println!("\n  表 table {} → {} (version {}, {} rows, updated {})", t.name, t.location, t.version, t.row_count, t.last_update);
+                println!(
+                    "\n  表 table {} → {} (version {}, {} rows, updated {})",
+                    t.name, t.location, t.version, t.row_count, t.last_update
+                );
             }
         }
         CatalogCommand::Elements { json } => {
@@ -146,12 +217,25 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
                         b.element.name.clone(),
                         b.element.standard.clone().unwrap_or_default(),
                         b.element.default_grade.label().into(),
-                        b.source.as_ref().map(|s| format!("{}.{} ({})", s.resource, s.column, s.owner_name)).unwrap_or_else(|| "未声明 none".into()),
+                        b.source
+                            .as_ref()
+                            .map(|s| format!("{}.{} ({})", s.resource, s.column, s.owner_name))
+                            .unwrap_or_else(|| "未声明 none".into()),
                         b.replicas.len().to_string(),
                     ]
                 })
                 .collect::<Vec<_>>();
-            output::table(&["id", "数据元", "标准", "默认分级", "权威来源 source", "副本数"], &rows);
+            output::table(
+                &[
+                    "id",
+                    "数据元",
+                    "标准",
+                    "默认分级",
+                    "权威来源 source",
+                    "副本数",
+                ],
+                &rows,
+            );
         }
         CatalogCommand::Element { key, json } => {
             let b = store.element_bindings(&key).await?;
@@ -162,14 +246,24 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
             let e = &b.element;
             println!("{} {} ({})", e.id, e.name, e.name_en);
             println!("  标准 standard   {}", e.standard.as_deref().unwrap_or("-"));
-            println!("  默认 default    {} / {}", e.default_category.label(), e.default_grade.label());
+            println!(
+                "  默认 default    {} / {}",
+                e.default_category.label(),
+                e.default_grade.label()
+            );
             match &b.source {
-                Some(s) => println!("  权威来源 source {} {} . {} — {} ({})", s.resource, s.resource_name, s.column, s.owner_name, s.owner),
+                Some(s) => println!(
+                    "  权威来源 source {} {} . {} — {} ({})",
+                    s.resource, s.resource_name, s.column, s.owner_name, s.owner
+                ),
                 None => println!("  权威来源 source 未声明 (none declared)"),
             }
             println!("  副本 replicas   {}", b.replicas.len());
             for r in &b.replicas {
-                println!("    {} {} . {} — {}", r.resource, r.resource_name, r.column, r.owner_name);
+                println!(
+                    "    {} {} . {} — {}",
+                    r.resource, r.resource_name, r.column, r.owner_name
+                );
             }
         }
         CatalogCommand::Coverage => {
@@ -192,12 +286,23 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
             let rows = results
                 .hits
                 .iter()
-                .map(|h| vec![h.id.to_string(), h.name.clone(), h.provider_name.clone(), format!("{:.2}", h.score)])
+                .map(|h| {
+                    vec![
+                        h.id.to_string(),
+                        h.name.clone(),
+                        h.provider_name.clone(),
+                        format!("{:.2}", h.score),
+                    ]
+                })
                 .collect::<Vec<_>>();
             output::table(&["资源代码", "资源名称", "提供方", "相关度"], &rows);
             println!("\n共 {} 条 ({} matches)", results.total, results.total);
         }
-        CatalogCommand::Scan { resource, sample, accept } => {
+        CatalogCommand::Scan {
+            resource,
+            sample,
+            accept,
+        } => {
             let suggestions = scan(d, &actor, &ResourceId::new(resource), sample).await?;
             print_suggestions(&suggestions);
             if accept {
@@ -206,12 +311,20 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
                 }
                 println!("\naccepted {} suggestions", suggestions.len());
             } else if !suggestions.is_empty() {
-                println!("\naccept with `zhongshu catalog accept ID…`, reject with `zhongshu catalog reject ID…`");
+                println!(
+                    "\naccept with `zhongshu catalog accept ID…`, reject with `zhongshu catalog reject ID…`"
+                );
             }
         }
-        CatalogCommand::Suggestions { resource, status, json } => {
+        CatalogCommand::Suggestions {
+            resource,
+            status,
+            json,
+        } => {
             let status = status.map(|s| parse::<SuggestionStatus>(&s)).transpose()?;
-            let list = store.list_suggestions(resource.map(ResourceId::new).as_ref(), status).await?;
+            let list = store
+                .list_suggestions(resource.map(ResourceId::new).as_ref(), status)
+                .await?;
             if json {
                 output::json(&list);
             } else {
@@ -221,7 +334,13 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
         CatalogCommand::Accept { ids } => {
             for id in ids {
                 let s = store.decide_suggestion(&actor, id, true).await?;
-                println!("accepted {id}: {}.{} → {} {}", s.resource, s.column, s.category.label(), s.grade.label());
+                println!(
+                    "accepted {id}: {}.{} → {} {}",
+                    s.resource,
+                    s.column,
+                    s.category.label(),
+                    s.grade.label()
+                );
             }
         }
         CatalogCommand::Reject { ids } => {
@@ -230,33 +349,95 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
                 println!("rejected {id}");
             }
         }
-        CatalogCommand::Bind { resource, column, element, replica } => {
-            let e = store.get_element(&element).await?.ok_or(CatalogError::NotFound { kind: "data element", id: element })?;
-            let role = if replica { BindingRole::Replica } else { BindingRole::Source };
-            store.bind_column(&actor, &ResourceId::new(resource.clone()), &column, &e.id, role).await?;
-            println!("{resource}.{column} is now {} of {} ({})", role.label(), e.name, e.id);
+        CatalogCommand::Bind {
+            resource,
+            column,
+            element,
+            replica,
+        } => {
+            let e = store
+                .get_element(&element)
+                .await?
+                .ok_or(CatalogError::NotFound {
+                    kind: "data element",
+                    id: element,
+                })?;
+            let role = if replica {
+                BindingRole::Replica
+            } else {
+                BindingRole::Source
+            };
+            store
+                .bind_column(
+                    &actor,
+                    &ResourceId::new(resource.clone()),
+                    &column,
+                    &e.id,
+                    role,
+                )
+                .await?;
+            println!(
+                "{resource}.{column} is now {} of {} ({})",
+                role.label(),
+                e.name,
+                e.id
+            );
         }
         CatalogCommand::Unbind { resource, column } => {
-            store.unbind_column(&actor, &ResourceId::new(resource.clone()), &column).await?;
+            store
+                .unbind_column(&actor, &ResourceId::new(resource.clone()), &column)
+                .await?;
             println!("{resource}.{column} is no longer bound");
         }
-        CatalogCommand::Classify { resource, column, category, grade } => {
+        CatalogCommand::Classify {
+            resource,
+            column,
+            category,
+            grade,
+        } => {
             let (category, grade) = (parse::<Category>(&category)?, parse::<Grade>(&grade)?);
-            store.classify_column(&actor, &ResourceId::new(resource.clone()), &column, category, grade).await?;
-            println!("{resource}.{column}: {} / {}", category.label(), grade.label());
+            store
+                .classify_column(
+                    &actor,
+                    &ResourceId::new(resource.clone()),
+                    &column,
+                    category,
+                    grade,
+                )
+                .await?;
+            println!(
+                "{resource}.{column}: {} / {}",
+                category.label(),
+                grade.label()
+            );
         }
-        CatalogCommand::Set { resource, share_attr, share_conditions, open_attr, open_conditions } => {
+        CatalogCommand::Set {
+            resource,
+            share_attr,
+            share_conditions,
+            open_attr,
+            open_conditions,
+        } => {
             let change = AttributeChange {
                 share_attr: share_attr.map(|a| parse::<ShareAttr>(&a)).transpose()?,
                 share_conditions: share_conditions.map(Some),
                 open_attr: open_attr.map(|a| parse::<OpenAttr>(&a)).transpose()?,
                 open_conditions: open_conditions.map(Some),
             };
-            let r = store.set_attributes(&actor, &ResourceId::new(resource), &change).await?;
-            println!("{} {}: {} / {}", r.id, r.name, r.share_attr.label(), r.open_attr.label());
+            let r = store
+                .set_attributes(&actor, &ResourceId::new(resource), &change)
+                .await?;
+            println!(
+                "{} {}: {} / {}",
+                r.id,
+                r.name,
+                r.share_attr.label(),
+                r.open_attr.label()
+            );
         }
         CatalogCommand::Register { file } => {
-            let text = std::fs::read_to_string(&file).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
             let resources = parse_resources(&file, &text)?;
             let n = store.register_resources(&actor, &resources).await?;
             d.sync_search().await?;
@@ -278,12 +459,16 @@ fn parse_resources(file: &std::path::Path, text: &str) -> CliResult<Vec<NewResou
         if let Ok(many) = serde_json::from_str::<ResourceFile>(text) {
             return Ok(many.resources);
         }
-        serde_json::from_str::<NewResource>(text).map(|r| vec![r]).map_err(|e| bad(e.to_string()))
+        serde_json::from_str::<NewResource>(text)
+            .map(|r| vec![r])
+            .map_err(|e| bad(e.to_string()))
     } else {
         if let Ok(many) = toml::from_str::<ResourceFile>(text) {
             return Ok(many.resources);
         }
-        toml::from_str::<NewResource>(text).map(|r| vec![r]).map_err(|e| bad(e.to_string()))
+        toml::from_str::<NewResource>(text)
+            .map(|r| vec![r])
+            .map_err(|e| bad(e.to_string()))
     }
 }
 
@@ -294,7 +479,10 @@ fn print_suggestions(list: &[Suggestion]) {
             vec![
                 s.id.to_string(),
                 format!("{}.{}", s.resource, s.column),
-                s.element.as_ref().map(ToString::to_string).unwrap_or_default(),
+                s.element
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 s.category.label().into(),
                 s.grade.label().into(),
                 format!("{:.0}%", s.confidence * 100.0),
@@ -303,19 +491,41 @@ fn print_suggestions(list: &[Suggestion]) {
             ]
         })
         .collect::<Vec<_>>();
-    output::table(&["id", "字段", "数据元", "分类", "分级", "置信度", "状态", "依据"], &rows);
+    output::table(
+        &[
+            "id",
+            "字段",
+            "数据元",
+            "分类",
+            "分级",
+            "置信度",
+            "状态",
+            "依据",
+        ],
+        &rows,
+    );
 }
 
 /// Samples each table of the resource and stores one suggestion per recognised column.
-pub async fn scan(d: &Deployment, actor: &Actor, resource: &ResourceId, sample: usize) -> CliResult<Vec<Suggestion>> {
+pub async fn scan(
+    d: &Deployment,
+    actor: &Actor,
+    resource: &ResourceId,
+    sample: usize,
+) -> CliResult<Vec<Suggestion>> {
     use zhongshu_catalog::CatalogStore as _;
     let detail = d
         .store
         .get_resource(resource)
         .await?
-        .ok_or_else(|| CatalogError::NotFound { kind: "resource", id: resource.to_string() })?;
+        .ok_or_else(|| CatalogError::NotFound {
+            kind: "resource",
+            id: resource.to_string(),
+        })?;
     if detail.tables.is_empty() {
-        return Err(CliError::Failed(format!("resource {resource} has no table yet; land data first")));
+        return Err(CliError::Failed(format!(
+            "resource {resource} has no table yet; land data first"
+        )));
     }
     let mut found = Vec::new();
     for table in &detail.tables {
@@ -323,10 +533,16 @@ pub async fn scan(d: &Deployment, actor: &Actor, resource: &ResourceId, sample: 
         for column in &detail.columns {
             let mut values: Vec<Option<String>> = Vec::new();
             for batch in &batches {
-                let Some(array) = batch.column_by_name(&column.name) else { continue };
-                let strings = cast(array, &DataType::Utf8).map_err(zhongshu_engine::EngineError::from)?;
+                let Some(array) = batch.column_by_name(&column.name) else {
+                    continue;
+                };
+                let strings =
+                    cast(array, &DataType::Utf8).map_err(zhongshu_engine::EngineError::from)?;
                 let strings = strings.as_string::<i32>();
-                values.extend((0..strings.len()).map(|i| strings.is_valid(i).then(|| strings.value(i).to_owned())));
+                values.extend(
+                    (0..strings.len())
+                        .map(|i| strings.is_valid(i).then(|| strings.value(i).to_owned())),
+                );
             }
             if let Some(f) = classify_sample(values.iter().map(|v| v.as_deref())) {
                 found.push(NewSuggestion {

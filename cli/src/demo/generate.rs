@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use zhongshu_catalog::reference::{Divisions, SURNAMES};
-use zhongshu_catalog::validators::{resident_id_check_char, uscc_check_char, USCC_ALPHABET};
+use zhongshu_catalog::validators::{USCC_ALPHABET, resident_id_check_char, uscc_check_char};
 use zhongshu_ingest::{Encoding, FileFormat};
 
 /// Persons at scale 1; every other table grows with it.
@@ -75,7 +75,9 @@ pub struct Manifest {
 impl Manifest {
     /// The defects of one resource and kind.
     pub fn defect(&self, resource: &str, kind: &str) -> Option<&Defect> {
-        self.defects.iter().find(|d| d.resource == resource && d.kind == kind)
+        self.defects
+            .iter()
+            .find(|d| d.resource == resource && d.kind == kind)
     }
 }
 
@@ -102,12 +104,44 @@ const GIVEN: &[&str] = &[
     "子", "轩", "睿", "思", "嘉", "一", "诺", "雨", "萱", "泽", "昊", "晓", "红", "玉", "兰", "建",
 ];
 const ROADS: &[&str] = &[
-    "东纵路", "深汕路", "坪山大道", "龙兴大道", "金牛路", "丹梓大道", "兰竹路", "新和路", "坪环路",
-    "锦龙大道", "体育一路", "行政一路", "中山大道", "宝梓路", "青松路", "聚龙路",
+    "东纵路",
+    "深汕路",
+    "坪山大道",
+    "龙兴大道",
+    "金牛路",
+    "丹梓大道",
+    "兰竹路",
+    "新和路",
+    "坪环路",
+    "锦龙大道",
+    "体育一路",
+    "行政一路",
+    "中山大道",
+    "宝梓路",
+    "青松路",
+    "聚龙路",
 ];
 const BRANDS: &[&str] = &[
-    "比亚迪", "坪山", "金龙", "华润", "聚龙", "东纵", "马峦", "碧岭", "燕子湖", "汇通", "创新",
-    "鹏程", "宏达", "智联", "恒信", "盛世", "新能", "海川", "云谷", "翠湖",
+    "比亚迪",
+    "坪山",
+    "金龙",
+    "华润",
+    "聚龙",
+    "东纵",
+    "马峦",
+    "碧岭",
+    "燕子湖",
+    "汇通",
+    "创新",
+    "鹏程",
+    "宏达",
+    "智联",
+    "恒信",
+    "盛世",
+    "新能",
+    "海川",
+    "云谷",
+    "翠湖",
 ];
 const INDUSTRY_WORDS: &[(&str, &str)] = &[
     ("制造业", "电子科技"),
@@ -120,8 +154,13 @@ const INDUSTRY_WORDS: &[(&str, &str)] = &[
     ("住宿和餐饮业", "餐饮管理"),
     ("交通运输、仓储和邮政业", "物流"),
 ];
-const INSURANCE: &[&str] =
-    &["企业职工基本养老保险", "职工基本医疗保险", "失业保险", "工伤保险", "生育保险"];
+const INSURANCE: &[&str] = &[
+    "企业职工基本养老保险",
+    "职工基本医疗保险",
+    "失业保险",
+    "工伤保险",
+    "生育保险",
+];
 const MOBILE_PREFIXES: &[&str] = &[
     "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153",
     "155", "156", "157", "158", "159", "176", "177", "180", "181", "182", "185", "186", "187",
@@ -175,7 +214,10 @@ struct Rows {
 
 impl Rows {
     fn new() -> Self {
-        Rows { cells: Vec::new(), keys: Vec::new() }
+        Rows {
+            cells: Vec::new(),
+            keys: Vec::new(),
+        }
     }
     fn push(&mut self, key: String, cells: Vec<String>) {
         self.keys.push(key);
@@ -244,7 +286,9 @@ impl Generator {
 
     fn place(&mut self) -> (usize, usize) {
         let street = self.rng.random_range(0..self.streets.len());
-        let community = self.rng.random_range(0..self.streets[street].communities.len());
+        let community = self
+            .rng
+            .random_range(0..self.streets[street].communities.len());
         (street, community)
     }
 
@@ -265,7 +309,11 @@ impl Generator {
             .bytes()
             .zip(weights)
             .map(|(b, w)| {
-                let v = if b.is_ascii_digit() { u32::from(b - b'0') } else { u32::from(b - b'A') + 10 };
+                let v = if b.is_ascii_digit() {
+                    u32::from(b - b'0')
+                } else {
+                    u32::from(b - b'A') + 10
+                };
                 v * w
             })
             .sum();
@@ -274,7 +322,11 @@ impl Generator {
             11 => '0',
             n => char::from(b'0' + n as u8),
         };
-        let division = if seq % 3 == 0 { "440300" } else { spec::DISTRICT };
+        let division = if seq.is_multiple_of(3) {
+            "440300"
+        } else {
+            spec::DISTRICT
+        };
         let first17 = format!("91{division}{body}{org_check}");
         let check = uscc_check_char(&first17).unwrap_or('0');
         format!("{first17}{check}")
@@ -292,7 +344,14 @@ impl Generator {
         v
     }
 
-    fn record(&mut self, resource: &str, column: &str, kind: &str, description: &str, keys: Vec<String>) {
+    fn record(
+        &mut self,
+        resource: &str,
+        column: &str,
+        kind: &str,
+        description: &str,
+        keys: Vec<String>,
+    ) {
         self.defects.push(Defect {
             resource: resource.into(),
             column: column.into(),
@@ -306,11 +365,12 @@ impl Generator {
     /// Replaces the check character of a resident ID or USCC with a wrong one.
     fn break_check_digit(&mut self, value: &str) -> String {
         let (body, last) = value.split_at(value.len() - 1);
-        let alphabet: &[u8] = if value.len() == 18 && value.as_bytes()[..17].iter().all(u8::is_ascii_digit) {
-            b"0123456789X"
-        } else {
-            USCC_ALPHABET
-        };
+        let alphabet: &[u8] =
+            if value.len() == 18 && value.as_bytes()[..17].iter().all(u8::is_ascii_digit) {
+                b"0123456789X"
+            } else {
+                USCC_ALPHABET
+            };
         loop {
             let c = alphabet[self.rng.random_range(0..alphabet.len())] as char;
             if c.to_string() != last {
@@ -341,10 +401,23 @@ impl Generator {
             rows.keys[i] = rekey(&rows.cells[i]);
             keys.push(rows.keys[i].clone());
         }
-        self.record(resource, col_name, "check_digit", &format!("wrong {what} check character"), keys);
+        self.record(
+            resource,
+            col_name,
+            "check_digit",
+            &format!("wrong {what} check character"),
+            keys,
+        );
     }
 
-    fn plant_missing(&mut self, rows: &mut Rows, resource: &str, col: usize, col_name: &str, rate: f64) {
+    fn plant_missing(
+        &mut self,
+        rows: &mut Rows,
+        resource: &str,
+        col: usize,
+        col_name: &str,
+        rate: f64,
+    ) {
         let n = (rows.cells.len() as f64 * rate).round() as usize;
         let picked = self.pick_rows(rows.cells.len(), n);
         let mut keys = Vec::new();
@@ -367,27 +440,46 @@ impl Generator {
             rows.cells.insert(at, cells);
             rows.keys.insert(at, key);
         }
-        self.record(resource, "*", "duplicate", "whole row delivered twice", keys);
+        self.record(
+            resource,
+            "*",
+            "duplicate",
+            "whole row delivered twice",
+            keys,
+        );
     }
 }
 
 fn write_file(out: &Path, res: &DemoResource, rows: &Rows) -> Result<FileEntry, GenerateError> {
     let path = out.join(res.delivery.file);
-    let io = |source| GenerateError::Io { path: path.clone(), source };
+    let io = |source| GenerateError::Io {
+        path: path.clone(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let columns = &res.resource.columns;
     let text = match res.delivery.format {
         FileFormat::Csv | FileFormat::Tsv => {
-            let delimiter = if res.delivery.format == FileFormat::Csv { b',' } else { b'\t' };
-            let mut w = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
+            let delimiter = if res.delivery.format == FileFormat::Csv {
+                b','
+            } else {
+                b'\t'
+            };
+            let mut w = csv::WriterBuilder::new()
+                .delimiter(delimiter)
+                .from_writer(Vec::new());
             let header: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-            w.write_record(&header).map_err(|e| io(std::io::Error::other(e)))?;
+            w.write_record(&header)
+                .map_err(|e| io(std::io::Error::other(e)))?;
             for row in &rows.cells {
-                w.write_record(row).map_err(|e| io(std::io::Error::other(e)))?;
+                w.write_record(row)
+                    .map_err(|e| io(std::io::Error::other(e)))?;
             }
-            let bytes = w.into_inner().map_err(|e| io(std::io::Error::other(e.to_string())))?;
+            let bytes = w
+                .into_inner()
+                .map_err(|e| io(std::io::Error::other(e.to_string())))?;
             String::from_utf8(bytes).map_err(|e| io(std::io::Error::other(e)))?
         }
         FileFormat::JsonLines => {
@@ -399,7 +491,9 @@ fn write_file(out: &Path, res: &DemoResource, rows: &Rows) -> Result<FileEntry, 
                         serde_json::Value::Null
                     } else {
                         match c.data_type.as_str() {
-                            "int64" | "float64" => v.parse::<f64>().map_or(serde_json::Value::Null, |n| serde_json::json!(n)),
+                            "int64" | "float64" => v
+                                .parse::<f64>()
+                                .map_or(serde_json::Value::Null, |n| serde_json::json!(n)),
                             "boolean" => serde_json::Value::Bool(v == "true"),
                             _ => serde_json::Value::String(v.clone()),
                         }
@@ -452,30 +546,61 @@ pub fn generate(
     let mut g = Generator {
         rng: ChaCha8Rng::seed_from_u64(options.seed),
         streets: spec::streets(),
-        counties: divisions.with_code_length(6).iter().map(|d| d.code.clone()).collect(),
+        counties: divisions
+            .with_code_length(6)
+            .iter()
+            .map(|d| d.code.clone())
+            .collect(),
         ids: HashSet::new(),
         defects: Vec::new(),
     };
-    let resources: BTreeMap<String, DemoResource> =
-        spec::resources().into_iter().map(|r| (r.resource.id.to_string(), r)).collect();
-    let res = |id: &str| resources.get(id).cloned().ok_or_else(|| GenerateError::Options(format!("no demo resource {id}")));
+    let resources: BTreeMap<String, DemoResource> = spec::resources()
+        .into_iter()
+        .map(|r| (r.resource.id.to_string(), r))
+        .collect();
+    let res = |id: &str| {
+        resources
+            .get(id)
+            .cloned()
+            .ok_or_else(|| GenerateError::Options(format!("no demo resource {id}")))
+    };
     let n_persons = ((PERSONS_PER_SCALE * options.scale).round() as usize).max(50);
     let scaled = |per_person: f64| ((n_persons as f64 * per_person).round() as usize).max(5);
     let mut files = Vec::new();
-    let mut emit = |files: &mut Vec<FileEntry>, r: &DemoResource, rows: &Rows| -> Result<(), GenerateError> {
-        let entry = write_file(out, r, rows)?;
-        progress(&entry.file, entry.rows);
-        files.push(entry);
-        Ok(())
-    };
+    let mut emit =
+        |files: &mut Vec<FileEntry>, r: &DemoResource, rows: &Rows| -> Result<(), GenerateError> {
+            let entry = write_file(out, r, rows)?;
+            progress(&entry.file, entry.rows);
+            files.push(entry);
+            Ok(())
+        };
 
     // 行政区划: the real codes of the district, its streets and communities.
     let mut rows = Rows::new();
-    rows.push(spec::DISTRICT.into(), vec![spec::DISTRICT.into(), "坪山区".into(), "区".into(), spec::CITY.into()]);
+    rows.push(
+        spec::DISTRICT.into(),
+        vec![
+            spec::DISTRICT.into(),
+            "坪山区".into(),
+            "区".into(),
+            spec::CITY.into(),
+        ],
+    );
     for s in &g.streets {
-        rows.push(s.code.clone(), vec![s.code.clone(), s.name.clone(), "街道".into(), spec::DISTRICT.into()]);
+        rows.push(
+            s.code.clone(),
+            vec![
+                s.code.clone(),
+                s.name.clone(),
+                "街道".into(),
+                spec::DISTRICT.into(),
+            ],
+        );
         for (code, name) in &s.communities {
-            rows.push(code.clone(), vec![code.clone(), name.clone(), "社区".into(), s.code.clone()]);
+            rows.push(
+                code.clone(),
+                vec![code.clone(), name.clone(), "社区".into(), s.code.clone()],
+            );
         }
     }
     emit(&mut files, &res("440310-ZS-0003")?, &rows)?;
@@ -523,10 +648,20 @@ pub fn generate(
         );
     }
     let persons_res = "440310-GA-0001";
-    g.plant_check_digits(&mut rows, persons_res, 0, "id_no", 0.002, "GB 11643", first_cell);
+    g.plant_check_digits(
+        &mut rows,
+        persons_res,
+        0,
+        "id_no",
+        0.002,
+        "GB 11643",
+        first_cell,
+    );
     g.plant_missing(&mut rows, persons_res, 4, "mobile", 0.02);
     emit(&mut files, &res(persons_res)?, &rows)?;
-    let adults: Vec<usize> = (0..persons.len()).filter(|&i| persons[i].birth.year() <= 2006).collect();
+    let adults: Vec<usize> = (0..persons.len())
+        .filter(|&i| persons[i].birth.year() <= 2006)
+        .collect();
 
     // 法人: enterprises with valid credit codes, legal representatives from the population.
     let n_ent = scaled(0.1);
@@ -561,7 +696,11 @@ pub fn generate(
                 status.into(),
             ],
         );
-        enterprises.push(Enterprise { uscc, name, established });
+        enterprises.push(Enterprise {
+            uscc,
+            name,
+            established,
+        });
     }
     let ent_res = "440310-SC-0001";
     g.plant_check_digits(&mut rows, ent_res, 0, "uscc", 0.005, "GB 32100", first_cell);
@@ -589,7 +728,16 @@ pub fn generate(
         let community_code = s.communities[community].0.clone();
         rows.push(
             unit_no.clone(),
-            vec![unit_no, address, s.code.clone(), community_code, use_type.into(), area, owner, built],
+            vec![
+                unit_no,
+                address,
+                s.code.clone(),
+                community_code,
+                use_type.into(),
+                area,
+                owner,
+                built,
+            ],
         );
     }
     let house_res = "440310-ZJ-0001";
@@ -602,21 +750,47 @@ pub fn generate(
         rows.cells[i][6] = stranger;
         keys.push(rows.keys[i].clone());
     }
-    g.record(house_res, "owner_id", "unknown_reference", "owner's ID number is valid but not in 人口基础信息", keys);
+    g.record(
+        house_res,
+        "owner_id",
+        "unknown_reference",
+        "owner's ID number is valid but not in 人口基础信息",
+        keys,
+    );
     g.plant_missing(&mut rows, house_res, 5, "floor_area", 0.01);
     emit(&mut files, &res(house_res)?, &rows)?;
 
     // 电子证照 (JSON lines).
     let n_lic = scaled(0.3);
     let mut rows = Rows::new();
-    let types = [("居民身份证", "深圳市公安局坪山分局", 20), ("居住证", "深圳市公安局坪山分局", 3), ("结婚证", "坪山区民政局", 0), ("不动产权证书", "深圳市规划和自然资源局坪山管理局", 0), ("残疾人证", "坪山区残疾人联合会", 10)];
+    let types = [
+        ("居民身份证", "深圳市公安局坪山分局", 20),
+        ("居住证", "深圳市公安局坪山分局", 3),
+        ("结婚证", "坪山区民政局", 0),
+        ("不动产权证书", "深圳市规划和自然资源局坪山管理局", 0),
+        ("残疾人证", "坪山区残疾人联合会", 10),
+    ];
     for seq in 0..n_lic {
         let (kind, issuer, years) = *g.pick(&types);
         let holder = persons[g.rng.random_range(0..persons.len())].id_no.clone();
         let issued = g.day_between(date(2010, 1, 1), date(2026, 10, 31));
-        let valid_until = if years == 0 { String::new() } else { date(issued.year() + years, issued.month(), 1).to_string() };
+        let valid_until = if years == 0 {
+            String::new()
+        } else {
+            date(issued.year() + years, issued.month(), 1).to_string()
+        };
         let no = format!("4403102{:02}{:09}", issued.year() % 100, seq + 1);
-        rows.push(no.clone(), vec![no, kind.into(), holder, issuer.into(), issued.to_string(), valid_until]);
+        rows.push(
+            no.clone(),
+            vec![
+                no,
+                kind.into(),
+                holder,
+                issuer.into(),
+                issued.to_string(),
+                valid_until,
+            ],
+        );
     }
     let lic_res = "440310-ZS-0001";
     g.plant_missing(&mut rows, lic_res, 2, "holder_id", 0.005);
@@ -636,7 +810,16 @@ pub fn generate(
             _ => "一般",
         };
         let on = g.day_between(e.established.max(date(2015, 1, 1)), date(2026, 10, 31));
-        rows.push(e.uscc.clone(), vec![e.uscc.clone(), e.name.clone(), level.into(), list.into(), on.to_string()]);
+        rows.push(
+            e.uscc.clone(),
+            vec![
+                e.uscc.clone(),
+                e.name.clone(),
+                level.into(),
+                list.into(),
+                on.to_string(),
+            ],
+        );
     }
     let credit_res = "440310-FG-0001";
     plant_name_conflicts(&mut g, &mut rows, credit_res, 0.02);
@@ -658,12 +841,22 @@ pub fn generate(
             let on = g.day_between(date(2008, 1, 1), date(2026, 10, 1));
             rows.push(
                 format!("{}|{kind}", p.id_no),
-                vec![p.id_no.clone(), p.name.clone(), (*kind).into(), employer.clone(), status.into(), on.to_string(), fmt_f(base)],
+                vec![
+                    p.id_no.clone(),
+                    p.name.clone(),
+                    (*kind).into(),
+                    employer.clone(),
+                    status.into(),
+                    on.to_string(),
+                    fmt_f(base),
+                ],
             );
         }
     }
     let si_res = "440310-RS-0001";
-    g.plant_check_digits(&mut rows, si_res, 0, "id_no", 0.005, "GB 11643", |c| format!("{}|{}", c[0], c[2]));
+    g.plant_check_digits(&mut rows, si_res, 0, "id_no", 0.005, "GB 11643", |c| {
+        format!("{}|{}", c[0], c[2])
+    });
     plant_person_name_conflicts(&mut g, &mut rows, si_res, 0.01);
     g.plant_missing(&mut rows, si_res, 3, "employer_uscc", 0.01);
     g.plant_duplicates(&mut rows, si_res, 0.003);
@@ -678,12 +871,33 @@ pub fn generate(
     for seq in 0..n_births {
         let mother = &persons[*g.pick(&mothers)];
         let sex = if g.rng.random_bool(0.52) { '1' } else { '2' };
-        let child = format!("{}{}", mother.name.chars().next().unwrap_or('王'), g.pick(GIVEN));
+        let child = format!(
+            "{}{}",
+            mother.name.chars().next().unwrap_or('王'),
+            g.pick(GIVEN)
+        );
         let born = g.day_between(date(2023, 1, 1), date(2026, 10, 31));
-        let hospital = *g.pick(&["深圳市坪山区人民医院", "深圳市坪山区妇幼保健院", "深圳市坪山区中医院"]);
+        let hospital = *g.pick(&[
+            "深圳市坪山区人民医院",
+            "深圳市坪山区妇幼保健院",
+            "深圳市坪山区中医院",
+        ]);
         let no = format!("Q44{:08}", 31_000_000 + seq);
-        let community = g.streets[mother.street].communities[mother.community].0.clone();
-        rows.push(no.clone(), vec![no, child, sex.to_string(), born.to_string(), mother.id_no.clone(), hospital.into(), community]);
+        let community = g.streets[mother.street].communities[mother.community]
+            .0
+            .clone();
+        rows.push(
+            no.clone(),
+            vec![
+                no,
+                child,
+                sex.to_string(),
+                born.to_string(),
+                mother.id_no.clone(),
+                hospital.into(),
+                community,
+            ],
+        );
     }
     emit(&mut files, &res("440310-WJ-0001")?, &rows)?;
 
@@ -703,13 +917,33 @@ pub fn generate(
         let (street, community) = g.place();
         let (category, text) = *g.pick(&categories);
         let day = g.day_between(date(2026, 1, 1), date(2026, 10, 31));
-        let at = format!("{day}T{:02}:{:02}:00+08:00", g.rng.random_range(7..22), g.rng.random_range(0..60));
+        let at = format!(
+            "{day}T{:02}:{:02}:00+08:00",
+            g.rng.random_range(7..22),
+            g.rng.random_range(0..60)
+        );
         let status = *g.pick(&["已办结", "已办结", "已办结", "处置中", "已受理"]);
         let id = format!("WG{}{:06}", day.format("%Y%m%d"), seq);
         let s = &g.streets[street];
-        let (s_code, c_code, place) = (s.code.clone(), s.communities[community].0.clone(), format!("{}{}", s.name, s.communities[community].1));
+        let (s_code, c_code, place) = (
+            s.code.clone(),
+            s.communities[community].0.clone(),
+            format!("{}{}", s.name, s.communities[community].1),
+        );
         let reporter = g.mobile();
-        rows.push(id.clone(), vec![id, s_code, c_code, category.into(), format!("{place}：{text}"), reporter, at, status.into()]);
+        rows.push(
+            id.clone(),
+            vec![
+                id,
+                s_code,
+                c_code,
+                category.into(),
+                format!("{place}：{text}"),
+                reporter,
+                at,
+                status.into(),
+            ],
+        );
     }
     let ev_res = "440310-ZS-0002";
     let n_bad = (rows.cells.len() as f64 * 0.005).round() as usize;
@@ -720,11 +954,23 @@ pub fn generate(
         rows.cells[i][2] = format!("440310009{:03}", g.rng.random_range(1..20));
         keys.push(rows.keys[i].clone());
     }
-    g.record(ev_res, "community_code", "invalid_code", "community code not in GB/T 2260", keys);
+    g.record(
+        ev_res,
+        "community_code",
+        "invalid_code",
+        "community code not in GB/T 2260",
+        keys,
+    );
     emit(&mut files, &res(ev_res)?, &rows)?;
 
     // 物联感知设备 and readings.
-    let device_types = [("烟感", "YG", "烟雾浓度", 0.0, 0.12, 0.1), ("水位计", "SW", "水位", 0.2, 3.5, 3.0), ("井盖", "JG", "倾角", 0.0, 30.0, 15.0), ("智慧灯杆", "DG", "电流", 0.5, 8.0, 7.5), ("空气质量", "KQ", "PM2.5", 5.0, 160.0, 115.0)];
+    let device_types = [
+        ("烟感", "YG", "烟雾浓度", 0.0, 0.12, 0.1),
+        ("水位计", "SW", "水位", 0.2, 3.5, 3.0),
+        ("井盖", "JG", "倾角", 0.0, 30.0, 15.0),
+        ("智慧灯杆", "DG", "电流", 0.5, 8.0, 7.5),
+        ("空气质量", "KQ", "PM2.5", 5.0, 160.0, 115.0),
+    ];
     let n_devices = scaled(0.04);
     let mut rows = Rows::new();
     let mut devices = Vec::new();
@@ -737,7 +983,18 @@ pub fn generate(
         let lat = format!("{:.6}", g.rng.random_range(22.64..22.76));
         let on = g.day_between(date(2019, 1, 1), date(2026, 6, 30));
         let s = &g.streets[street];
-        rows.push(id.clone(), vec![id.clone(), kind.into(), s.code.clone(), s.communities[community].0.clone(), lng, lat, on.to_string()]);
+        rows.push(
+            id.clone(),
+            vec![
+                id.clone(),
+                kind.into(),
+                s.code.clone(),
+                s.communities[community].0.clone(),
+                lng,
+                lat,
+                on.to_string(),
+            ],
+        );
         devices.push((id, t));
     }
     emit(&mut files, &res("440310-YJ-0001")?, &rows)?;
@@ -747,7 +1004,16 @@ pub fn generate(
         for h in 0..50 {
             let at = format!("2026-10-{:02}T{:02}:00:00+08:00", 1 + h / 24, h % 24);
             let v: f64 = g.rng.random_range(lo..hi);
-            rows.push(format!("{id}|{at}"), vec![id.clone(), at, metric.into(), format!("{v:.3}"), (v >= alarm_at).to_string()]);
+            rows.push(
+                format!("{id}|{at}"),
+                vec![
+                    id.clone(),
+                    at,
+                    metric.into(),
+                    format!("{v:.3}"),
+                    (v >= alarm_at).to_string(),
+                ],
+            );
         }
     }
     let rd_res = "440310-YJ-0002";
@@ -759,10 +1025,26 @@ pub fn generate(
     let mut rows = Rows::new();
     for (id_no, employer, base) in &insured {
         for month in ["2026-07", "2026-08", "2026-09"] {
-            rows.push(format!("{id_no}|{month}"), vec![id_no.clone(), month.into(), fmt_f(base * 0.08), employer.clone()]);
+            rows.push(
+                format!("{id_no}|{month}"),
+                vec![
+                    id_no.clone(),
+                    month.into(),
+                    fmt_f(base * 0.08),
+                    employer.clone(),
+                ],
+            );
         }
     }
-    g.plant_check_digits(&mut rows, "4403-RS-0001", 0, "id_no", 0.003, "GB 11643", |c| format!("{}|{}", c[0], c[1]));
+    g.plant_check_digits(
+        &mut rows,
+        "4403-RS-0001",
+        0,
+        "id_no",
+        0.003,
+        "GB 11643",
+        |c| format!("{}|{}", c[0], c[1]),
+    );
     emit(&mut files, &res("4403-RS-0001")?, &rows)?;
 
     // Back-flow: registrations (GBK), names of 2% disagree with the district register.
@@ -771,14 +1053,30 @@ pub fn generate(
         if !g.rng.random_bool(0.4) {
             continue;
         }
-        rows.push(e.uscc.clone(), vec![e.uscc.clone(), e.name.clone(), "设立登记".into(), e.established.to_string()]);
+        rows.push(
+            e.uscc.clone(),
+            vec![
+                e.uscc.clone(),
+                e.name.clone(),
+                "设立登记".into(),
+                e.established.to_string(),
+            ],
+        );
     }
     plant_name_conflicts(&mut g, &mut rows, "4403-SC-0001", 0.02);
     emit(&mut files, &res("4403-SC-0001")?, &rows)?;
 
-    let manifest = Manifest { seed: options.seed, scale: options.scale, files, defects: g.defects };
+    let manifest = Manifest {
+        seed: options.seed,
+        scale: options.scale,
+        files,
+        defects: g.defects,
+    };
     let path = out.join("manifest.json");
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| GenerateError::Io { path: path.clone(), source: std::io::Error::other(e) })?;
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| GenerateError::Io {
+        path: path.clone(),
+        source: std::io::Error::other(e),
+    })?;
     std::fs::write(&path, text).map_err(|source| GenerateError::Io { path, source })?;
     Ok(manifest)
 }
@@ -790,14 +1088,21 @@ fn plant_name_conflicts(g: &mut Generator, rows: &mut Rows, resource: &str, rate
     let mut keys = Vec::new();
     for i in picked {
         let name = rows.cells[i][1].clone();
-        rows.cells[i][1] = if name.ends_with("有限公司") && !name.ends_with("有限责任公司") {
+        rows.cells[i][1] = if name.ends_with("有限公司") && !name.ends_with("有限责任公司")
+        {
             format!("{}有限责任公司", name.trim_end_matches("有限公司"))
         } else {
             format!("{name}（旧名）")
         };
         keys.push(rows.keys[i].clone());
     }
-    g.record(resource, "org_name", "conflict", "organisation name disagrees with 法人基础信息", keys);
+    g.record(
+        resource,
+        "org_name",
+        "conflict",
+        "organisation name disagrees with 法人基础信息",
+        keys,
+    );
 }
 
 /// 数据打架 on personal names in a replica.
@@ -814,7 +1119,13 @@ fn plant_person_name_conflicts(g: &mut Generator, rows: &mut Rows, resource: &st
         rows.cells[i][1] = new;
         keys.push(rows.keys[i].clone());
     }
-    g.record(resource, "name", "conflict", "name disagrees with 人口基础信息 for the same ID number", keys);
+    g.record(
+        resource,
+        "name",
+        "conflict",
+        "name disagrees with 人口基础信息 for the same ID number",
+        keys,
+    );
 }
 
 #[cfg(test)]
@@ -826,7 +1137,10 @@ mod tests {
     fn deterministic_and_consistent() {
         let a = tempfile::tempdir().unwrap();
         let b = tempfile::tempdir().unwrap();
-        let opts = Options { scale: 0.01, seed: 7 };
+        let opts = Options {
+            scale: 0.01,
+            seed: 7,
+        };
         let ma = generate(a.path(), opts, |_, _| {}).unwrap();
         let mb = generate(b.path(), opts, |_, _| {}).unwrap();
         assert_eq!(ma, mb);
@@ -835,11 +1149,21 @@ mod tests {
             let y = std::fs::read(b.path().join(&f.file)).unwrap();
             assert!(x == y, "{} differs between runs", f.file);
         }
-        let persons = ma.files.iter().find(|f| f.resource == "440310-GA-0001").unwrap();
+        let persons = ma
+            .files
+            .iter()
+            .find(|f| f.resource == "440310-GA-0001")
+            .unwrap();
         assert_eq!(persons.rows, 500);
 
         // Every person row's ID encodes its birth date and sex, except the planted ones.
-        let bad: HashSet<String> = ma.defect("440310-GA-0001", "check_digit").unwrap().keys.iter().cloned().collect();
+        let bad: HashSet<String> = ma
+            .defect("440310-GA-0001", "check_digit")
+            .unwrap()
+            .keys
+            .iter()
+            .cloned()
+            .collect();
         assert_eq!(bad.len(), 1);
         let mut reader = csv::Reader::from_path(a.path().join("gaj/persons.csv")).unwrap();
         let mut checked = 0;
@@ -860,15 +1184,31 @@ mod tests {
     #[test]
     fn gbk_files_are_gbk() {
         let dir = tempfile::tempdir().unwrap();
-        let m = generate(dir.path(), Options { scale: 0.01, seed: 1 }, |_, _| {}).unwrap();
-        let gbk: Vec<_> = m.files.iter().filter(|f| f.encoding == Encoding::Gbk).collect();
+        let m = generate(
+            dir.path(),
+            Options {
+                scale: 0.01,
+                seed: 1,
+            },
+            |_, _| {},
+        )
+        .unwrap();
+        let gbk: Vec<_> = m
+            .files
+            .iter()
+            .filter(|f| f.encoding == Encoding::Gbk)
+            .collect();
         assert!(gbk.len() >= 4);
         let mut chinese = 0;
         for f in gbk {
             let bytes = std::fs::read(dir.path().join(&f.file)).unwrap();
             if !bytes.is_ascii() {
                 // Chinese text in GBK is never valid UTF-8.
-                assert!(std::str::from_utf8(&bytes).is_err(), "{} should not be UTF-8", f.file);
+                assert!(
+                    std::str::from_utf8(&bytes).is_err(),
+                    "{} should not be UTF-8",
+                    f.file
+                );
                 chinese += 1;
             }
             let (text, _, bad) = encoding_rs::GBK.decode(&bytes);
@@ -881,6 +1221,16 @@ mod tests {
     #[test]
     fn rejects_bad_scale() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(generate(dir.path(), Options { scale: 0.0, seed: 1 }, |_, _| {}).is_err());
+        assert!(
+            generate(
+                dir.path(),
+                Options {
+                    scale: 0.0,
+                    seed: 1
+                },
+                |_, _| {}
+            )
+            .is_err()
+        );
     }
 }

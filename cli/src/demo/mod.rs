@@ -65,7 +65,9 @@ pub fn reset(data_dir: &Path) -> CliResult {
         return Ok(());
     }
     let is_demo = data_dir.join(CREDENTIALS_FILE).exists();
-    let empty = std::fs::read_dir(data_dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+    let empty = std::fs::read_dir(data_dir)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false);
     if empty {
         return Ok(());
     }
@@ -75,21 +77,45 @@ pub fn reset(data_dir: &Path) -> CliResult {
             data_dir.display()
         )));
     }
-    for entry in ["catalog.db", "catalog.db-wal", "catalog.db-shm", "lake", "search", "generated", CREDENTIALS_FILE] {
+    for entry in [
+        "catalog.db",
+        "catalog.db-wal",
+        "catalog.db-shm",
+        "lake",
+        "search",
+        "generated",
+        CREDENTIALS_FILE,
+    ] {
         let path = data_dir.join(entry);
-        let result = if path.is_dir() { std::fs::remove_dir_all(&path) } else if path.exists() { std::fs::remove_file(&path) } else { Ok(()) };
+        let result = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else if path.exists() {
+            std::fs::remove_file(&path)
+        } else {
+            Ok(())
+        };
         result.map_err(|e| CliError::Failed(format!("cannot remove {}: {e}", path.display())))?;
     }
     Ok(())
 }
 
 /// Builds the demo deployment in `data_dir`.
-pub async fn build(data_dir: &Path, config: Option<&Path>, scale: f64, seed: u64) -> CliResult<(Deployment, DemoSummary)> {
+pub async fn build(
+    data_dir: &Path,
+    config: Option<&Path>,
+    scale: f64,
+    seed: u64,
+) -> CliResult<(Deployment, DemoSummary)> {
     let started = Instant::now();
     reset(data_dir)?;
     let deployment = Deployment::init(data_dir, config).await?;
-    if !deployment.config.catalog.url.is_empty() && !deployment.config.catalog.url.starts_with("sqlite:") {
-        let existing = deployment.store.list_resources(&Default::default(), Default::default()).await?;
+    if !deployment.config.catalog.url.is_empty()
+        && !deployment.config.catalog.url.starts_with("sqlite:")
+    {
+        let existing = deployment
+            .store
+            .list_resources(&Default::default(), Default::default())
+            .await?;
         if existing.total > 0 {
             return Err(CliError::Usage("the demo needs an empty catalog; the configured PostgreSQL catalog already has resources".into()));
         }
@@ -101,10 +127,14 @@ pub async fn build(data_dir: &Path, config: Option<&Path>, scale: f64, seed: u64
     let generated = data_dir.join("generated");
     let resources = spec::resources();
     let pb = bar(resources.len() as u64, "generate");
-    let manifest = generate::generate(&generated, generate::Options { scale, seed }, |file, rows| {
-        pb.set_message(format!("{file} ({rows} rows)"));
-        pb.inc(1);
-    })?;
+    let manifest = generate::generate(
+        &generated,
+        generate::Options { scale, seed },
+        |file, rows| {
+            pb.set_message(format!("{file} ({rows} rows)"));
+            pb.inc(1);
+        },
+    )?;
     pb.finish_with_message("done");
 
     // 2. The organisation tree, principals, resources with grades and sources.
@@ -126,16 +156,31 @@ pub async fn build(data_dir: &Path, config: Option<&Path>, scale: f64, seed: u64
             },
         };
         store
-            .create_principal(&actor, &NewPrincipal { principal, password: Some(password.clone()), token: Some(token.clone()) })
+            .create_principal(
+                &actor,
+                &NewPrincipal {
+                    principal,
+                    password: Some(password.clone()),
+                    token: Some(token.clone()),
+                },
+            )
             .await?;
-        let org_name = store.get_org(&OrgId::new(p.org)).await?.map(|o| o.name).unwrap_or_default();
+        let org_name = store
+            .get_org(&OrgId::new(p.org))
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
         credentials.push(Credential {
             username: p.username.into(),
             password,
             token,
             organisation: p.org.into(),
             organisation_name: org_name,
-            role: p.roles.first().map(|r| r.as_code().to_owned()).unwrap_or_default(),
+            role: p
+                .roles
+                .first()
+                .map(|r| r.as_code().to_owned())
+                .unwrap_or_default(),
         });
     }
     let new: Vec<_> = resources.iter().map(|r| r.resource.clone()).collect();
@@ -155,7 +200,12 @@ pub async fn build(data_dir: &Path, config: Option<&Path>, scale: f64, seed: u64
     let path = data_dir.join(CREDENTIALS_FILE);
     let text = serde_json::to_string_pretty(&serde_json::json!({ "principals": credentials }))
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    std::fs::write(&path, text).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
-    let summary = DemoSummary { resources: resources.len(), rows, seconds: started.elapsed().as_secs_f64() };
+    std::fs::write(&path, text)
+        .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+    let summary = DemoSummary {
+        resources: resources.len(),
+        rows,
+        seconds: started.elapsed().as_secs_f64(),
+    };
     Ok((deployment, summary))
 }

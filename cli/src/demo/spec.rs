@@ -19,19 +19,84 @@ pub const CITY: &str = "4403";
 
 /// District departments and municipal bureaus: (id, name, kind, parent).
 const DEPARTMENTS: &[(&str, &str, OrgKind, &str)] = &[
-    ("440310-gaj", "深圳市公安局坪山分局", OrgKind::DistrictDepartment, DISTRICT),
-    ("440310-rsj", "坪山区人力资源局", OrgKind::DistrictDepartment, DISTRICT),
-    ("440310-wjj", "坪山区卫生健康局", OrgKind::DistrictDepartment, DISTRICT),
-    ("440310-scjg", "深圳市市场监督管理局坪山监管局", OrgKind::DistrictDepartment, DISTRICT),
-    ("440310-zjj", "坪山区住房和建设局", OrgKind::DistrictDepartment, DISTRICT),
-    ("440310-swj", "坪山区水务局", OrgKind::DistrictDepartment, DISTRICT),
-    ("440310-yjj", "坪山区应急管理局", OrgKind::DistrictDepartment, DISTRICT),
-    ("440310-fgj", "坪山区发展和改革局", OrgKind::DistrictDepartment, DISTRICT),
-    ("440310-zsj", "坪山区政务服务数据管理局", OrgKind::DistrictDepartment, DISTRICT),
-    ("4403-rsj", "深圳市人力资源和社会保障局", OrgKind::MunicipalBureau, CITY),
-    ("4403-scjgj", "深圳市市场监督管理局", OrgKind::MunicipalBureau, CITY),
-    ("4403-zsj", "深圳市政务服务数据管理局", OrgKind::MunicipalBureau, CITY),
-    ("ext-bank", "坪山区合作银行（外部接收方）", OrgKind::External, DISTRICT),
+    (
+        "440310-gaj",
+        "深圳市公安局坪山分局",
+        OrgKind::DistrictDepartment,
+        DISTRICT,
+    ),
+    (
+        "440310-rsj",
+        "坪山区人力资源局",
+        OrgKind::DistrictDepartment,
+        DISTRICT,
+    ),
+    (
+        "440310-wjj",
+        "坪山区卫生健康局",
+        OrgKind::DistrictDepartment,
+        DISTRICT,
+    ),
+    (
+        "440310-scjg",
+        "深圳市市场监督管理局坪山监管局",
+        OrgKind::DistrictDepartment,
+        DISTRICT,
+    ),
+    (
+        "440310-zjj",
+        "坪山区住房和建设局",
+        OrgKind::DistrictDepartment,
+        DISTRICT,
+    ),
+    (
+        "440310-swj",
+        "坪山区水务局",
+        OrgKind::DistrictDepartment,
+        DISTRICT,
+    ),
+    (
+        "440310-yjj",
+        "坪山区应急管理局",
+        OrgKind::DistrictDepartment,
+        DISTRICT,
+    ),
+    (
+        "440310-fgj",
+        "坪山区发展和改革局",
+        OrgKind::DistrictDepartment,
+        DISTRICT,
+    ),
+    (
+        "440310-zsj",
+        "坪山区政务服务数据管理局",
+        OrgKind::DistrictDepartment,
+        DISTRICT,
+    ),
+    (
+        "4403-rsj",
+        "深圳市人力资源和社会保障局",
+        OrgKind::MunicipalBureau,
+        CITY,
+    ),
+    (
+        "4403-scjgj",
+        "深圳市市场监督管理局",
+        OrgKind::MunicipalBureau,
+        CITY,
+    ),
+    (
+        "4403-zsj",
+        "深圳市政务服务数据管理局",
+        OrgKind::MunicipalBureau,
+        CITY,
+    ),
+    (
+        "ext-bank",
+        "坪山区合作银行（外部接收方）",
+        OrgKind::External,
+        DISTRICT,
+    ),
 ];
 
 /// The organisation tree: the city and district governments, departments and bureaus, and the
@@ -108,7 +173,12 @@ pub fn streets() -> Vec<Street> {
             communities: divisions
                 .children(&d.code)
                 .into_iter()
-                .map(|c| (c.code.clone(), c.name.trim_end_matches("居民委员会").to_owned()))
+                .map(|c| {
+                    (
+                        c.code.clone(),
+                        c.name.trim_end_matches("居民委员会").to_owned(),
+                    )
+                })
                 .collect(),
         })
         .collect()
@@ -130,15 +200,69 @@ pub struct DemoPrincipal {
 
 /// The demo principals written to `demo-credentials.json`.
 pub const PRINCIPALS: &[DemoPrincipal] = &[
-    DemoPrincipal { username: "admin", display_name: "系统管理员", org: "440310-zsj", roles: &[Role::Admin], jurisdiction: &[] },
-    DemoPrincipal { username: "cdo", display_name: "区首席数据官", org: "440310-zsj", roles: &[Role::Cdo], jurisdiction: &[] },
-    DemoPrincipal { username: "privacy", display_name: "区首席隐私官", org: "440310-zsj", roles: &[Role::PrivacyOfficer], jurisdiction: &[] },
-    DemoPrincipal { username: "gaj_officer", display_name: "公安分局数据专员", org: "440310-gaj", roles: &[Role::DataOfficer], jurisdiction: &[] },
-    DemoPrincipal { username: "rsj_user", display_name: "人力资源局业务人员", org: "440310-rsj", roles: &[Role::Analyst], jurisdiction: &[] },
-    DemoPrincipal { username: "rsj_officer", display_name: "人力资源局数据专员", org: "440310-rsj", roles: &[Role::DataOfficer], jurisdiction: &[] },
-    DemoPrincipal { username: "scjg_officer", display_name: "市场监管局数据专员", org: "440310-scjg", roles: &[Role::DataOfficer], jurisdiction: &[] },
-    DemoPrincipal { username: "pingshan_street", display_name: "坪山街道网格员", org: "440310001", roles: &[Role::Analyst], jurisdiction: &["440310001"] },
-    DemoPrincipal { username: "auditor", display_name: "安全审计员", org: "440310-zsj", roles: &[Role::Auditor], jurisdiction: &[] },
+    DemoPrincipal {
+        username: "admin",
+        display_name: "系统管理员",
+        org: "440310-zsj",
+        roles: &[Role::Admin],
+        jurisdiction: &[],
+    },
+    DemoPrincipal {
+        username: "cdo",
+        display_name: "区首席数据官",
+        org: "440310-zsj",
+        roles: &[Role::Cdo],
+        jurisdiction: &[],
+    },
+    DemoPrincipal {
+        username: "privacy",
+        display_name: "区首席隐私官",
+        org: "440310-zsj",
+        roles: &[Role::PrivacyOfficer],
+        jurisdiction: &[],
+    },
+    DemoPrincipal {
+        username: "gaj_officer",
+        display_name: "公安分局数据专员",
+        org: "440310-gaj",
+        roles: &[Role::DataOfficer],
+        jurisdiction: &[],
+    },
+    DemoPrincipal {
+        username: "rsj_user",
+        display_name: "人力资源局业务人员",
+        org: "440310-rsj",
+        roles: &[Role::Analyst],
+        jurisdiction: &[],
+    },
+    DemoPrincipal {
+        username: "rsj_officer",
+        display_name: "人力资源局数据专员",
+        org: "440310-rsj",
+        roles: &[Role::DataOfficer],
+        jurisdiction: &[],
+    },
+    DemoPrincipal {
+        username: "scjg_officer",
+        display_name: "市场监管局数据专员",
+        org: "440310-scjg",
+        roles: &[Role::DataOfficer],
+        jurisdiction: &[],
+    },
+    DemoPrincipal {
+        username: "pingshan_street",
+        display_name: "坪山街道网格员",
+        org: "440310001",
+        roles: &[Role::Analyst],
+        jurisdiction: &["440310001"],
+    },
+    DemoPrincipal {
+        username: "auditor",
+        display_name: "安全审计员",
+        org: "440310-zsj",
+        roles: &[Role::Auditor],
+        jurisdiction: &[],
+    },
 ];
 
 /// How a demo file is delivered.
@@ -173,8 +297,22 @@ struct Col {
     is_key: bool,
 }
 
-const fn col(name: &'static str, title: &'static str, data_type: &'static str, category: Category, grade: Grade) -> Col {
-    Col { name, title, data_type, category, grade, element: None, is_key: false }
+const fn col(
+    name: &'static str,
+    title: &'static str,
+    data_type: &'static str,
+    category: Category,
+    grade: Grade,
+) -> Col {
+    Col {
+        name,
+        title,
+        data_type,
+        category,
+        grade,
+        element: None,
+        is_key: false,
+    }
 }
 
 impl Col {
@@ -242,15 +380,26 @@ const MASKED_OPEN: Option<&str> = Some("个人信息脱敏后开放，需实名�
 pub fn resources() -> Vec<DemoResource> {
     use Category::*;
     use Grade::*;
-    let csv = |file, encoding| Delivery { file, format: FileFormat::Csv, encoding };
+    let csv = |file, encoding| Delivery {
+        file,
+        format: FileFormat::Csv,
+        encoding,
+    };
     vec![
         DemoResource {
             resource: resource(
-                "440310-ZS-0003", "坪山区行政区划代码", "440310-zsj", LibraryTier::Base, UpdateCycle::Yearly,
-                (ShareAttr::Unconditional, None), (OpenAttr::Unconditional, None),
+                "440310-ZS-0003",
+                "坪山区行政区划代码",
+                "440310-zsj",
+                LibraryTier::Base,
+                UpdateCycle::Yearly,
+                (ShareAttr::Unconditional, None),
+                (OpenAttr::Unconditional, None),
                 "坪山区区、街道、社区三级行政区划代码及名称（GB/T 2260 扩展），自然资源和空间地理基础库的基准代码表。",
                 vec![
-                    col("code", "行政区划代码", "string", Public, L1).source("division_code").key(),
+                    col("code", "行政区划代码", "string", Public, L1)
+                        .source("division_code")
+                        .key(),
                     col("name", "行政区划名称", "string", Public, L1),
                     col("level", "层级", "string", Public, L1),
                     col("parent_code", "上级区划代码", "string", Public, L1),
@@ -261,18 +410,26 @@ pub fn resources() -> Vec<DemoResource> {
         },
         DemoResource {
             resource: resource(
-                "440310-GA-0001", "人口基础信息", "440310-gaj", LibraryTier::Base, UpdateCycle::Daily,
-                (ShareAttr::Conditional, CONDITIONAL), (OpenAttr::NotOpen, None),
+                "440310-GA-0001",
+                "人口基础信息",
+                "440310-gaj",
+                LibraryTier::Base,
+                UpdateCycle::Daily,
+                (ShareAttr::Conditional, CONDITIONAL),
+                (OpenAttr::NotOpen, None),
                 "坪山区户籍及居住登记人口的身份、出生、联系方式和居住地址信息，人口基础库的权威来源。",
                 vec![
-                    col("id_no", "公民身份号码", "string", PersonalSensitive, L4).source("resident_id").key(),
+                    col("id_no", "公民身份号码", "string", PersonalSensitive, L4)
+                        .source("resident_id")
+                        .key(),
                     col("name", "姓名", "string", Personal, L3).source("person_name"),
                     col("sex", "性别", "string", Personal, L2).source("sex"),
                     col("birth_date", "出生日期", "date", Personal, L3).source("birth_date"),
                     col("mobile", "手机号码", "string", Personal, L3).source("mobile"),
                     col("household_address", "居住地址", "string", Personal, L3).source("address"),
                     col("street_code", "街道代码", "string", Public, L1).replica("division_code"),
-                    col("community_code", "社区代码", "string", Public, L1).replica("division_code"),
+                    col("community_code", "社区代码", "string", Public, L1)
+                        .replica("division_code"),
                     col("registered_on", "登记日期", "date", Public, L2),
                 ],
             ),
@@ -281,18 +438,40 @@ pub fn resources() -> Vec<DemoResource> {
         },
         DemoResource {
             resource: resource(
-                "440310-SC-0001", "法人基础信息", "440310-scjg", LibraryTier::Base, UpdateCycle::Daily,
-                (ShareAttr::Unconditional, None), (OpenAttr::Conditional, MASKED_OPEN),
+                "440310-SC-0001",
+                "法人基础信息",
+                "440310-scjg",
+                LibraryTier::Base,
+                UpdateCycle::Daily,
+                (ShareAttr::Unconditional, None),
+                (OpenAttr::Conditional, MASKED_OPEN),
                 "在坪山区登记的企业和个体工商户的统一社会信用代码、名称、法定代表人、注册资本和登记状态。",
                 vec![
-                    col("uscc", "统一社会信用代码", "string", Organisation, L1).source("uscc").key(),
+                    col("uscc", "统一社会信用代码", "string", Organisation, L1)
+                        .source("uscc")
+                        .key(),
                     col("org_name", "企业名称", "string", Organisation, L1).source("org_name"),
-                    col("legal_rep_name", "法定代表人姓名", "string", Personal, L3).replica("person_name"),
-                    col("legal_rep_id", "法定代表人身份号码", "string", PersonalSensitive, L4).replica("resident_id"),
+                    col("legal_rep_name", "法定代表人姓名", "string", Personal, L3)
+                        .replica("person_name"),
+                    col(
+                        "legal_rep_id",
+                        "法定代表人身份号码",
+                        "string",
+                        PersonalSensitive,
+                        L4,
+                    )
+                    .replica("resident_id"),
                     col("industry", "行业门类", "string", Public, L1),
-                    col("registered_capital", "注册资本（万元）", "float64", Organisation, L1),
+                    col(
+                        "registered_capital",
+                        "注册资本（万元）",
+                        "float64",
+                        Organisation,
+                        L1,
+                    ),
                     col("established_on", "成立日期", "date", Organisation, L1),
-                    col("street_code", "所在街道代码", "string", Public, L1).replica("division_code"),
+                    col("street_code", "所在街道代码", "string", Public, L1)
+                        .replica("division_code"),
                     col("status", "登记状态", "string", Organisation, L1),
                 ],
             ),
@@ -301,17 +480,32 @@ pub fn resources() -> Vec<DemoResource> {
         },
         DemoResource {
             resource: resource(
-                "440310-ZJ-0001", "房屋基础信息", "440310-zjj", LibraryTier::Base, UpdateCycle::Monthly,
-                (ShareAttr::Conditional, CONDITIONAL), (OpenAttr::NotOpen, None),
+                "440310-ZJ-0001",
+                "房屋基础信息",
+                "440310-zjj",
+                LibraryTier::Base,
+                UpdateCycle::Monthly,
+                (ShareAttr::Conditional, CONDITIONAL),
+                (OpenAttr::NotOpen, None),
                 "坪山区房屋的不动产单元号、坐落、用途、面积和权利人信息，房屋及建筑物基础库。",
                 vec![
-                    col("unit_no", "不动产单元号", "string", Public, L2).source("real_estate_unit").key(),
+                    col("unit_no", "不动产单元号", "string", Public, L2)
+                        .source("real_estate_unit")
+                        .key(),
                     col("address", "房屋坐落", "string", Public, L2),
                     col("street_code", "街道代码", "string", Public, L1).replica("division_code"),
-                    col("community_code", "社区代码", "string", Public, L1).replica("division_code"),
+                    col("community_code", "社区代码", "string", Public, L1)
+                        .replica("division_code"),
                     col("use_type", "房屋用途", "string", Public, L1),
                     col("floor_area", "建筑面积（平方米）", "float64", Public, L2),
-                    col("owner_id", "权利人身份号码", "string", PersonalSensitive, L4).replica("resident_id"),
+                    col(
+                        "owner_id",
+                        "权利人身份号码",
+                        "string",
+                        PersonalSensitive,
+                        L4,
+                    )
+                    .replica("resident_id"),
                     col("built_year", "建成年份", "int64", Public, L1),
                 ],
             ),
@@ -320,28 +514,53 @@ pub fn resources() -> Vec<DemoResource> {
         },
         DemoResource {
             resource: resource(
-                "440310-ZS-0001", "电子证照信息", "440310-zsj", LibraryTier::Base, UpdateCycle::Realtime,
-                (ShareAttr::Conditional, CONDITIONAL), (OpenAttr::NotOpen, None),
+                "440310-ZS-0001",
+                "电子证照信息",
+                "440310-zsj",
+                LibraryTier::Base,
+                UpdateCycle::Realtime,
+                (ShareAttr::Conditional, CONDITIONAL),
+                (OpenAttr::NotOpen, None),
                 "区级签发和市级汇聚的电子证照目录：证照编号、类型、持证人、签发机关、有效期。",
                 vec![
-                    col("licence_no", "证照编号", "string", Public, L2).source("licence_no").key(),
+                    col("licence_no", "证照编号", "string", Public, L2)
+                        .source("licence_no")
+                        .key(),
                     col("licence_type", "证照类型", "string", Public, L1),
-                    col("holder_id", "持证人身份号码", "string", PersonalSensitive, L4).replica("resident_id"),
+                    col(
+                        "holder_id",
+                        "持证人身份号码",
+                        "string",
+                        PersonalSensitive,
+                        L4,
+                    )
+                    .replica("resident_id"),
                     col("issuer", "签发机关", "string", Public, L1),
                     col("issued_on", "签发日期", "date", Public, L2),
                     col("valid_until", "有效期至", "date", Public, L2),
                 ],
             ),
             table_path: "base/licences/e_licences",
-            delivery: Delivery { file: "zsj/e_licences.jsonl", format: FileFormat::JsonLines, encoding: Encoding::Utf8 },
+            delivery: Delivery {
+                file: "zsj/e_licences.jsonl",
+                format: FileFormat::JsonLines,
+                encoding: Encoding::Utf8,
+            },
         },
         DemoResource {
             resource: resource(
-                "440310-FG-0001", "公共信用信息", "440310-fgj", LibraryTier::Base, UpdateCycle::Weekly,
-                (ShareAttr::Unconditional, None), (OpenAttr::Unconditional, None),
+                "440310-FG-0001",
+                "公共信用信息",
+                "440310-fgj",
+                LibraryTier::Base,
+                UpdateCycle::Weekly,
+                (ShareAttr::Unconditional, None),
+                (OpenAttr::Unconditional, None),
                 "企业公共信用评价等级和红黑名单记录，公共信用基础库。",
                 vec![
-                    col("uscc", "统一社会信用代码", "string", Organisation, L1).replica("uscc").key(),
+                    col("uscc", "统一社会信用代码", "string", Organisation, L1)
+                        .replica("uscc")
+                        .key(),
                     col("org_name", "企业名称", "string", Organisation, L1).replica("org_name"),
                     col("credit_level", "信用等级", "string", Organisation, L1),
                     col("list_type", "名单类型", "string", Organisation, L1),
@@ -353,17 +572,37 @@ pub fn resources() -> Vec<DemoResource> {
         },
         DemoResource {
             resource: resource(
-                "440310-RS-0001", "社会保险参保信息", "440310-rsj", LibraryTier::Theme, UpdateCycle::Monthly,
-                (ShareAttr::Conditional, CONDITIONAL), (OpenAttr::NotOpen, None),
+                "440310-RS-0001",
+                "社会保险参保信息",
+                "440310-rsj",
+                LibraryTier::Theme,
+                UpdateCycle::Monthly,
+                (ShareAttr::Conditional, CONDITIONAL),
+                (OpenAttr::NotOpen, None),
                 "坪山区参保人员的险种、参保单位、参保状态和缴费基数，社保主题库。",
                 vec![
-                    col("id_no", "公民身份号码", "string", PersonalSensitive, L4).replica("resident_id").key(),
+                    col("id_no", "公民身份号码", "string", PersonalSensitive, L4)
+                        .replica("resident_id")
+                        .key(),
                     col("name", "姓名", "string", Personal, L3).replica("person_name"),
                     col("insurance_type", "险种", "string", Personal, L2).key(),
-                    col("employer_uscc", "参保单位统一社会信用代码", "string", Organisation, L1).replica("uscc"),
+                    col(
+                        "employer_uscc",
+                        "参保单位统一社会信用代码",
+                        "string",
+                        Organisation,
+                        L1,
+                    )
+                    .replica("uscc"),
                     col("status", "参保状态", "string", Personal, L2),
                     col("enrolled_on", "参保日期", "date", Personal, L2),
-                    col("monthly_base", "缴费基数（元）", "float64", PersonalSensitive, L4),
+                    col(
+                        "monthly_base",
+                        "缴费基数（元）",
+                        "float64",
+                        PersonalSensitive,
+                        L4,
+                    ),
                 ],
             ),
             table_path: "theme/social_insurance/enrolments",
@@ -371,17 +610,24 @@ pub fn resources() -> Vec<DemoResource> {
         },
         DemoResource {
             resource: resource(
-                "440310-WJ-0001", "出生医学证明信息", "440310-wjj", LibraryTier::Theme, UpdateCycle::Daily,
-                (ShareAttr::Conditional, CONDITIONAL), (OpenAttr::NotOpen, None),
+                "440310-WJ-0001",
+                "出生医学证明信息",
+                "440310-wjj",
+                LibraryTier::Theme,
+                UpdateCycle::Daily,
+                (ShareAttr::Conditional, CONDITIONAL),
+                (OpenAttr::NotOpen, None),
                 "辖区医疗机构签发的出生医学证明：新生儿、出生日期、母亲身份号码、签发机构。",
                 vec![
                     col("certificate_no", "出生医学证明编号", "string", Personal, L3).key(),
                     col("child_name", "新生儿姓名", "string", Personal, L3),
                     col("sex", "性别", "string", Personal, L2),
                     col("birth_date", "出生日期", "date", Personal, L3),
-                    col("mother_id", "母亲身份号码", "string", PersonalSensitive, L4).replica("resident_id"),
+                    col("mother_id", "母亲身份号码", "string", PersonalSensitive, L4)
+                        .replica("resident_id"),
                     col("hospital", "签发机构", "string", Public, L1),
-                    col("community_code", "居住社区代码", "string", Public, L1).replica("division_code"),
+                    col("community_code", "居住社区代码", "string", Public, L1)
+                        .replica("division_code"),
                 ],
             ),
             table_path: "theme/health/birth_certificates",
@@ -389,13 +635,19 @@ pub fn resources() -> Vec<DemoResource> {
         },
         DemoResource {
             resource: resource(
-                "440310-ZS-0002", "网格事件信息", "440310-zsj", LibraryTier::Theme, UpdateCycle::Realtime,
-                (ShareAttr::Unconditional, None), (OpenAttr::Conditional, MASKED_OPEN),
+                "440310-ZS-0002",
+                "网格事件信息",
+                "440310-zsj",
+                LibraryTier::Theme,
+                UpdateCycle::Realtime,
+                (ShareAttr::Unconditional, None),
+                (OpenAttr::Conditional, MASKED_OPEN),
                 "街道、社区网格员上报的市容环境、安全隐患、矛盾纠纷等网格事件及其处置状态。",
                 vec![
                     col("event_id", "事件编号", "string", Public, L1).key(),
                     col("street_code", "街道代码", "string", Public, L1).replica("division_code"),
-                    col("community_code", "社区代码", "string", Public, L1).replica("division_code"),
+                    col("community_code", "社区代码", "string", Public, L1)
+                        .replica("division_code"),
                     col("category", "事件类别", "string", Public, L1),
                     col("description", "事件描述", "string", Public, L2),
                     col("reporter_mobile", "上报人手机号码", "string", Personal, L3),
@@ -408,14 +660,22 @@ pub fn resources() -> Vec<DemoResource> {
         },
         DemoResource {
             resource: resource(
-                "440310-YJ-0001", "物联感知设备信息", "440310-yjj", LibraryTier::Special, UpdateCycle::Daily,
-                (ShareAttr::Unconditional, None), (OpenAttr::Unconditional, None),
+                "440310-YJ-0001",
+                "物联感知设备信息",
+                "440310-yjj",
+                LibraryTier::Special,
+                UpdateCycle::Daily,
+                (ShareAttr::Unconditional, None),
+                (OpenAttr::Unconditional, None),
                 "烟感、水位、井盖、智慧灯杆、空气质量等物联感知设备的编码、类型、位置和安装信息，物联感知专题库。",
                 vec![
-                    col("device_id", "设备编码", "string", Iot, L2).source("device_id").key(),
+                    col("device_id", "设备编码", "string", Iot, L2)
+                        .source("device_id")
+                        .key(),
                     col("device_type", "设备类型", "string", Iot, L1),
                     col("street_code", "街道代码", "string", Public, L1).replica("division_code"),
-                    col("community_code", "社区代码", "string", Public, L1).replica("division_code"),
+                    col("community_code", "社区代码", "string", Public, L1)
+                        .replica("division_code"),
                     col("longitude", "经度", "float64", Iot, L2),
                     col("latitude", "纬度", "float64", Iot, L2),
                     col("installed_on", "安装日期", "date", Iot, L1),
@@ -426,11 +686,18 @@ pub fn resources() -> Vec<DemoResource> {
         },
         DemoResource {
             resource: resource(
-                "440310-YJ-0002", "物联感知监测数据", "440310-yjj", LibraryTier::Special, UpdateCycle::Realtime,
-                (ShareAttr::Unconditional, None), (OpenAttr::Unconditional, None),
+                "440310-YJ-0002",
+                "物联感知监测数据",
+                "440310-yjj",
+                LibraryTier::Special,
+                UpdateCycle::Realtime,
+                (ShareAttr::Unconditional, None),
+                (OpenAttr::Unconditional, None),
                 "物联感知设备上报的监测读数和告警标志。",
                 vec![
-                    col("device_id", "设备编码", "string", Iot, L2).replica("device_id").key(),
+                    col("device_id", "设备编码", "string", Iot, L2)
+                        .replica("device_id")
+                        .key(),
                     col("observed_at", "监测时间", "timestamp", Iot, L1).key(),
                     col("metric", "监测指标", "string", Iot, L1),
                     col("value", "监测值", "float64", Iot, L2),
@@ -442,14 +709,28 @@ pub fn resources() -> Vec<DemoResource> {
         },
         DemoResource {
             resource: resource(
-                "4403-RS-0001", "市级社保缴费明细（回流）", "4403-rsj", LibraryTier::Department, UpdateCycle::Monthly,
-                (ShareAttr::Conditional, CONDITIONAL), (OpenAttr::NotOpen, None),
+                "4403-RS-0001",
+                "市级社保缴费明细（回流）",
+                "4403-rsj",
+                LibraryTier::Department,
+                UpdateCycle::Monthly,
+                (ShareAttr::Conditional, CONDITIONAL),
+                (OpenAttr::NotOpen, None),
                 "市人力资源和社会保障局回流至坪山区的辖区参保人员按月缴费明细。",
                 vec![
-                    col("id_no", "公民身份号码", "string", PersonalSensitive, L4).replica("resident_id").key(),
+                    col("id_no", "公民身份号码", "string", PersonalSensitive, L4)
+                        .replica("resident_id")
+                        .key(),
                     col("pay_month", "缴费月份", "string", Personal, L2).key(),
                     col("amount", "缴费金额（元）", "float64", PersonalSensitive, L4),
-                    col("employer_uscc", "缴费单位统一社会信用代码", "string", Organisation, L1).replica("uscc"),
+                    col(
+                        "employer_uscc",
+                        "缴费单位统一社会信用代码",
+                        "string",
+                        Organisation,
+                        L1,
+                    )
+                    .replica("uscc"),
                 ],
             ),
             table_path: "raw/4403-rsj/contributions",
@@ -457,11 +738,18 @@ pub fn resources() -> Vec<DemoResource> {
         },
         DemoResource {
             resource: resource(
-                "4403-SC-0001", "市场主体登记信息（回流）", "4403-scjgj", LibraryTier::Department, UpdateCycle::Daily,
-                (ShareAttr::Unconditional, None), (OpenAttr::Unconditional, None),
+                "4403-SC-0001",
+                "市场主体登记信息（回流）",
+                "4403-scjgj",
+                LibraryTier::Department,
+                UpdateCycle::Daily,
+                (ShareAttr::Unconditional, None),
+                (OpenAttr::Unconditional, None),
                 "市市场监督管理局回流的坪山区市场主体设立、变更登记记录。",
                 vec![
-                    col("uscc", "统一社会信用代码", "string", Organisation, L1).replica("uscc").key(),
+                    col("uscc", "统一社会信用代码", "string", Organisation, L1)
+                        .replica("uscc")
+                        .key(),
                     col("org_name", "企业名称", "string", Organisation, L1).replica("org_name"),
                     col("change_type", "登记类型", "string", Organisation, L1),
                     col("registered_on", "登记日期", "date", Organisation, L1).key(),
