@@ -11,7 +11,8 @@ PG_PORT="${ZHONGSHU_TEST_PG_PORT:-5439}"
 # Reuse the test script's PostgreSQL set-up.
 source <(sed -n '/^log()/p;/^need_apt()/,/^}/p;/^start_postgres()/,/^}/p' "$ROOT/scripts/test.sh")
 start_postgres
-cargo build --release -p zhongshu-bench --bin catalog-bench
+# Same target set as scripts/test.sh, so the features (and build artifacts) are shared.
+cargo build --release --workspace --all-targets
 mkdir -p "$ROOT/bench/results"
 OUT="$ROOT/bench/results/catalog-$(date +%Y%m%d-%H%M%S).jsonl"
 for i in $(seq "$RUNS"); do

@@ -1018,41 +1018,30 @@ impl CatalogStore for SqlCatalogStore {
     }
 
     async fn get_resource(&self, id: &ResourceId) -> Result<Option<ResourceDetail>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        // Three independent reads on three pooled connections, so the latency is the slowest
+        // one rather than the sum.
+        let resource_sql = format!(
             "SELECT {RESOURCE_COLUMNS}, (SELECT name FROM org_units o WHERE o.id = provider_id) \
              AS provider_name FROM resources WHERE id = $1"
-        )))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
+        );
+        let columns_sql =
+            format!("SELECT {COLUMN_COLUMNS} FROM columns WHERE resource_id = $1 ORDER BY position");
+        let (row, columns, tables) = tokio::try_join!(
+            sqlx::query(AssertSqlSafe(resource_sql)).bind(id.as_str()).fetch_optional(&self.pool),
+            sqlx::query(AssertSqlSafe(columns_sql)).bind(id.as_str()).fetch_all(&self.pool),
+            sqlx::query(
+                "SELECT resource_id, name, path, location, version, row_count, schema_json, \
+                 partition_columns, last_update FROM tables WHERE resource_id = $1 ORDER BY name",
+            )
+            .bind(id.as_str())
+            .fetch_all(&self.pool),
+        )?;
         let Some(row) = row else { return Ok(None) };
         let resource = resource_from_row(&row)?;
         let provider_name: String = row.try_get("provider_name")?;
-        let columns = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMN_COLUMNS} FROM columns WHERE resource_id = $1 ORDER BY position"
-        )))
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(column_from_row)
-        .collect::<Result<Vec<_>>>()?;
-        let tables = sqlx::query(
-            "SELECT resource_id, name, path, location, version, row_count, schema_json, \
-             partition_columns, last_update FROM tables WHERE resource_id = $1 ORDER BY name",
-        )
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(table_from_row)
-        .collect::<Result<Vec<_>>>()?;
-        Ok(Some(ResourceDetail {
-            resource,
-            provider_name,
-            columns,
-            tables,
-        }))
+        let columns = columns.iter().map(column_from_row).collect::<Result<Vec<_>>>()?;
+        let tables = tables.iter().map(table_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Some(ResourceDetail { resource, provider_name, columns, tables }))
     }
 
     async fn list_resources(&self, filter: &ResourceFilter, page: Page) -> Result<Paged<Resource>> {

@@ -227,10 +227,11 @@ impl Lake {
         Ok(ctx)
     }
 
-    /// Up to `limit` rows of the table at `path`, read through DataFusion.
+    /// A uniform random sample of up to `limit` rows of the table at `path`, read through
+    /// DataFusion (a top-k over a random key, so memory stays at `limit` rows).
     pub async fn sample(&self, path: &str, limit: usize) -> Result<Vec<RecordBatch>> {
         let ctx = self.internal_session(&[("t", path)]).await?;
-        let df = ctx.table("t").await?.limit(0, Some(limit))?;
+        let df = ctx.sql(&format!("SELECT * FROM t ORDER BY random() LIMIT {limit}")).await?;
         Ok(df.collect().await?)
     }
 
