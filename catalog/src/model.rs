@@ -104,19 +104,28 @@ pub struct Column {
     /// Logical type: `string`, `int64`, `float64`, `date`, `timestamp`, `boolean`.
     pub data_type: String,
     /// Whether values may be missing.
+    #[serde(default = "yes")]
     pub nullable: bool,
     /// Whether the column is (part of) the entity key used to join replicas to sources.
+    #[serde(default)]
     pub is_key: bool,
     /// Description.
+    #[serde(default)]
     pub description: String,
     /// Category (分类).
     pub category: Category,
     /// Grade (分级).
     pub grade: Grade,
     /// The data element the column carries, if bound.
+    #[serde(default)]
     pub element: Option<ElementId>,
     /// Source or replica, when bound.
+    #[serde(default)]
     pub binding: Option<BindingRole>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A resource (数据资源) of the resource catalogue, with the core metadata of GB/T 21063.3.
@@ -154,6 +163,10 @@ pub struct Resource {
     pub updated_at: String,
 }
 
+fn default_format() -> String {
+    "数据库表".to_owned()
+}
+
 /// A resource to register with its items.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewResource {
@@ -164,8 +177,10 @@ pub struct NewResource {
     /// Provider department.
     pub provider: OrgId,
     /// Abstract.
+    #[serde(default)]
     pub abstract_text: String,
     /// Format.
+    #[serde(default = "default_format")]
     pub format: String,
     /// Sharing attribute.
     pub share_attr: ShareAttr,

@@ -1024,11 +1024,16 @@ impl CatalogStore for SqlCatalogStore {
             "SELECT {RESOURCE_COLUMNS}, (SELECT name FROM org_units o WHERE o.id = provider_id) \
              AS provider_name FROM resources WHERE id = $1"
         );
-        let columns_sql =
-            format!("SELECT {COLUMN_COLUMNS} FROM columns WHERE resource_id = $1 ORDER BY position");
+        let columns_sql = format!(
+            "SELECT {COLUMN_COLUMNS} FROM columns WHERE resource_id = $1 ORDER BY position"
+        );
         let (row, columns, tables) = tokio::try_join!(
-            sqlx::query(AssertSqlSafe(resource_sql)).bind(id.as_str()).fetch_optional(&self.pool),
-            sqlx::query(AssertSqlSafe(columns_sql)).bind(id.as_str()).fetch_all(&self.pool),
+            sqlx::query(AssertSqlSafe(resource_sql))
+                .bind(id.as_str())
+                .fetch_optional(&self.pool),
+            sqlx::query(AssertSqlSafe(columns_sql))
+                .bind(id.as_str())
+                .fetch_all(&self.pool),
             sqlx::query(
                 "SELECT resource_id, name, path, location, version, row_count, schema_json, \
                  partition_columns, last_update FROM tables WHERE resource_id = $1 ORDER BY name",
@@ -1039,9 +1044,20 @@ impl CatalogStore for SqlCatalogStore {
         let Some(row) = row else { return Ok(None) };
         let resource = resource_from_row(&row)?;
         let provider_name: String = row.try_get("provider_name")?;
-        let columns = columns.iter().map(column_from_row).collect::<Result<Vec<_>>>()?;
-        let tables = tables.iter().map(table_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(Some(ResourceDetail { resource, provider_name, columns, tables }))
+        let columns = columns
+            .iter()
+            .map(column_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let tables = tables
+            .iter()
+            .map(table_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(ResourceDetail {
+            resource,
+            provider_name,
+            columns,
+            tables,
+        }))
     }
 
     async fn list_resources(&self, filter: &ResourceFilter, page: Page) -> Result<Paged<Resource>> {

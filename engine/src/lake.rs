@@ -27,9 +27,30 @@ pub struct LakeConfig {
     #[serde(default)]
     pub url: String,
     /// object_store options, e.g. `aws_endpoint`, `aws_access_key_id`, `aws_region`,
-    /// `aws_allow_http`.
-    #[serde(default)]
+    /// `aws_allow_http`. Keys are case-insensitive; values may be written as TOML strings,
+    /// booleans or numbers (environment variables arrive typed).
+    #[serde(default, deserialize_with = "option_map")]
     pub options: HashMap<String, String>,
+}
+
+/// Reads a map of scalar options into lower-case keys and string values.
+fn option_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<HashMap<String, String>, D::Error> {
+    let raw: HashMap<String, serde_json::Value> = HashMap::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| {
+            let value = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                other => {
+                    return Err(serde::de::Error::custom(format!(
+                        "lake option `{k}` must be a string, boolean or number, not {other}"
+                    )));
+                }
+            };
+            Ok((k.to_lowercase(), value))
+        })
+        .collect()
 }
 
 /// How a write treats existing data.
@@ -231,7 +252,9 @@ impl Lake {
     /// DataFusion (a top-k over a random key, so memory stays at `limit` rows).
     pub async fn sample(&self, path: &str, limit: usize) -> Result<Vec<RecordBatch>> {
         let ctx = self.internal_session(&[("t", path)]).await?;
-        let df = ctx.sql(&format!("SELECT * FROM t ORDER BY random() LIMIT {limit}")).await?;
+        let df = ctx
+            .sql(&format!("SELECT * FROM t ORDER BY random() LIMIT {limit}"))
+            .await?;
         Ok(df.collect().await?)
     }
 

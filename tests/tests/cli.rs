@@ -187,6 +187,47 @@ fn demo_catalog_end_to_end() {
         data,
     ]));
     assert!(persons.contains("mobile"), "{persons}");
+
+    // A data officer registers a resource from a file; grading and search see it at once.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/resource.toml");
+    ok(zhongshu(&[
+        "catalog",
+        "register",
+        example,
+        "--as",
+        "gaj_officer",
+        "--data-dir",
+        data,
+    ]));
+    let out = ok(zhongshu(&[
+        "catalog",
+        "resource",
+        "440310-SW-0001",
+        "--json",
+        "--data-dir",
+        data,
+    ]));
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["grade"], "L3", "{out}");
+    let out = ok(zhongshu(&[
+        "catalog",
+        "search",
+        "排水",
+        "--json",
+        "--data-dir",
+        data,
+    ]));
+    assert!(out.contains("440310-SW-0001"), "{out}");
+    let log = ok(zhongshu(&[
+        "audit",
+        "log",
+        "--limit",
+        "100000",
+        "--data-dir",
+        data,
+    ]));
+    assert!(log.contains("gaj_officer"), "the actor is recorded");
+    ok(zhongshu(&["audit", "verify", "--data-dir", data]));
 }
 
 #[test]
