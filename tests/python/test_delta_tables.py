@@ -52,12 +52,13 @@ def test_gbk_files_land_as_proper_chinese(demo):
     assert names and all("\ufffd" not in n and 2 <= len(n) <= 4 for n in names)
 
 
-def test_ids_agree_with_birth_date_and_sex(demo):
+def test_ids_agree_with_division_birth_date_and_sex(demo):
     location = dict(tables(demo))["440310-GA-0001"]["location"]
     df = pl.read_delta(location)
     assert df.schema["birth_date"] == pl.Date
     ok = df.filter(
         (pl.col("id_no").str.slice(6, 8) == pl.col("birth_date").dt.strftime("%Y%m%d"))
         & ((pl.col("id_no").str.slice(16, 1).cast(pl.Int32) % 2 == 1) == (pl.col("sex") == "1"))
+        & (pl.col("id_no").str.slice(0, 6) == pl.col("native_division"))
     )
     assert ok.height == df.height

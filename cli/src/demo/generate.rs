@@ -639,6 +639,7 @@ pub fn generate(
                 p.name.clone(),
                 p.sex.to_string(),
                 p.birth.to_string(),
+                p.id_no[..6].to_owned(),
                 p.mobile.clone().unwrap_or_default(),
                 p.address.clone(),
                 s.code.clone(),
@@ -657,7 +658,7 @@ pub fn generate(
         "GB 11643",
         first_cell,
     );
-    g.plant_missing(&mut rows, persons_res, 4, "mobile", 0.02);
+    g.plant_missing(&mut rows, persons_res, 5, "mobile", 0.02);
     emit(&mut files, &res(persons_res)?, &rows)?;
     let adults: Vec<usize> = (0..persons.len())
         .filter(|&i| persons[i].birth.year() <= 2006)
@@ -1173,6 +1174,7 @@ mod tests {
                 Ok(parts) => {
                     assert_eq!(parts.birth_date, &row[3]);
                     assert_eq!(parts.sex_code.to_string(), &row[2]);
+                    assert_eq!(parts.division, &row[4]);
                     checked += 1;
                 }
                 Err(_) => assert!(bad.contains(&row[0]), "unplanted bad ID {}", &row[0]),

@@ -425,6 +425,14 @@ pub fn resources() -> Vec<DemoResource> {
                     col("name", "姓名", "string", Personal, L3).source("person_name"),
                     col("sex", "性别", "string", Personal, L2).source("sex"),
                     col("birth_date", "出生日期", "date", Personal, L3).source("birth_date"),
+                    col(
+                        "native_division",
+                        "户籍地行政区划代码",
+                        "string",
+                        Personal,
+                        L2,
+                    )
+                    .replica("division_code"),
                     col("mobile", "手机号码", "string", Personal, L3).source("mobile"),
                     col("household_address", "居住地址", "string", Personal, L3).source("address"),
                     col("street_code", "街道代码", "string", Public, L1).replica("division_code"),
