@@ -61,3 +61,7 @@ text_id!(
     /// A resource (数据资源) by its catalogue code, e.g. `440310-GA-0001`.
     ResourceId
 );
+text_id!(
+    /// An ingest job, e.g. `gaj-persons`.
+    JobId
+);

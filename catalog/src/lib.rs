@@ -31,7 +31,7 @@ pub use classification::{
     SuggestionStatus, UpdateCycle,
 };
 pub use error::{CatalogError, Result, SourceConflict};
-pub use ids::{ElementId, OrgId, PrincipalId, ResourceId};
+pub use ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 pub use model::*;
 pub use search::{SearchHit, SearchIndex, SearchResults};
 pub use sql::{Backend, SqlCatalogStore};

@@ -421,3 +421,103 @@ pub struct SearchDocument {
     /// Provider department name.
     pub provider_name: String,
 }
+
+/// An ingest job as stored: its target and its specification (TOML, parsed by the ingest crate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestJob {
+    /// Job id.
+    pub id: crate::ids::JobId,
+    /// Target resource.
+    pub resource: ResourceId,
+    /// Target table of the resource.
+    pub table: String,
+    /// The job specification, TOML.
+    pub spec: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// Status of an ingest run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Started and not finished (or interrupted: the next run resumes it).
+    Running,
+    /// Committed.
+    Succeeded,
+    /// Failed; nothing was committed by it.
+    Failed,
+}
+
+impl RunStatus {
+    /// Stable code.
+    pub fn as_code(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for RunStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "running" => Ok(RunStatus::Running),
+            "succeeded" => Ok(RunStatus::Succeeded),
+            "failed" => Ok(RunStatus::Failed),
+            other => Err(format!("unknown run status `{other}`")),
+        }
+    }
+}
+
+/// One input of a run: a file, a query or a source table version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInput {
+    /// `file`, `query`, `table`.
+    pub kind: String,
+    /// Path, URL or query text.
+    pub name: String,
+    /// Bytes read.
+    pub size: u64,
+    /// SHA-256 of the content (files) or the source version.
+    pub checksum: String,
+    /// Rows read from it.
+    pub rows: u64,
+}
+
+/// One run of an ingest job, with its row accounting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestRun {
+    /// Job.
+    pub job: crate::ids::JobId,
+    /// Run number, from 1; also the Delta transaction version of the job's commits.
+    pub run: i64,
+    /// Status.
+    pub status: RunStatus,
+    /// Start time.
+    pub started_at: String,
+    /// End time.
+    pub finished_at: Option<String>,
+    /// Rows read from the inputs.
+    pub rows_read: i64,
+    /// Rows written to the target.
+    pub rows_written: i64,
+    /// Rows written to quarantine.
+    pub rows_quarantined: i64,
+    /// Bytes read.
+    pub bytes: i64,
+    /// Duration in milliseconds.
+    pub duration_ms: i64,
+    /// Target table version committed.
+    pub table_version: Option<i64>,
+    /// Quarantine table version committed.
+    pub quarantine_version: Option<i64>,
+    /// Inputs.
+    pub inputs: Vec<RunInput>,
+    /// Why it failed.
+    pub error: Option<String>,
+}

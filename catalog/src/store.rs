@@ -7,11 +7,11 @@
 
 use crate::classification::{BindingRole, Category, Grade, OpenAttr, ShareAttr, SuggestionStatus};
 use crate::error::Result;
-use crate::ids::{ElementId, OrgId, PrincipalId, ResourceId};
+use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
-    ChainReport, ChangeEvent, Coverage, DataElement, ElementBindings, NewPrincipal, NewResource,
-    NewSuggestion, OrgUnit, Page, Paged, Principal, Resource, ResourceDetail, ResourceFilter,
-    SearchDocument, Suggestion, TableRecord,
+    ChainReport, ChangeEvent, Coverage, DataElement, ElementBindings, IngestJob, IngestRun,
+    NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged, Principal, Resource,
+    ResourceDetail, ResourceFilter, SearchDocument, Suggestion, TableRecord,
 };
 use async_trait::async_trait;
 
@@ -149,6 +149,23 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<SearchDocument>>;
     /// Search documents for the given resources (missing ones are left out).
     async fn search_documents_for(&self, ids: &[ResourceId]) -> Result<Vec<SearchDocument>>;
+
+    // --- ingest --------------------------------------------------------------------------
+    /// Creates or replaces an ingest job.
+    async fn upsert_job(&self, actor: &Actor, job: &IngestJob) -> Result<()>;
+    /// One job.
+    async fn get_job(&self, id: &JobId) -> Result<Option<IngestJob>>;
+    /// All jobs, ordered by id.
+    async fn list_jobs(&self) -> Result<Vec<IngestJob>>;
+    /// Starts a run: resumes the job's unfinished run if there is one (same run number, so its
+    /// Delta transaction identifiers stay the same), otherwise allocates the next number.
+    async fn begin_run(&self, job: &JobId) -> Result<IngestRun>;
+    /// Records a run's outcome; on success also records its files as landed.
+    async fn finish_run(&self, run: &IngestRun) -> Result<()>;
+    /// Runs of a job, newest first.
+    async fn list_runs(&self, job: &JobId, limit: i64) -> Result<Vec<IngestRun>>;
+    /// Files a job has landed: (path, size, checksum).
+    async fn landed_files(&self, job: &JobId) -> Result<Vec<(String, i64, String)>>;
 
     // --- change log ----------------------------------------------------------------------
     /// Entries after `after_seq`, at most `limit`, in order.

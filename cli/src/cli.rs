@@ -107,6 +107,15 @@ pub enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Ingest jobs: land departmental and back-flow files in the lake.
+    Ingest {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: IngestCommand,
+    },
     /// The hash-chained change log.
     Audit {
         /// Where.
@@ -282,5 +291,52 @@ pub enum AuditCommand {
         /// How many.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+    },
+}
+
+/// `zhongshu ingest …`
+#[derive(Debug, Subcommand)]
+pub enum IngestCommand {
+    /// Create or replace a job from a TOML specification.
+    Create {
+        /// The job file.
+        file: PathBuf,
+        /// Principal recorded as the actor.
+        #[arg(long = "as", default_value = "operator")]
+        actor: String,
+    },
+    /// List jobs with their last run.
+    List,
+    /// Show a job's specification.
+    Show {
+        /// Job id.
+        job: String,
+    },
+    /// Run a job now (resuming its interrupted run, if any).
+    Run {
+        /// Job id.
+        job: String,
+    },
+    /// A job's runs, newest first, with row accounting.
+    History {
+        /// Job id.
+        job: String,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rows a job sent to quarantine, with file, line, column, rule and reason.
+    Quarantine {
+        /// Job id.
+        job: String,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }

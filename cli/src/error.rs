@@ -23,6 +23,9 @@ pub enum CliError {
     /// Reading a delivered file failed.
     #[error(transparent)]
     Ingest(#[from] zhongshu_ingest::IngestError),
+    /// An ingest run failed.
+    #[error(transparent)]
+    Run(#[from] zhongshu_ingest::RunError),
     /// Generating demo data failed.
     #[error(transparent)]
     Generate(#[from] crate::demo::generate::GenerateError),

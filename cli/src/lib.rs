@@ -97,6 +97,13 @@ pub async fn run(cli: Cli) -> CliResult {
             let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
             commands::catalog::run(&d, &actor, command).await
         }
+        Command::Ingest {
+            deployment,
+            command,
+        } => {
+            let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
+            commands::ingest::run(&d, command).await
+        }
         Command::Audit {
             deployment,
             command,

@@ -8,6 +8,8 @@
 use crate::error::{EngineError, Result};
 use arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
+use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder};
 use futures::StreamExt;
@@ -197,6 +199,55 @@ impl Lake {
             .version()
             .ok_or_else(|| EngineError::Schema("write committed no version".into()))?;
         Ok(WriteOutcome { version, rows })
+    }
+
+    /// Writes batches as the `version`-th commit of application `app_id` (a Delta transaction
+    /// identifier, `txn`), unless the table already holds that commit: a re-run after a crash
+    /// then lands nothing twice. Returns the table version holding the commit and whether this
+    /// call made it.
+    pub async fn write_once(
+        &self,
+        path: &str,
+        name: &str,
+        batches: Vec<RecordBatch>,
+        mode: WriteMode,
+        app_id: &str,
+        version: i64,
+    ) -> Result<(WriteOutcome, bool)> {
+        let table = self.table_handle(path).await?;
+        if table.version().is_some() {
+            let state = table.snapshot()?;
+            let done = state
+                .transaction_version(table.log_store().as_ref(), app_id)
+                .await?;
+            if done.is_some_and(|v| v >= version) {
+                let current = table.version().unwrap_or_default();
+                return Ok((
+                    WriteOutcome {
+                        version: current,
+                        rows: 0,
+                    },
+                    false,
+                ));
+            }
+        }
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let save_mode = match mode {
+            WriteMode::Append => SaveMode::Append,
+            WriteMode::Overwrite => SaveMode::Overwrite,
+        };
+        let commit = CommitProperties::default()
+            .with_application_transaction(Transaction::new(app_id, version));
+        let table = table
+            .write(batches)
+            .with_save_mode(save_mode)
+            .with_table_name(name)
+            .with_commit_properties(commit)
+            .await?;
+        let version = table
+            .version()
+            .ok_or_else(|| EngineError::Schema("write committed no version".into()))?;
+        Ok((WriteOutcome { version, rows }, true))
     }
 
     /// A catalog record of the table at `path` after a write.

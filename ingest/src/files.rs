@@ -27,7 +27,7 @@ pub enum Encoding {
 
 /// Format of a delivered file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum FileFormat {
     /// Comma-separated values with a header line.
     Csv,
@@ -91,7 +91,8 @@ pub enum IngestError {
     },
 }
 
-fn decode(file: &str, bytes: &[u8], encoding: Encoding) -> Result<String, IngestError> {
+/// Decodes a file's bytes to text in the declared encoding, strictly.
+pub fn decode(file: &str, bytes: &[u8], encoding: Encoding) -> Result<String, IngestError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let (codec, name) = match encoding {
         Encoding::Utf8 => (encoding_rs::UTF_8, "UTF-8"),

@@ -1,11 +1,19 @@
 //! Ingest: landing departmental and back-flow (回流) data in the Delta lake.
 //!
-//! This crate starts with the part every ingest path needs first, [`files`]: decoding a
-//! department's file (UTF-8, GBK or GB18030 text; CSV, TSV or JSON lines) into Arrow batches
-//! with the schema the catalog declares, with errors that name the file, line and column. Jobs,
-//! write modes, quarantine, schedules and the other sources build on it.
+//! A job ([`spec::JobSpec`], TOML stored in the catalog) names a source, a target resource and
+//! a write mode. [`run::run_job`] lands the source's new files in one Delta commit with the
+//! job's transaction identifier, sends rows that do not fit to the target's quarantine table
+//! with file, line, column, rule and reason, records the run with its row accounting
+//! (read = written + quarantined) and is safe to re-run after a crash. [`files`] decodes
+//! UTF-8, GBK and GB18030 strictly; [`rows`] types each field and is where quality checks hook
+//! in.
 #![deny(missing_docs)]
 
 pub mod files;
+pub mod rows;
+pub mod run;
+pub mod spec;
 
 pub use files::{Encoding, FileFormat, FileSpec, IngestError, read_file};
+pub use run::{IngestContext, Progress, RunError, run_job, validate};
+pub use spec::JobSpec;

@@ -636,3 +636,77 @@ async fn search_follows_the_catalog() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn ingest_runs_resume_and_record_landed_files() {
+    on_every_backend(|store: SqlCatalogStore| async move {
+        let store = &store;
+        seed_orgs(store).await;
+        store.register_resource(&actor(), &persons()).await.unwrap();
+        let job = IngestJob {
+            id: JobId::new("gaj-persons"),
+            resource: ResourceId::new("440310-GA-0001"),
+            table: "main".into(),
+            spec: "source = 'x'".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        store.upsert_job(&actor(), &job).await.unwrap();
+        assert_eq!(store.list_jobs().await.unwrap().len(), 1);
+
+        // An interrupted run is resumed with the same number.
+        let first = store.begin_run(&job.id).await.unwrap();
+        assert_eq!(first.run, 1);
+        assert_eq!(store.begin_run(&job.id).await.unwrap().run, 1);
+
+        let mut done = first.clone();
+        done.status = RunStatus::Succeeded;
+        done.rows_read = 10;
+        done.rows_written = 9;
+        done.rows_quarantined = 1;
+        done.inputs = vec![RunInput {
+            kind: "file".into(),
+            name: "/in/a.csv".into(),
+            size: 100,
+            checksum: "abc".into(),
+            rows: 10,
+        }];
+        store.finish_run(&done).await.unwrap();
+        assert_eq!(
+            store.landed_files(&job.id).await.unwrap(),
+            vec![("/in/a.csv".to_owned(), 100, "abc".to_owned())]
+        );
+
+        let second = store.begin_run(&job.id).await.unwrap();
+        assert_eq!(second.run, 2);
+        let mut failed = second.clone();
+        failed.status = RunStatus::Failed;
+        failed.error = Some("schema drift".into());
+        failed.inputs = vec![RunInput {
+            kind: "file".into(),
+            name: "/in/b.csv".into(),
+            size: 5,
+            checksum: "def".into(),
+            rows: 1,
+        }];
+        store.finish_run(&failed).await.unwrap();
+        assert_eq!(
+            store.landed_files(&job.id).await.unwrap().len(),
+            1,
+            "failed runs land nothing"
+        );
+
+        let runs = store.list_runs(&job.id, 10).await.unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].status, RunStatus::Failed);
+        assert_eq!(
+            runs[1].rows_read,
+            runs[1].rows_written + runs[1].rows_quarantined
+        );
+        assert!(matches!(
+            store.begin_run(&JobId::new("nope")).await,
+            Err(CatalogError::NotFound { .. })
+        ));
+    })
+    .await;
+}

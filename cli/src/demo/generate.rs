@@ -655,7 +655,7 @@ pub fn generate(
         0,
         "id_no",
         0.002,
-        "GB 11643",
+        "GB 11643 (replicas carry the right number)",
         first_cell,
     );
     g.plant_missing(&mut rows, persons_res, 5, "mobile", 0.02);

@@ -1,23 +1,41 @@
-//! Landing one demo file in its Delta table and recording the table in the catalog.
+//! Landing the demo files through ingest jobs, exactly as a department's deliveries land: one
+//! job per resource, created from a TOML specification and run once.
 
-use super::generate::Manifest;
+use super::generate::{FileEntry, Manifest};
 use super::spec::DemoResource;
+use crate::commands::ingest::run_with_progress;
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult};
-use std::path::Path;
-use zhongshu_catalog::{Actor, CatalogStore};
-use zhongshu_engine::{WriteMode, schema::arrow_schema};
-use zhongshu_ingest::{FileSpec, read_file};
+use zhongshu_catalog::{Actor, CatalogStore as _, IngestRun};
+use zhongshu_ingest::spec::{DriftPolicy, JobSpec, Mode, SourceSpec};
+use zhongshu_ingest::validate;
 
-/// Reads the resource's delivered file with its declared encoding and the schema of its items,
-/// writes it to the resource's table in one commit and records the table version in the
-/// catalog. Returns the rows written.
+/// The ingest job that lands a demo resource's file.
+pub fn job_spec(r: &DemoResource, entry: &FileEntry) -> JobSpec {
+    JobSpec {
+        id: format!("demo-{}", r.resource.id.as_str().to_lowercase()),
+        resource: r.resource.id.to_string(),
+        table: "main".into(),
+        path: Some(r.table_path.to_owned()),
+        mode: Mode::Append,
+        schedule: None,
+        source: SourceSpec::Files {
+            dir: "generated".into(),
+            glob: entry.file.clone(),
+            format: entry.format,
+            encoding: entry.encoding,
+        },
+        columns: Default::default(),
+        drift: DriftPolicy::default(),
+    }
+}
+
+/// Creates and runs the resource's job; returns the run.
 pub async fn land(
     deployment: &Deployment,
-    generated: &Path,
     manifest: &Manifest,
     r: &DemoResource,
-) -> CliResult<u64> {
+) -> CliResult<IngestRun> {
     let entry = manifest
         .files
         .iter()
@@ -28,36 +46,15 @@ pub async fn land(
                 r.resource.id
             ))
         })?;
-    let schema = arrow_schema(&r.resource.columns)?;
-    let spec = FileSpec {
-        path: generated.join(&entry.file),
-        format: entry.format,
-        encoding: entry.encoding,
-    };
-    let batches = read_file(&spec, schema)?;
-    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    if rows != entry.rows {
+    let spec = job_spec(r, entry).to_toml();
+    let (_, job) = validate(deployment.store.as_ref(), &spec).await?;
+    deployment.store.upsert_job(&Actor::system(), &job).await?;
+    let run = run_with_progress(deployment, &job.id).await?;
+    if run.rows_read as u64 != entry.rows {
         return Err(CliError::Failed(format!(
-            "{}: read {rows} rows but the manifest lists {}",
-            entry.file, entry.rows
+            "{}: read {} rows but the manifest lists {}",
+            entry.file, run.rows_read, entry.rows
         )));
     }
-    let outcome = deployment
-        .lake
-        .write(
-            r.table_path,
-            r.resource.id.as_str(),
-            batches,
-            WriteMode::Overwrite,
-        )
-        .await?;
-    let record = deployment
-        .lake
-        .table_record(&r.resource.id, "main", r.table_path, outcome.rows)
-        .await?;
-    deployment
-        .store
-        .upsert_table(&Actor::system(), &record)
-        .await?;
-    Ok(outcome.rows)
+    Ok(run)
 }

@@ -191,7 +191,7 @@ pub async fn build(
     let mut rows = 0;
     for r in &resources {
         pb.set_message(r.delivery.file.to_owned());
-        rows += land::land(&deployment, &generated, &manifest, r).await?;
+        rows += land::land(&deployment, &manifest, r).await?.rows_written as u64;
         pb.inc(1);
     }
     pb.finish_with_message("done");

@@ -1,0 +1,232 @@
+//! `zhongshu ingest …`: creating jobs, running them with a progress bar, and reading their
+//! history and quarantine.
+
+use crate::cli::IngestCommand;
+use crate::deployment::Deployment;
+use crate::error::{CliError, CliResult};
+use crate::output;
+use arrow::array::{Array, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use indicatif::{ProgressBar, ProgressStyle};
+use zhongshu_catalog::{Actor, CatalogStore as _, IngestRun, JobId, PrincipalId};
+use zhongshu_ingest::run::quarantine_path;
+use zhongshu_ingest::{IngestContext, run_job, validate};
+
+/// The ingest context of a deployment.
+pub fn context(d: &Deployment) -> IngestContext {
+    IngestContext {
+        store: d.catalog(),
+        lake: d.lake.clone(),
+        data_dir: d.data_dir.clone(),
+        checks: Vec::new(),
+    }
+}
+
+/// Runs one job with a progress bar (rows, rows/s, bytes).
+pub async fn run_with_progress(d: &Deployment, job: &JobId) -> CliResult<IngestRun> {
+    let pb = ProgressBar::new(0);
+    pb.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_prefix(job.to_string());
+    let started = std::time::Instant::now();
+    let result = run_job(&context(d), job, |p| {
+        pb.set_length(p.total_bytes);
+        pb.set_position(p.bytes);
+        let rate = p.rows as f64 / started.elapsed().as_secs_f64().max(1e-3);
+        pb.set_message(format!("{} rows, {rate:.0} rows/s", p.rows));
+    })
+    .await;
+    pb.finish_and_clear();
+    Ok(result?)
+}
+
+fn run_row(r: &IngestRun) -> Vec<String> {
+    vec![
+        r.run.to_string(),
+        r.status.as_code().into(),
+        r.started_at.chars().take(19).collect(),
+        r.rows_read.to_string(),
+        r.rows_written.to_string(),
+        r.rows_quarantined.to_string(),
+        r.bytes.to_string(),
+        format!("{} ms", r.duration_ms),
+        r.table_version
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "-".into()),
+        r.error.clone().unwrap_or_default(),
+    ]
+}
+
+const RUN_HEADERS: [&str; 10] = [
+    "run",
+    "status",
+    "started",
+    "read",
+    "written",
+    "quarantined",
+    "bytes",
+    "duration",
+    "version",
+    "error",
+];
+
+/// Runs an ingest command.
+pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
+    let store = d.store.as_ref();
+    match command {
+        IngestCommand::Create { file, actor } => {
+            if actor != "operator"
+                && store
+                    .get_principal(&PrincipalId::new(actor.clone()))
+                    .await?
+                    .is_none()
+            {
+                return Err(CliError::Usage(format!("--as {actor}: no such principal")));
+            }
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+            let (_, job) = validate(store, &text).await?;
+            store.upsert_job(&Actor(actor), &job).await?;
+            println!(
+                "job {} → {}.{} saved; run it with `zhongshu ingest run {}`",
+                job.id, job.resource, job.table, job.id
+            );
+        }
+        IngestCommand::List => {
+            let mut rows = Vec::new();
+            for job in store.list_jobs().await? {
+                let last = store.list_runs(&job.id, 1).await?.into_iter().next();
+                rows.push(vec![
+                    job.id.to_string(),
+                    format!("{}.{}", job.resource, job.table),
+                    last.as_ref()
+                        .map(|r| format!("#{} {}", r.run, r.status.as_code()))
+                        .unwrap_or_else(|| "never run".into()),
+                    last.map(|r| {
+                        format!(
+                            "{} read / {} written / {} quarantined",
+                            r.rows_read, r.rows_written, r.rows_quarantined
+                        )
+                    })
+                    .unwrap_or_default(),
+                ]);
+            }
+            output::table(&["job", "target", "last run", "rows"], &rows);
+        }
+        IngestCommand::Show { job } => {
+            let j = store
+                .get_job(&JobId::new(job.clone()))
+                .await?
+                .ok_or_else(|| {
+                    CliError::Failed(format!("no job `{job}`; see `zhongshu ingest list`"))
+                })?;
+            println!(
+                "# job {} → {}.{} (updated {})\n{}",
+                j.id, j.resource, j.table, j.updated_at, j.spec
+            );
+        }
+        IngestCommand::Run { job } => {
+            let run = run_with_progress(d, &JobId::new(job)).await?;
+            println!(
+                "run #{} {}: {} rows read = {} written + {} quarantined, {} bytes, {} ms, table version {}",
+                run.run,
+                run.status.as_code(),
+                run.rows_read,
+                run.rows_written,
+                run.rows_quarantined,
+                run.bytes,
+                run.duration_ms,
+                run.table_version
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "unchanged".into())
+            );
+            if run.rows_quarantined > 0 {
+                println!(
+                    "see the rejected rows with `zhongshu ingest quarantine {}`",
+                    run.job
+                );
+            }
+        }
+        IngestCommand::History { job, limit, json } => {
+            let runs = store.list_runs(&JobId::new(job), limit).await?;
+            if json {
+                output::json(&runs);
+            } else {
+                output::table(&RUN_HEADERS, &runs.iter().map(run_row).collect::<Vec<_>>());
+            }
+        }
+        IngestCommand::Quarantine { job, limit, json } => {
+            let j = store
+                .get_job(&JobId::new(job.clone()))
+                .await?
+                .ok_or_else(|| {
+                    CliError::Failed(format!("no job `{job}`; see `zhongshu ingest list`"))
+                })?;
+            let detail = store
+                .get_resource(&j.resource)
+                .await?
+                .ok_or_else(|| CliError::Failed(format!("resource {} is gone", j.resource)))?;
+            let Some(table) = detail.tables.iter().find(|t| t.name == j.table) else {
+                println!("job {job} has not landed anything yet");
+                return Ok(());
+            };
+            let path = quarantine_path(&table.path);
+            if !d.lake.exists(&path).await? {
+                println!("job {job} has quarantined nothing");
+                return Ok(());
+            }
+            let ctx = d.lake.internal_session(&[("q", path.as_str())]).await?;
+            let sql = format!(
+                "SELECT run, file, line, \"column\", rule, reason, raw FROM q WHERE job = '{}' ORDER BY run, file, line LIMIT {limit}",
+                job.replace('\'', "''")
+            );
+            let batches = ctx
+                .sql(&sql)
+                .await
+                .map_err(zhongshu_engine::EngineError::from)?
+                .collect()
+                .await
+                .map_err(zhongshu_engine::EngineError::from)?;
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            for b in &batches {
+                let cols: Vec<_> = (0..b.num_columns())
+                    .map(|i| {
+                        cast(b.column(i), &DataType::Utf8)
+                            .map_err(zhongshu_engine::EngineError::from)
+                    })
+                    .collect::<Result<_, _>>()?;
+                for r in 0..b.num_rows() {
+                    rows.push(
+                        cols.iter()
+                            .map(|c| {
+                                let s = c.as_string::<i32>();
+                                if s.is_valid(r) {
+                                    s.value(r).to_owned()
+                                } else {
+                                    String::new()
+                                }
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            if json {
+                let objects: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| serde_json::json!({"run": r[0], "file": r[1], "line": r[2], "column": r[3], "rule": r[4], "reason": r[5], "raw": r[6]}))
+                    .collect();
+                output::json(&objects);
+            } else {
+                output::table(
+                    &["run", "file", "line", "column", "rule", "reason", "raw"],
+                    &rows,
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,609 @@
+//! Running a job: one run lands its files in one Delta commit (plus one for quarantine), or
+//! nothing.
+//!
+//! Exactly-once rests on three records:
+//! - the run number, allocated in the catalog before anything is written and reused when an
+//!   interrupted run is resumed;
+//! - the Delta transaction identifier (`txn`) of each commit, `(job, run)` on the target and
+//!   `(job:quarantine, run)` on the quarantine table, so a resumed run skips commits that
+//!   already happened;
+//! - the run's inputs (paths, sizes, SHA-256), saved before the first commit, so a resumed run
+//!   reads exactly the files the interrupted one did.
+//!
+//! Files are landed once: a file whose path and checksum are in the job's ledger is skipped.
+
+use crate::files::{Encoding, FileFormat, decode};
+use crate::rows::{QuarantineRows, Rejection, RowCheck, TargetRows};
+use crate::spec::{ExtraColumns, JobSpec, Mode, SourceSpec};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use zhongshu_catalog::{
+    Actor, CatalogError, CatalogStore, Column, IngestJob, IngestRun, JobId, ResourceId, RunInput,
+    RunStatus,
+};
+use zhongshu_engine::{EngineError, Lake, WriteMode, schema::arrow_schema};
+
+/// A run failed; the message names the file, line or column and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The job or its specification is wrong.
+    #[error("job {job}: {message}")]
+    Job {
+        /// Job id.
+        job: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A delivered file does not fit the target (encoding, header, drift).
+    #[error("{0}")]
+    Input(String),
+    /// Catalog failure.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// Storage failure.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<crate::files::IngestError> for RunError {
+    fn from(e: crate::files::IngestError) -> Self {
+        RunError::Input(e.to_string())
+    }
+}
+
+impl From<arrow::error::ArrowError> for RunError {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        RunError::Engine(EngineError::Arrow(e))
+    }
+}
+
+/// What a run needs.
+pub struct IngestContext {
+    /// The catalog.
+    pub store: Arc<dyn CatalogStore>,
+    /// The lake.
+    pub lake: Lake,
+    /// Base for relative source directories.
+    pub data_dir: PathBuf,
+    /// Row checks applied before landing (quality rules).
+    pub checks: Vec<Box<dyn RowCheck>>,
+}
+
+/// Progress of a run, for progress bars.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Rows read so far.
+    pub rows: u64,
+    /// Bytes read so far.
+    pub bytes: u64,
+    /// Bytes to read in all.
+    pub total_bytes: u64,
+}
+
+/// Fault injection for the crash tests: `ZHONGSHU_FAILPOINT=<name>` aborts the process at that
+/// point, as a power cut would.
+fn failpoint(name: &str) {
+    if std::env::var("ZHONGSHU_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<(u64, String), RunError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| RunError::Input(format!("{}: {e}", path.display())))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| RunError::Input(format!("{}: {e}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// The app id of a job's commits to its target table.
+pub fn app_id(job: &JobId) -> String {
+    format!("zhongshu-ingest:{job}")
+}
+
+/// The lake path of a target's quarantine table.
+pub fn quarantine_path(target_path: &str) -> String {
+    format!("quarantine/{target_path}")
+}
+
+/// Parses and checks a job specification against the catalog, returning the stored job.
+pub async fn validate(
+    store: &dyn CatalogStore,
+    spec_text: &str,
+) -> Result<(JobSpec, IngestJob), RunError> {
+    let spec = JobSpec::from_toml(spec_text).map_err(|message| RunError::Job {
+        job: "?".into(),
+        message,
+    })?;
+    let job_err = |message: String| RunError::Job {
+        job: spec.id.clone(),
+        message,
+    };
+    let resource = store
+        .get_resource(&ResourceId::new(spec.resource.clone()))
+        .await?
+        .ok_or_else(|| {
+            job_err(format!(
+                "resource {} is not in the catalog; register it first",
+                spec.resource
+            ))
+        })?;
+    let has_table = resource.tables.iter().any(|t| t.name == spec.table);
+    if !has_table && spec.path.is_none() {
+        return Err(job_err(format!(
+            "resource {} has no table `{}` yet; give its lake path with `path = \"base/…\"`",
+            spec.resource, spec.table
+        )));
+    }
+    for target in spec.columns.keys() {
+        if !resource.columns.iter().any(|c| &c.name == target) {
+            return Err(job_err(format!(
+                "[columns] maps `{target}`, which resource {} does not have",
+                spec.resource
+            )));
+        }
+    }
+    let job = IngestJob {
+        id: JobId::new(spec.id.clone()),
+        resource: resource.resource.id.clone(),
+        table: spec.table.clone(),
+        spec: spec_text.to_owned(),
+        created_at: String::new(),
+        updated_at: String::new(),
+    };
+    Ok((spec, job))
+}
+
+struct FileInput {
+    path: PathBuf,
+    size: u64,
+    checksum: String,
+}
+
+/// The files of this run: those the interrupted run recorded, or the new ones matching the
+/// glob that the ledger has not seen.
+async fn plan_inputs(
+    ctx: &IngestContext,
+    spec: &JobSpec,
+    run: &IngestRun,
+) -> Result<Vec<FileInput>, RunError> {
+    let SourceSpec::Files { dir, glob, .. } = &spec.source;
+    if !run.inputs.is_empty() {
+        let mut out = Vec::new();
+        for input in &run.inputs {
+            let path = PathBuf::from(&input.name);
+            let (size, checksum) = sha256_file(&path)?;
+            if checksum != input.checksum {
+                return Err(RunError::Input(format!(
+                    "{}: changed since interrupted run {} read it; restore the file or remove the run's inputs",
+                    path.display(),
+                    run.run
+                )));
+            }
+            out.push(FileInput {
+                path,
+                size,
+                checksum,
+            });
+        }
+        return Ok(out);
+    }
+    let base = if Path::new(dir).is_absolute() {
+        PathBuf::from(dir)
+    } else {
+        ctx.data_dir.join(dir)
+    };
+    let pattern = base.join(glob);
+    let pattern = pattern.to_string_lossy();
+    let landed: HashSet<(String, String)> = ctx
+        .store
+        .landed_files(&run.job)
+        .await?
+        .into_iter()
+        .map(|(p, _, c)| (p, c))
+        .collect();
+    let mut paths: Vec<PathBuf> = glob::glob(&pattern)
+        .map_err(|e| RunError::Job {
+            job: spec.id.clone(),
+            message: format!("glob `{pattern}`: {e}"),
+        })?
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let (size, checksum) = sha256_file(&path)?;
+        if !landed.contains(&(path.display().to_string(), checksum.clone())) {
+            out.push(FileInput {
+                path,
+                size,
+                checksum,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Maps the target columns to field positions of a header; fails on missing columns and, by
+/// policy, on extra ones.
+fn map_header(
+    file: &str,
+    header: &[String],
+    spec: &JobSpec,
+    columns: &[Column],
+) -> Result<Vec<Option<usize>>, RunError> {
+    let mut positions = Vec::with_capacity(columns.len());
+    let mut missing = Vec::new();
+    for c in columns {
+        let source = spec.source_column(&c.name);
+        let pos = header.iter().position(|h| h.trim() == source);
+        if pos.is_none() && !c.nullable {
+            missing.push(format!("{source} ({})", c.title));
+        }
+        positions.push(pos);
+    }
+    let expected: Vec<&str> = columns
+        .iter()
+        .map(|c| spec.source_column(&c.name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(RunError::Input(format!(
+            "{file}:1: required column(s) {} missing (rule: schema); expected {}, found {}",
+            missing.join(", "),
+            expected.join(","),
+            header.join(",")
+        )));
+    }
+    let extra: Vec<&String> = header
+        .iter()
+        .filter(|h| !expected.contains(&h.trim()))
+        .collect();
+    if !extra.is_empty() && spec.drift.extra_columns == ExtraColumns::Refuse {
+        return Err(RunError::Input(format!(
+            "{file}:1: unexpected column(s) {} (rule: schema drift); register them on the resource, or set [drift] extra_columns = \"ignore\"",
+            extra
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(positions)
+}
+
+struct Parsed {
+    rows_read: u64,
+}
+
+/// Reads one file into the accumulators.
+#[allow(clippy::too_many_arguments)] // the run's state, passed explicitly
+fn parse_file(
+    file: &FileInput,
+    format: FileFormat,
+    encoding: Encoding,
+    spec: &JobSpec,
+    columns: &[Column],
+    checks: &[Box<dyn RowCheck>],
+    target: &mut TargetRows,
+    quarantine: &mut QuarantineRows,
+) -> Result<Parsed, RunError> {
+    let name = file.path.display().to_string();
+    let bytes = std::fs::read(&file.path).map_err(|e| RunError::Input(format!("{name}: {e}")))?;
+    let text = decode(&name, &bytes, encoding)?;
+    drop(bytes);
+    let mut rows_read = 0u64;
+    let land = |target: &mut TargetRows,
+                quarantine: &mut QuarantineRows,
+                line: u64,
+                raw: &str,
+                values: &[Option<&str>]| {
+        if let Err(why) = target.push(values, checks) {
+            quarantine.push(&name, line, raw, &why);
+        }
+    };
+    match format {
+        FileFormat::Csv | FileFormat::Tsv => {
+            let delimiter = if format == FileFormat::Csv {
+                b','
+            } else {
+                b'\t'
+            };
+            let mut reader = csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            let header: Vec<String> = reader
+                .headers()
+                .map_err(|e| RunError::Input(format!("{name}:1: {e} (rule: csv)")))?
+                .iter()
+                .map(str::to_owned)
+                .collect();
+            let positions = map_header(&name, &header, spec, columns)?;
+            let mut record = csv::StringRecord::new();
+            loop {
+                let line = reader.position().line();
+                match reader.read_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        rows_read += 1;
+                        let raw = record
+                            .iter()
+                            .collect::<Vec<_>>()
+                            .join(&(delimiter as char).to_string());
+                        if record.len() != header.len() {
+                            let why = Rejection {
+                                column: String::new(),
+                                rule: "shape".into(),
+                                reason: format!(
+                                    "{} fields where the header has {}",
+                                    record.len(),
+                                    header.len()
+                                ),
+                            };
+                            quarantine.push(&name, line, &raw, &why);
+                            continue;
+                        }
+                        let values: Vec<Option<&str>> = positions
+                            .iter()
+                            .map(|p| {
+                                p.and_then(|i| record.get(i))
+                                    .map(str::trim)
+                                    .filter(|v| !v.is_empty())
+                            })
+                            .collect();
+                        land(target, quarantine, line, &raw, &values);
+                    }
+                    Err(e) => {
+                        rows_read += 1;
+                        let why = Rejection {
+                            column: String::new(),
+                            rule: "csv".into(),
+                            reason: e.to_string(),
+                        };
+                        quarantine.push(&name, line, "", &why);
+                    }
+                }
+            }
+        }
+        FileFormat::JsonLines => {
+            let mut checked_header = false;
+            for (i, line_text) in text.lines().enumerate() {
+                if line_text.trim().is_empty() {
+                    continue;
+                }
+                rows_read += 1;
+                let line = i as u64 + 1;
+                let object = match serde_json::from_str::<serde_json::Value>(line_text) {
+                    Ok(serde_json::Value::Object(o)) => o,
+                    Ok(_) | Err(_) => {
+                        let why = Rejection {
+                            column: String::new(),
+                            rule: "json".into(),
+                            reason: "not a JSON object".into(),
+                        };
+                        quarantine.push(&name, line, line_text, &why);
+                        continue;
+                    }
+                };
+                if !checked_header {
+                    let keys: Vec<String> = object.keys().cloned().collect();
+                    map_header(&name, &keys, spec, columns)?;
+                    checked_header = true;
+                }
+                let texts: Vec<Option<String>> = columns
+                    .iter()
+                    .map(|c| match object.get(spec.source_column(&c.name)) {
+                        None | Some(serde_json::Value::Null) => None,
+                        Some(serde_json::Value::String(s)) => Some(s.clone()),
+                        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                        Some(other) => Some(other.to_string()),
+                    })
+                    .collect();
+                let values: Vec<Option<&str>> = texts
+                    .iter()
+                    .map(|t| t.as_deref().map(str::trim).filter(|v| !v.is_empty()))
+                    .collect();
+                land(target, quarantine, line, line_text, &values);
+            }
+        }
+    }
+    Ok(Parsed { rows_read })
+}
+
+/// Runs (or resumes) a job now.
+pub async fn run_job(
+    ctx: &IngestContext,
+    job_id: &JobId,
+    mut progress: impl FnMut(Progress),
+) -> Result<IngestRun, RunError> {
+    let started = Instant::now();
+    let store = ctx.store.as_ref();
+    let job = store.get_job(job_id).await?.ok_or_else(|| RunError::Job {
+        job: job_id.to_string(),
+        message: "no such job; see `zhongshu ingest list`".into(),
+    })?;
+    let (spec, _) = validate(store, &job.spec).await?;
+    let resource =
+        store
+            .get_resource(&job.resource)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound {
+                kind: "resource",
+                id: job.resource.to_string(),
+            })?;
+    let path = resource
+        .tables
+        .iter()
+        .find(|t| t.name == job.table)
+        .map(|t| t.path.clone())
+        .or(spec.path.clone())
+        .ok_or_else(|| RunError::Job {
+            job: job.id.to_string(),
+            message: "target table has no lake path".into(),
+        })?;
+    let mut run = store.begin_run(&job.id).await?;
+    let outcome = execute(
+        ctx,
+        &job,
+        &spec,
+        &resource.columns,
+        &path,
+        &mut run,
+        &mut progress,
+    )
+    .await;
+    run.duration_ms = started.elapsed().as_millis() as i64;
+    run.finished_at = Some(chrono::Utc::now().to_rfc3339());
+    match outcome {
+        Ok(()) => {
+            run.status = RunStatus::Succeeded;
+            store.finish_run(&run).await?;
+            Ok(run)
+        }
+        Err(e) => {
+            run.status = RunStatus::Failed;
+            run.error = Some(e.to_string());
+            store.finish_run(&run).await?;
+            Err(e)
+        }
+    }
+}
+
+async fn execute(
+    ctx: &IngestContext,
+    job: &IngestJob,
+    spec: &JobSpec,
+    columns: &[Column],
+    path: &str,
+    run: &mut IngestRun,
+    progress: &mut impl FnMut(Progress),
+) -> Result<(), RunError> {
+    let store = ctx.store.as_ref();
+    let SourceSpec::Files {
+        format, encoding, ..
+    } = spec.source;
+    let files = plan_inputs(ctx, spec, run).await?;
+    // Save the plan before any commit, so that a resumed run reads the same files.
+    run.inputs = files
+        .iter()
+        .map(|f| RunInput {
+            kind: "file".into(),
+            name: f.path.display().to_string(),
+            size: f.size,
+            checksum: f.checksum.clone(),
+            rows: 0,
+        })
+        .collect();
+    store.finish_run(run).await?;
+    if files.is_empty() {
+        return Ok(());
+    }
+
+    let schema = arrow_schema(columns)?;
+    let mut target = TargetRows::new(columns, schema);
+    let mut quarantine = QuarantineRows::new(job.id.as_str(), run.run);
+    let total_bytes = files.iter().map(|f| f.size).sum();
+    let mut state = Progress {
+        rows: 0,
+        bytes: 0,
+        total_bytes,
+    };
+    let mut batches = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        let parsed = parse_file(
+            file,
+            format,
+            encoding,
+            spec,
+            columns,
+            &ctx.checks,
+            &mut target,
+            &mut quarantine,
+        )?;
+        run.inputs[i].rows = parsed.rows_read;
+        state.rows += parsed.rows_read;
+        state.bytes += file.size;
+        progress(state);
+        if target.len() >= 64 * 1024 || i + 1 == files.len() {
+            batches.push(target.take_batch()?);
+        }
+    }
+    let written: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    let quarantined = quarantine.len() as u64;
+    run.rows_read = state.rows as i64;
+    run.rows_written = written as i64;
+    run.rows_quarantined = quarantined as i64;
+    run.bytes = state.bytes as i64;
+    if state.rows != written + quarantined {
+        return Err(RunError::Job {
+            job: job.id.to_string(),
+            message: format!(
+                "row accounting broke: read {} but {written} written + {quarantined} quarantined",
+                state.rows
+            ),
+        });
+    }
+
+    // Quarantine first, then the target: each commit carries the run's transaction id, so a
+    // resumed run skips whichever already landed.
+    failpoint("before_commit");
+    if quarantined > 0 {
+        let (q, _) = ctx
+            .lake
+            .write_once(
+                &quarantine_path(path),
+                "quarantine",
+                vec![quarantine.take_batch()?],
+                WriteMode::Append,
+                &format!("{}:quarantine", app_id(&job.id)),
+                run.run,
+            )
+            .await?;
+        run.quarantine_version = Some(q.version as i64);
+    }
+    failpoint("after_quarantine_commit");
+    let mode = match spec.mode {
+        Mode::Append => WriteMode::Append,
+        Mode::Overwrite => WriteMode::Overwrite,
+    };
+    let (outcome, _) = ctx
+        .lake
+        .write_once(
+            path,
+            job.resource.as_str(),
+            batches,
+            mode,
+            &app_id(&job.id),
+            run.run,
+        )
+        .await?;
+    run.table_version = Some(outcome.version as i64);
+    failpoint("after_target_commit");
+
+    let rows = ctx.lake.count(path).await?;
+    let record = ctx
+        .lake
+        .table_record(&job.resource, &job.table, path, rows)
+        .await?;
+    store
+        .upsert_table(&Actor(format!("ingest:{}", job.id)), &record)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! Ingest end to end through the binary: row conservation, quarantine, exactly-once re-runs,
+//! crashes at several points, and schema drift.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::path::Path;
+use zhongshu_tests::{Run, zhongshu};
+
+fn ok(run: Run) -> String {
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    run.stdout
+}
+
+/// A small demo deployment plus an ingest job for more social-insurance deliveries (GBK CSV
+/// with the department's own column name for the ID number).
+fn setup(dir: &Path) -> String {
+    let data = dir.to_str().unwrap().to_owned();
+    ok(zhongshu(&[
+        "demo",
+        "--no-serve",
+        "--scale",
+        "0.02",
+        "--data-dir",
+        &data,
+    ]));
+    std::fs::create_dir_all(dir.join("incoming/rsj")).unwrap();
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        r#"
+id = "rsj-monthly"
+resource = "440310-RS-0001"
+mode = "append"
+[source]
+kind = "files"
+dir = "incoming/rsj"
+glob = "*.csv"
+format = "csv"
+encoding = "gbk"
+[columns]
+id_no = "SFZH"
+"#,
+    )
+    .unwrap();
+    ok(zhongshu(&[
+        "ingest",
+        "create",
+        job.to_str().unwrap(),
+        "--data-dir",
+        &data,
+    ]));
+    data
+}
+
+const HEADER: &str = "SFZH,name,insurance_type,employer_uscc,status,enrolled_on,monthly_base\n";
+
+fn write_gbk(path: &Path, text: &str) {
+    std::fs::write(path, encoding_rs_gbk(text)).unwrap();
+}
+
+fn encoding_rs_gbk(text: &str) -> Vec<u8> {
+    // GBK bytes of the text, as a department's export tool writes them.
+    let out = std::process::Command::new("iconv")
+        .args(["-f", "UTF-8", "-t", "GBK"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let mut child = out.expect("iconv is part of every glibc system");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    output.stdout
+}
+
+fn history(data: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str::<serde_json::Value>(&ok(zhongshu(&[
+        "ingest",
+        "history",
+        "rsj-monthly",
+        "--json",
+        "--data-dir",
+        data,
+    ])))
+    .unwrap()
+    .as_array()
+    .unwrap()
+    .clone()
+}
+
+fn table(data: &str) -> (i64, i64) {
+    let r: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
+        "catalog",
+        "resource",
+        "440310-RS-0001",
+        "--json",
+        "--data-dir",
+        data,
+    ])))
+    .unwrap();
+    (
+        r["tables"][0]["version"].as_i64().unwrap(),
+        r["tables"][0]["row_count"].as_i64().unwrap(),
+    )
+}
+
+#[test]
+fn conservation_quarantine_and_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let data = setup(&dir);
+    let (v0, rows0) = table(&data);
+    write_gbk(
+        &dir.join("incoming/rsj/2026-11.csv"),
+        &format!(
+            "{HEADER}\
+110105194912310029,张三,失业保险,91440310MA5F00001X,正常参保,2026-11-01,5000.00\n\
+110105194912310037,李四,工伤保险,,正常参保,2026-11-02,不详\n\
+110105194912310045,王五,失业保险,,正常参保,2026-13-01,4000\n\
+,赵六,失业保险,,正常参保,2026-11-03,4000\n\
+110105194912310053,钱七,失业保险\n\
+110105194912310061,孙八,生育保险,,暂停参保,2026-11-04,3100.5\n"
+        ),
+    );
+    let out = ok(zhongshu(&[
+        "ingest",
+        "run",
+        "rsj-monthly",
+        "--data-dir",
+        &data,
+    ]));
+    assert!(
+        out.contains("6 rows read = 2 written + 4 quarantined"),
+        "{out}"
+    );
+    let (v1, rows1) = table(&data);
+    assert_eq!(
+        (v1, rows1),
+        (v0 + 1, rows0 + 2),
+        "one commit with the two good rows"
+    );
+
+    // Each rejected row keeps its file, line, column, rule and original text.
+    let q: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
+        "ingest",
+        "quarantine",
+        "rsj-monthly",
+        "--json",
+        "--data-dir",
+        &data,
+    ])))
+    .unwrap();
+    let q = q.as_array().unwrap();
+    assert_eq!(q.len(), 4);
+    let find = |line: &str| {
+        q.iter()
+            .find(|r| r["line"] == line)
+            .unwrap_or_else(|| panic!("line {line}: {q:?}"))
+    };
+    assert_eq!(
+        (find("3")["column"].as_str(), find("3")["rule"].as_str()),
+        (Some("monthly_base"), Some("type"))
+    );
+    assert!(find("3")["raw"].as_str().unwrap().contains("不详"));
+    assert_eq!(find("4")["column"], "enrolled_on");
+    assert_eq!(find("5")["rule"], "required");
+    assert_eq!(find("6")["rule"], "shape");
+    assert!(
+        find("6")["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("incoming/rsj/2026-11.csv")
+    );
+
+    // Re-running lands nothing twice; a new file lands alone.
+    let out = ok(zhongshu(&[
+        "ingest",
+        "run",
+        "rsj-monthly",
+        "--data-dir",
+        &data,
+    ]));
+    assert!(out.contains("0 rows read"), "{out}");
+    assert_eq!(table(&data), (v1, rows1));
+    write_gbk(
+        &dir.join("incoming/rsj/2026-12.csv"),
+        &format!("{HEADER}110105194912310070,周九,失业保险,,正常参保,2026-12-01,4200\n"),
+    );
+    let out = ok(zhongshu(&[
+        "ingest",
+        "run",
+        "rsj-monthly",
+        "--data-dir",
+        &data,
+    ]));
+    assert!(
+        out.contains("1 rows read = 1 written + 0 quarantined"),
+        "{out}"
+    );
+    assert_eq!(table(&data), (v1 + 1, rows1 + 1));
+
+    for run in history(&data) {
+        assert_eq!(
+            run["rows_read"].as_i64(),
+            Some(run["rows_written"].as_i64().unwrap() + run["rows_quarantined"].as_i64().unwrap())
+        );
+    }
+}
+
+#[test]
+fn crashes_at_any_point_land_exactly_once() {
+    for point in [
+        "before_commit",
+        "after_quarantine_commit",
+        "after_target_commit",
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("d");
+        let data = setup(&dir);
+        let (v0, rows0) = table(&data);
+        write_gbk(
+            &dir.join("incoming/rsj/a.csv"),
+            &format!(
+                "{HEADER}110105194912310029,张三,失业保险,,正常参保,2026-11-01,5000\n110105194912310037,李四,工伤保险,,正常参保,bad-date,1\n"
+            ),
+        );
+        let mut cmd = std::process::Command::new(zhongshu_tests::zhongshu_bin());
+        cmd.args(["ingest", "run", "rsj-monthly", "--data-dir", &data])
+            .env("ZHONGSHU_FAILPOINT", point);
+        let crashed = cmd.output().unwrap();
+        assert!(
+            !crashed.status.success(),
+            "{point}: the process should have died"
+        );
+        if point != "after_target_commit" {
+            assert_eq!(
+                table(&data),
+                (v0, rows0),
+                "{point}: the table stays at its previous version"
+            );
+        }
+
+        let out = ok(zhongshu(&[
+            "ingest",
+            "run",
+            "rsj-monthly",
+            "--data-dir",
+            &data,
+        ]));
+        assert!(
+            out.contains("run #1 succeeded"),
+            "{point}: the interrupted run is resumed: {out}"
+        );
+        let (_, rows) = table(&data);
+        assert_eq!(rows, rows0 + 1, "{point}: exactly one good row landed");
+        let q: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
+            "ingest",
+            "quarantine",
+            "rsj-monthly",
+            "--json",
+            "--data-dir",
+            &data,
+        ])))
+        .unwrap();
+        assert_eq!(
+            q.as_array().unwrap().len(),
+            1,
+            "{point}: exactly one quarantined row"
+        );
+        let out = ok(zhongshu(&[
+            "ingest",
+            "run",
+            "rsj-monthly",
+            "--data-dir",
+            &data,
+        ]));
+        assert!(out.contains("0 rows read"), "{point}: {out}");
+    }
+}
+
+#[test]
+fn schema_drift_fails_the_run_and_names_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let data = setup(&dir);
+    let before = table(&data);
+    write_gbk(
+        &dir.join("incoming/rsj/extra.csv"),
+        "SFZH,name,insurance_type,employer_uscc,status,enrolled_on,monthly_base,remark\n110105194912310029,张三,失业保险,,正常参保,2026-11-01,5000,x\n",
+    );
+    let run = zhongshu(&["ingest", "run", "rsj-monthly", "--data-dir", &data]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("extra.csv")
+            && run.stderr.contains("remark")
+            && run.stderr.contains("drift"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(dir.join("incoming/rsj/extra.csv")).unwrap();
+
+    write_gbk(
+        &dir.join("incoming/rsj/missing.csv"),
+        "name,insurance_type\n张三,失业保险\n",
+    );
+    let run = zhongshu(&["ingest", "run", "rsj-monthly", "--data-dir", &data]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("missing.csv") && run.stderr.contains("SFZH"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(table(&data), before, "failed runs commit nothing");
+    let runs = history(&data);
+    assert!(runs.iter().all(|r| r["status"] == "failed"), "{runs:?}");
+}
