@@ -1273,7 +1273,7 @@ impl CatalogStore for SqlCatalogStore {
              ON CONFLICT (resource_id, name) DO UPDATE SET path = excluded.path, \
              location = excluded.location, version = excluded.version, row_count = excluded.row_count, \
              schema_json = excluded.schema_json, partition_columns = excluded.partition_columns, \
-             last_update = excluded.last_update",
+             last_update = excluded.last_update WHERE excluded.version >= tables.version",
         )
         .bind(table.resource.as_str())
         .bind(&table.name)

@@ -121,7 +121,8 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     ) -> Result<()>;
 
     // --- tables --------------------------------------------------------------------------
-    /// Records (or updates) the Delta table behind a resource.
+    /// Records (or updates) the Delta table behind a resource. A record older than the stored
+    /// one (a lower version, from a slower concurrent writer) does not replace it.
     async fn upsert_table(&self, actor: &Actor, table: &TableRecord) -> Result<()>;
 
     // --- discovery suggestions -----------------------------------------------------------

@@ -116,6 +116,15 @@ pub enum Command {
         #[command(subcommand)]
         command: IngestCommand,
     },
+    /// Delta table maintenance: history, optimize, vacuum, restore.
+    Table {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: TableCommand,
+    },
     /// The hash-chained change log.
     Audit {
         /// Where.
@@ -338,5 +347,53 @@ pub enum IngestCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `zhongshu table …`; the catalog's table version follows every change.
+#[derive(Debug, Subcommand)]
+pub enum TableCommand {
+    /// A table's commits, newest first.
+    History {
+        /// Resource code.
+        resource: String,
+        /// Table of the resource.
+        #[arg(long, default_value = "main")]
+        table: String,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Compact small files into larger ones.
+    Optimize {
+        /// Resource code.
+        resource: String,
+        /// Table of the resource.
+        #[arg(long, default_value = "main")]
+        table: String,
+    },
+    /// Delete files that no version within the retention period refers to.
+    Vacuum {
+        /// Resource code.
+        resource: String,
+        /// Table of the resource.
+        #[arg(long, default_value = "main")]
+        table: String,
+        /// Keep files needed by versions of the last HOURS hours.
+        #[arg(long, default_value_t = 168)]
+        retention_hours: i64,
+        /// Only list what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Make an earlier version's contents current again (as a new version).
+    Restore {
+        /// Resource code.
+        resource: String,
+        /// The version to restore.
+        version: u64,
+        /// Table of the resource.
+        #[arg(long, default_value = "main")]
+        table: String,
     },
 }

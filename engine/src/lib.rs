@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod lake;
+pub mod maintenance;
 pub mod schema;
 
 pub use error::{EngineError, Result};

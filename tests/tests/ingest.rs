@@ -322,3 +322,128 @@ fn schema_drift_fails_the_run_and_names_the_problem() {
     let runs = history(&data);
     assert!(runs.iter().all(|r| r["status"] == "failed"), "{runs:?}");
 }
+
+#[test]
+fn table_maintenance_keeps_the_catalog_in_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let data = setup(&dir);
+    let (v0, rows0) = table(&data);
+    for (i, name) in ["周一", "吴二"].iter().enumerate() {
+        write_gbk(
+            &dir.join(format!("incoming/rsj/{i}.csv")),
+            &format!("{HEADER}11010519491231{i:03}9,{name},失业保险,,正常参保,2026-11-01,5000\n"),
+        );
+        ok(zhongshu(&[
+            "ingest",
+            "run",
+            "rsj-monthly",
+            "--data-dir",
+            &data,
+        ]));
+    }
+    assert_eq!(table(&data), (v0 + 2, rows0 + 2));
+
+    let out = ok(zhongshu(&[
+        "table",
+        "optimize",
+        "440310-RS-0001",
+        "--data-dir",
+        &data,
+    ]));
+    assert!(out.contains("compacted"), "{out}");
+    assert_eq!(
+        table(&data),
+        (v0 + 3, rows0 + 2),
+        "optimize changes files, not rows"
+    );
+
+    let out = ok(zhongshu(&[
+        "table",
+        "restore",
+        "440310-RS-0001",
+        &v0.to_string(),
+        "--data-dir",
+        &data,
+    ]));
+    assert!(out.contains(&format!("version {v0} restored")), "{out}");
+    assert_eq!(
+        table(&data),
+        (v0 + 4, rows0),
+        "restore is a new version with the old rows"
+    );
+
+    let out = ok(zhongshu(&[
+        "table",
+        "history",
+        "440310-RS-0001",
+        "--data-dir",
+        &data,
+    ]));
+    assert!(out.contains("RESTORE") && out.contains("OPTIMIZE"), "{out}");
+    let out = ok(zhongshu(&[
+        "table",
+        "vacuum",
+        "440310-RS-0001",
+        "--retention-hours",
+        "0",
+        "--dry-run",
+        "--data-dir",
+        &data,
+    ]));
+    assert!(out.contains("would delete"), "{out}");
+    let missing = zhongshu(&[
+        "table",
+        "restore",
+        "440310-RS-0001",
+        "999",
+        "--data-dir",
+        &data,
+    ]);
+    assert_eq!(missing.code, 2, "{missing:?}");
+}
+
+#[test]
+fn concurrent_runs_on_one_table_both_land() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let data = setup(&dir);
+    std::fs::create_dir_all(dir.join("incoming/rsj-b")).unwrap();
+    let job = dir.join("job-b.toml");
+    std::fs::write(
+        &job,
+        "id = \"rsj-other\"\nresource = \"440310-RS-0001\"\n[source]\nkind = \"files\"\ndir = \"incoming/rsj-b\"\nformat = \"csv\"\nencoding = \"gbk\"\n[columns]\nid_no = \"SFZH\"\n",
+    )
+    .unwrap();
+    ok(zhongshu(&[
+        "ingest",
+        "create",
+        job.to_str().unwrap(),
+        "--data-dir",
+        &data,
+    ]));
+    let (_, rows0) = table(&data);
+    let mut body = String::from(HEADER);
+    for i in 0..500 {
+        body.push_str(&format!(
+            "1101051949123{i:04}9,张三,失业保险,,正常参保,2026-11-01,5000\n"
+        ));
+    }
+    write_gbk(&dir.join("incoming/rsj/a.csv"), &body);
+    write_gbk(&dir.join("incoming/rsj-b/b.csv"), &body);
+    let spawn = |job: &str| {
+        std::process::Command::new(zhongshu_tests::zhongshu_bin())
+            .args(["ingest", "run", job, "--data-dir", &data])
+            .output()
+            .unwrap()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("rsj-monthly"));
+        let b = s.spawn(|| spawn("rsj-other"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let (_, rows) = table(&data);
+    assert_eq!(rows, rows0 + 1000, "both runs landed, once each");
+}

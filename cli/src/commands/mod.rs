@@ -3,3 +3,4 @@
 pub mod audit;
 pub mod catalog;
 pub mod ingest;
+pub mod table;
