@@ -11,6 +11,7 @@ use datafusion::prelude::SessionContext;
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{DeltaTable, DeltaTableBuilder};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -250,6 +251,46 @@ impl Lake {
         Ok((WriteOutcome { version, rows }, true))
     }
 
+    /// Starts a streaming append of one commit identified by (`app_id`, `version`): batches are
+    /// written to Parquet files as they come, so memory stays bounded whatever the input size,
+    /// and nothing is visible until [`StreamingAppend::commit`]. Returns `None` when the table
+    /// already holds that commit (a resumed run). Creates the table (empty) if needed.
+    pub async fn streaming_append(
+        &self,
+        path: &str,
+        name: &str,
+        schema: arrow::datatypes::SchemaRef,
+        app_id: &str,
+        version: i64,
+    ) -> Result<Option<StreamingAppend>> {
+        let mut table = self.table_handle(path).await?;
+        if table.version().is_none() {
+            table = table
+                .write(vec![RecordBatch::new_empty(schema)])
+                .with_save_mode(SaveMode::Append)
+                .with_table_name(name)
+                .await?;
+        }
+        let state = table.snapshot()?;
+        if state
+            .transaction_version(table.log_store().as_ref(), app_id)
+            .await?
+            .is_some_and(|v| v >= version)
+        {
+            return Ok(None);
+        }
+        let commit = CommitProperties::default()
+            .with_application_transaction(Transaction::new(app_id, version));
+        let writer = RecordBatchWriter::for_table(&table)?
+            .with_target_file_size(STREAMING_FILE_SIZE)
+            .with_commit_properties(commit);
+        Ok(Some(StreamingAppend {
+            table,
+            writer,
+            rows: 0,
+        }))
+    }
+
     /// A catalog record of the table at `path` after a write.
     pub async fn table_record(
         &self,
@@ -318,3 +359,44 @@ impl Lake {
 
 /// Shared handle.
 pub type LakeRef = Arc<Lake>;
+
+/// Parquet file size at which a streaming append rolls to a new file.
+const STREAMING_FILE_SIZE: u64 = 128 * 1024 * 1024;
+
+/// An append in progress; see [`Lake::streaming_append`].
+pub struct StreamingAppend {
+    table: DeltaTable,
+    writer: RecordBatchWriter,
+    rows: u64,
+}
+
+impl std::fmt::Debug for StreamingAppend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamingAppend")
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl StreamingAppend {
+    /// Writes one batch (to a Parquet file not yet referenced by the table).
+    pub async fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        // The writer expects the table's own schema object; the columns are the same.
+        let batch = RecordBatch::try_new(self.writer.arrow_schema(), batch.columns().to_vec())?;
+        self.rows += batch.num_rows() as u64;
+        self.writer.write(batch).await?;
+        Ok(())
+    }
+
+    /// Commits every written file as one table version.
+    pub async fn commit(mut self) -> Result<WriteOutcome> {
+        let version = self.writer.flush_and_commit(&mut self.table).await?;
+        Ok(WriteOutcome {
+            version,
+            rows: self.rows,
+        })
+    }
+}

@@ -13,7 +13,7 @@ pub mod maintenance;
 pub mod schema;
 
 pub use error::{EngineError, Result};
-pub use lake::{Lake, LakeConfig, LakeRef, WriteMode, WriteOutcome};
+pub use lake::{Lake, LakeConfig, LakeRef, StreamingAppend, WriteMode, WriteOutcome};
 
 /// The DataFusion and Arrow versions zhongshu is built with, re-exported so that every crate
 /// above uses the same ones.

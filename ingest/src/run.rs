@@ -12,9 +12,10 @@
 //!
 //! Files are landed once: a file whose path and checksum are in the job's ledger is skipped.
 
-use crate::files::{Encoding, FileFormat, decode};
+use crate::files::{DecodingReader, Encoding, FileFormat};
 use crate::rows::{QuarantineRows, Rejection, RowCheck, TargetRows};
 use crate::spec::{ExtraColumns, JobSpec, Mode, SourceSpec};
+use arrow::array::RecordBatch;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ use zhongshu_catalog::{
     Actor, CatalogError, CatalogStore, Column, IngestJob, IngestRun, JobId, ResourceId, RunInput,
     RunStatus,
 };
-use zhongshu_engine::{EngineError, Lake, WriteMode, schema::arrow_schema};
+use zhongshu_engine::{EngineError, Lake, StreamingAppend, WriteMode, schema::arrow_schema};
 
 /// A run failed; the message names the file, line or column and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -288,13 +289,66 @@ fn map_header(
     Ok(positions)
 }
 
-struct Parsed {
-    rows_read: u64,
+/// Where accepted rows go while files are read.
+enum Sink<'a> {
+    /// Streamed into Parquet files of one pending append commit (opened at the first batch).
+    Append {
+        lake: &'a Lake,
+        path: &'a str,
+        name: &'a str,
+        app_id: String,
+        version: i64,
+        open: Option<Box<StreamingAppend>>,
+        /// The commit already exists (a resumed run): rows are counted, not written again.
+        committed: bool,
+    },
+    /// Collected for an overwrite, which replaces the table in one commit at the end.
+    Overwrite(Vec<RecordBatch>),
 }
 
-/// Reads one file into the accumulators.
+impl Sink<'_> {
+    async fn write(&mut self, batch: RecordBatch) -> Result<(), RunError> {
+        match self {
+            Sink::Overwrite(batches) => batches.push(batch),
+            Sink::Append {
+                lake,
+                path,
+                name,
+                app_id,
+                version,
+                open,
+                committed,
+            } => {
+                if *committed {
+                    return Ok(());
+                }
+                if open.is_none() {
+                    match lake
+                        .streaming_append(path, name, batch.schema(), app_id, *version)
+                        .await?
+                    {
+                        Some(append) => *open = Some(Box::new(append)),
+                        None => {
+                            *committed = true;
+                            return Ok(());
+                        }
+                    }
+                }
+                if let Some(append) = open {
+                    append.write(batch).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// Reads one file, streaming accepted rows into the sink and rejected ones into quarantine.
+/// Returns the rows read.
 #[allow(clippy::too_many_arguments)] // the run's state, passed explicitly
-fn parse_file(
+async fn parse_file(
     file: &FileInput,
     format: FileFormat,
     encoding: Encoding,
@@ -303,11 +357,17 @@ fn parse_file(
     checks: &[Box<dyn RowCheck>],
     target: &mut TargetRows,
     quarantine: &mut QuarantineRows,
-) -> Result<Parsed, RunError> {
+    sink: &mut Sink<'_>,
+) -> Result<u64, RunError> {
     let name = file.path.display().to_string();
-    let bytes = std::fs::read(&file.path).map_err(|e| RunError::Input(format!("{name}: {e}")))?;
-    let text = decode(&name, &bytes, encoding)?;
-    drop(bytes);
+    let handle =
+        std::fs::File::open(&file.path).map_err(|e| RunError::Input(format!("{name}: {e}")))?;
+    let reader = DecodingReader::new(
+        std::io::BufReader::with_capacity(1 << 20, handle),
+        encoding,
+        &name,
+    )
+    .map_err(|e| RunError::Input(format!("{name}: {e}")))?;
     let mut rows_read = 0u64;
     let land = |target: &mut TargetRows,
                 quarantine: &mut QuarantineRows,
@@ -328,7 +388,7 @@ fn parse_file(
             let mut reader = csv::ReaderBuilder::new()
                 .delimiter(delimiter)
                 .flexible(true)
-                .from_reader(text.as_bytes());
+                .from_reader(reader);
             let header: Vec<String> = reader
                 .headers()
                 .map_err(|e| RunError::Input(format!("{name}:1: {e} (rule: csv)")))?
@@ -336,6 +396,7 @@ fn parse_file(
                 .map(str::to_owned)
                 .collect();
             let positions = map_header(&name, &header, spec, columns)?;
+            let separator = (delimiter as char).to_string();
             let mut record = csv::StringRecord::new();
             loop {
                 let line = reader.position().line();
@@ -343,11 +404,8 @@ fn parse_file(
                     Ok(false) => break,
                     Ok(true) => {
                         rows_read += 1;
-                        let raw = record
-                            .iter()
-                            .collect::<Vec<_>>()
-                            .join(&(delimiter as char).to_string());
                         if record.len() != header.len() {
+                            let raw = record.iter().collect::<Vec<_>>().join(&separator);
                             let why = Rejection {
                                 column: String::new(),
                                 rule: "shape".into(),
@@ -368,7 +426,14 @@ fn parse_file(
                                     .filter(|v| !v.is_empty())
                             })
                             .collect();
-                        land(target, quarantine, line, &raw, &values);
+                        if let Err(why) = target.push(&values, checks) {
+                            let raw = record.iter().collect::<Vec<_>>().join(&separator);
+                            quarantine.push(&name, line, &raw, &why);
+                        }
+                    }
+                    // An undecodable file is wrong as a whole: fail the run, naming the line.
+                    Err(e) if e.is_io_error() => {
+                        return Err(RunError::Input(e.to_string().replace("I/O error: ", "")));
                     }
                     Err(e) => {
                         rows_read += 1;
@@ -380,17 +445,22 @@ fn parse_file(
                         quarantine.push(&name, line, "", &why);
                     }
                 }
+                if target.len() >= BATCH_ROWS {
+                    sink.write(target.take_batch()?).await?;
+                }
             }
         }
         FileFormat::JsonLines => {
+            use std::io::BufRead;
             let mut checked_header = false;
-            for (i, line_text) in text.lines().enumerate() {
+            for (i, line_text) in std::io::BufReader::new(reader).lines().enumerate() {
+                let line_text = line_text.map_err(|e| RunError::Input(e.to_string()))?;
                 if line_text.trim().is_empty() {
                     continue;
                 }
                 rows_read += 1;
                 let line = i as u64 + 1;
-                let object = match serde_json::from_str::<serde_json::Value>(line_text) {
+                let object = match serde_json::from_str::<serde_json::Value>(&line_text) {
                     Ok(serde_json::Value::Object(o)) => o,
                     Ok(_) | Err(_) => {
                         let why = Rejection {
@@ -398,7 +468,7 @@ fn parse_file(
                             rule: "json".into(),
                             reason: "not a JSON object".into(),
                         };
-                        quarantine.push(&name, line, line_text, &why);
+                        quarantine.push(&name, line, &line_text, &why);
                         continue;
                     }
                 };
@@ -420,11 +490,14 @@ fn parse_file(
                     .iter()
                     .map(|t| t.as_deref().map(str::trim).filter(|v| !v.is_empty()))
                     .collect();
-                land(target, quarantine, line, line_text, &values);
+                land(target, quarantine, line, &line_text, &values);
+                if target.len() >= BATCH_ROWS {
+                    sink.write(target.take_batch()?).await?;
+                }
             }
         }
     }
-    Ok(Parsed { rows_read })
+    Ok(rows_read)
 }
 
 /// Runs (or resumes) a job now.
@@ -519,15 +592,28 @@ async fn execute(
     let schema = arrow_schema(columns)?;
     let mut target = TargetRows::new(columns, schema);
     let mut quarantine = QuarantineRows::new(job.id.as_str(), run.run);
+    let mut sink = match spec.mode {
+        Mode::Append => Sink::Append {
+            lake: &ctx.lake,
+            path,
+            name: job.resource.as_str(),
+            app_id: app_id(&job.id),
+            version: run.run,
+            open: None,
+            committed: false,
+        },
+        Mode::Overwrite => Sink::Overwrite(Vec::new()),
+    };
     let total_bytes = files.iter().map(|f| f.size).sum();
     let mut state = Progress {
         rows: 0,
         bytes: 0,
         total_bytes,
     };
-    let mut batches = Vec::new();
+    let mut accepted = 0u64;
     for (i, file) in files.iter().enumerate() {
-        let parsed = parse_file(
+        let before = quarantine.len() as u64;
+        let read = parse_file(
             file,
             format,
             encoding,
@@ -536,26 +622,28 @@ async fn execute(
             &ctx.checks,
             &mut target,
             &mut quarantine,
-        )?;
-        run.inputs[i].rows = parsed.rows_read;
-        state.rows += parsed.rows_read;
+            &mut sink,
+        )
+        .await?;
+        accepted += read - (quarantine.len() as u64 - before);
+        run.inputs[i].rows = read;
+        state.rows += read;
         state.bytes += file.size;
         progress(state);
-        if target.len() >= 64 * 1024 || i + 1 == files.len() {
-            batches.push(target.take_batch()?);
-        }
     }
-    let written: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    if !target.is_empty() {
+        sink.write(target.take_batch()?).await?;
+    }
     let quarantined = quarantine.len() as u64;
     run.rows_read = state.rows as i64;
-    run.rows_written = written as i64;
+    run.rows_written = accepted as i64;
     run.rows_quarantined = quarantined as i64;
     run.bytes = state.bytes as i64;
-    if state.rows != written + quarantined {
+    if state.rows != accepted + quarantined {
         return Err(RunError::Job {
             job: job.id.to_string(),
             message: format!(
-                "row accounting broke: read {} but {written} written + {quarantined} quarantined",
+                "row accounting broke: read {} but {accepted} written + {quarantined} quarantined",
                 state.rows
             ),
         });
@@ -579,23 +667,34 @@ async fn execute(
         run.quarantine_version = Some(q.version as i64);
     }
     failpoint("after_quarantine_commit");
-    let mode = match spec.mode {
-        Mode::Append => WriteMode::Append,
-        Mode::Overwrite => WriteMode::Overwrite,
+    let version = match sink {
+        Sink::Append {
+            open: Some(append), ..
+        } => Some(append.commit().await?.version),
+        Sink::Append {
+            committed: true, ..
+        } => ctx.lake.open_table(path).await?.version(),
+        Sink::Append { .. } => None,
+        Sink::Overwrite(batches) => {
+            let (outcome, _) = ctx
+                .lake
+                .write_once(
+                    path,
+                    job.resource.as_str(),
+                    batches,
+                    WriteMode::Overwrite,
+                    &app_id(&job.id),
+                    run.run,
+                )
+                .await?;
+            Some(outcome.version)
+        }
     };
-    let (outcome, _) = ctx
-        .lake
-        .write_once(
-            path,
-            job.resource.as_str(),
-            batches,
-            mode,
-            &app_id(&job.id),
-            run.run,
-        )
-        .await?;
-    run.table_version = Some(outcome.version as i64);
+    run.table_version = version.map(|v| v as i64);
     failpoint("after_target_commit");
+    if version.is_none() {
+        return Ok(());
+    }
 
     let rows = ctx.lake.count(path).await?;
     let record = ctx
