@@ -9,6 +9,7 @@
 //! in.
 #![deny(missing_docs)]
 
+pub mod checks;
 pub mod files;
 pub mod rows;
 pub mod run;

@@ -142,7 +142,7 @@ impl TargetRows {
     pub fn push(
         &mut self,
         values: &[Option<&str>],
-        checks: &[Box<dyn RowCheck>],
+        checks: &[&dyn RowCheck],
     ) -> Result<(), Rejection> {
         let mut typed = Vec::with_capacity(values.len());
         for (c, v) in self.columns.iter().zip(values) {

@@ -152,6 +152,9 @@ pub async fn validate(
             spec.resource, spec.table
         )));
     }
+    for check in &spec.checks {
+        check.compile(&resource.columns).map_err(&job_err)?;
+    }
     for target in spec.columns.keys() {
         if !resource.columns.iter().any(|c| &c.name == target) {
             return Err(job_err(format!(
@@ -354,7 +357,7 @@ async fn parse_file(
     encoding: Encoding,
     spec: &JobSpec,
     columns: &[Column],
-    checks: &[Box<dyn RowCheck>],
+    checks: &[&dyn RowCheck],
     target: &mut TargetRows,
     quarantine: &mut QuarantineRows,
     sink: &mut Sink<'_>,
@@ -590,6 +593,17 @@ async fn execute(
     }
 
     let schema = arrow_schema(columns)?;
+    let mut checks: Vec<&dyn RowCheck> = ctx.checks.iter().map(|c| c.as_ref()).collect();
+    let compiled = spec
+        .checks
+        .iter()
+        .map(|c| c.compile(columns))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|message| RunError::Job {
+            job: job.id.to_string(),
+            message,
+        })?;
+    checks.extend(compiled.iter().map(|c| c as &dyn RowCheck));
     let mut target = TargetRows::new(columns, schema);
     let mut quarantine = QuarantineRows::new(job.id.as_str(), run.run);
     let mut sink = match spec.mode {
@@ -619,7 +633,7 @@ async fn execute(
             encoding,
             spec,
             columns,
-            &ctx.checks,
+            &checks,
             &mut target,
             &mut quarantine,
             &mut sink,

@@ -85,7 +85,7 @@ pub struct DriftPolicy {
 }
 
 /// A whole job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
     /// Job id.
@@ -113,6 +113,9 @@ pub struct JobSpec {
     /// Schema drift policy.
     #[serde(default)]
     pub drift: DriftPolicy,
+    /// Row checks; failing rows go to quarantine.
+    #[serde(default)]
+    pub checks: Vec<crate::checks::CheckSpec>,
 }
 
 fn default_table() -> String {

@@ -447,3 +447,70 @@ fn concurrent_runs_on_one_table_both_land() {
     let (_, rows) = table(&data);
     assert_eq!(rows, rows0 + 1000, "both runs landed, once each");
 }
+
+#[test]
+fn declared_checks_quarantine_by_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let data = setup(&dir);
+    let job = dir.join("job.toml");
+    let mut spec = std::fs::read_to_string(&job).unwrap();
+    spec.push_str(
+        "[[checks]]\nkind = \"validator\"\ncolumn = \"id_no\"\nvalidator = \"resident_id\"\n\
+         [[checks]]\nkind = \"range\"\ncolumn = \"monthly_base\"\nmin = 0\nmax = 100000\n",
+    );
+    std::fs::write(&job, spec).unwrap();
+    ok(zhongshu(&[
+        "ingest",
+        "create",
+        job.to_str().unwrap(),
+        "--data-dir",
+        &data,
+    ]));
+    write_gbk(
+        &dir.join("incoming/rsj/c.csv"),
+        &format!(
+            "{HEADER}11010519491231002X,张三,失业保险,,正常参保,2026-11-01,5000\n110105194912310021,李四,失业保险,,正常参保,2026-11-01,5000\n11010519491231002X,王五,工伤保险,,正常参保,2026-11-01,999999\n"
+        ),
+    );
+    let out = ok(zhongshu(&[
+        "ingest",
+        "run",
+        "rsj-monthly",
+        "--data-dir",
+        &data,
+    ]));
+    assert!(
+        out.contains("3 rows read = 1 written + 2 quarantined"),
+        "{out}"
+    );
+    let q: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
+        "ingest",
+        "quarantine",
+        "rsj-monthly",
+        "--json",
+        "--data-dir",
+        &data,
+    ])))
+    .unwrap();
+    let rules: Vec<&str> = q
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["validator:resident_id", "range"]);
+    let bad = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("resident_id\"", "nonsense\"");
+    std::fs::write(&job, bad).unwrap();
+    let refused = zhongshu(&[
+        "ingest",
+        "create",
+        job.to_str().unwrap(),
+        "--data-dir",
+        &data,
+    ]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("nonsense"), "{}", refused.stderr);
+}

@@ -27,6 +27,7 @@ pub fn job_spec(r: &DemoResource, entry: &FileEntry) -> JobSpec {
         },
         columns: Default::default(),
         drift: DriftPolicy::default(),
+        checks: Vec::new(),
     }
 }
 
