@@ -293,12 +293,12 @@ fn map_header(
 }
 
 /// Where accepted rows go while files are read.
-enum Sink<'a> {
+enum Sink {
     /// Streamed into Parquet files of one pending append commit (opened at the first batch).
     Append {
-        lake: &'a Lake,
-        path: &'a str,
-        name: &'a str,
+        lake: Lake,
+        path: String,
+        name: String,
         app_id: String,
         version: i64,
         open: Option<Box<StreamingAppend>>,
@@ -309,7 +309,7 @@ enum Sink<'a> {
     Overwrite(Vec<RecordBatch>),
 }
 
-impl Sink<'_> {
+impl Sink {
     async fn write(&mut self, batch: RecordBatch) -> Result<(), RunError> {
         match self {
             Sink::Overwrite(batches) => batches.push(batch),
@@ -348,6 +348,17 @@ impl Sink<'_> {
 
 const BATCH_ROWS: usize = 64 * 1024;
 
+/// Hands a batch to the writer task; fails when the writer has stopped (its error is reported
+/// when it is joined).
+async fn send(
+    sink: &tokio::sync::mpsc::Sender<RecordBatch>,
+    batch: RecordBatch,
+) -> Result<(), RunError> {
+    sink.send(batch)
+        .await
+        .map_err(|_| RunError::Input("the table writer stopped".into()))
+}
+
 /// Reads one file, streaming accepted rows into the sink and rejected ones into quarantine.
 /// Returns the rows read.
 #[allow(clippy::too_many_arguments)] // the run's state, passed explicitly
@@ -360,7 +371,7 @@ async fn parse_file(
     checks: &[&dyn RowCheck],
     target: &mut TargetRows,
     quarantine: &mut QuarantineRows,
-    sink: &mut Sink<'_>,
+    sink: &tokio::sync::mpsc::Sender<RecordBatch>,
 ) -> Result<u64, RunError> {
     let name = file.path.display().to_string();
     let handle =
@@ -449,7 +460,7 @@ async fn parse_file(
                     }
                 }
                 if target.len() >= BATCH_ROWS {
-                    sink.write(target.take_batch()?).await?;
+                    send(sink, target.take_batch()?).await?;
                 }
             }
         }
@@ -495,7 +506,7 @@ async fn parse_file(
                     .collect();
                 land(target, quarantine, line, &line_text, &values);
                 if target.len() >= BATCH_ROWS {
-                    sink.write(target.take_batch()?).await?;
+                    send(sink, target.take_batch()?).await?;
                 }
             }
         }
@@ -608,9 +619,9 @@ async fn execute(
     let mut quarantine = QuarantineRows::new(job.id.as_str(), run.run);
     let mut sink = match spec.mode {
         Mode::Append => Sink::Append {
-            lake: &ctx.lake,
-            path,
-            name: job.resource.as_str(),
+            lake: ctx.lake.clone(),
+            path: path.to_owned(),
+            name: job.resource.to_string(),
             app_id: app_id(&job.id),
             version: run.run,
             open: None,
@@ -618,16 +629,25 @@ async fn execute(
         },
         Mode::Overwrite => Sink::Overwrite(Vec::new()),
     };
+    // Parsing and Parquet encoding run on two tasks (two cores), joined by a short queue that
+    // keeps memory bounded.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(4);
+    let writer = tokio::spawn(async move {
+        while let Some(batch) = rx.recv().await {
+            sink.write(batch).await?;
+        }
+        Ok::<Sink, RunError>(sink)
+    });
     let total_bytes = files.iter().map(|f| f.size).sum();
     let mut state = Progress {
         rows: 0,
         bytes: 0,
         total_bytes,
     };
-    let mut accepted = 0u64;
+    let mut parsed: Result<u64, RunError> = Ok(0);
     for (i, file) in files.iter().enumerate() {
         let before = quarantine.len() as u64;
-        let read = parse_file(
+        match parse_file(
             file,
             format,
             encoding,
@@ -636,18 +656,44 @@ async fn execute(
             &checks,
             &mut target,
             &mut quarantine,
-            &mut sink,
+            &tx,
         )
-        .await?;
-        accepted += read - (quarantine.len() as u64 - before);
-        run.inputs[i].rows = read;
-        state.rows += read;
-        state.bytes += file.size;
-        progress(state);
+        .await
+        {
+            Ok(read) => {
+                if let Ok(accepted) = parsed.as_mut() {
+                    *accepted += read - (quarantine.len() as u64 - before);
+                }
+                run.inputs[i].rows = read;
+                state.rows += read;
+                state.bytes += file.size;
+                progress(state);
+            }
+            Err(e) => {
+                parsed = Err(e);
+                break;
+            }
+        }
     }
-    if !target.is_empty() {
-        sink.write(target.take_batch()?).await?;
+    if parsed.is_ok() && !target.is_empty() {
+        match target.take_batch() {
+            Ok(batch) => {
+                if let Err(e) = send(&tx, batch).await {
+                    parsed = Err(e);
+                }
+            }
+            Err(e) => parsed = Err(e.into()),
+        }
     }
+    drop(tx);
+    let joined = writer
+        .await
+        .map_err(|e| RunError::Input(format!("table writer task: {e}")))?;
+    let (accepted, sink) = match (parsed, joined) {
+        (Ok(accepted), Ok(sink)) => (accepted, sink),
+        // A writer failure explains a parse-side "writer stopped"; report it first.
+        (_, Err(e)) | (Err(e), Ok(_)) => return Err(e),
+    };
     let quarantined = quarantine.len() as u64;
     run.rows_read = state.rows as i64;
     run.rows_written = accepted as i64;
