@@ -118,9 +118,9 @@ fn main() -> Result<()> {
         let street = STREETS[rng.random_range(0..STREETS.len())];
         let community = format!("{street}{:03}", rng.random_range(1..=5));
         use std::fmt::Write as _;
-        let _ = write!(
+        let _ = writeln!(
             line,
-            "{first17}{check},{surname}{given},{sex},{year:04}-{month:02}-{day:02},{division},{mobile},广东省深圳市坪山区坪山大道{}号{}栋,{street},{community},2020-01-{:02},{},{},{},{},91440310MA5F{:05}X,{:.2},{},{},2026-11-01T08:00:00+08:00,\n",
+            "{first17}{check},{surname}{given},{sex},{year:04}-{month:02}-{day:02},{division},{mobile},广东省深圳市坪山区坪山大道{}号{}栋,{street},{community},2020-01-{:02},{},{},{},{},91440310MA5F{:05}X,{:.2},{},{},2026-11-01T08:00:00+08:00,",
             rng.random_range(1..500),
             rng.random_range(1..30),
             rng.random_range(1..=28),
