@@ -1,9 +1,10 @@
-//! `zhongshu serve`: the HTTP door (health and the catalog API). The PostgreSQL wire protocol
-//! and Flight SQL doors join here as they are built.
+//! `zhongshu serve`: the HTTP door (health and the catalog API) and the ingest scheduler. The
+//! PostgreSQL wire protocol and Flight SQL doors join here as they are built.
 
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult};
 use std::io::Write;
+use zhongshu_catalog::CatalogStore as _;
 use zhongshu_console::{ApiState, router};
 
 /// Serves until Ctrl-C.
@@ -26,6 +27,20 @@ pub async fn serve(d: &Deployment, http: Option<&str>) -> CliResult {
     println!(
         "  HTTP      http://{local}  (GET /healthz, /api/v1/resources, /api/v1/elements, /api/v1/search?q=)"
     );
+    let scheduled = d
+        .store
+        .list_jobs()
+        .await?
+        .iter()
+        .filter(|j| {
+            zhongshu_ingest::JobSpec::from_toml(&j.spec).is_ok_and(|s| s.schedule.is_some())
+        })
+        .count();
+    println!("  scheduler {scheduled} scheduled ingest job(s), times in China Standard Time");
+    tokio::spawn(zhongshu_ingest::schedule::run_scheduler(
+        crate::commands::ingest::context(d),
+        std::time::Duration::from_secs(1),
+    ));
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();
     axum::serve(listener, router(state))

@@ -13,6 +13,7 @@ pub mod checks;
 pub mod files;
 pub mod rows;
 pub mod run;
+pub mod schedule;
 pub mod spec;
 
 pub use files::{Encoding, FileFormat, FileSpec, IngestError, read_file};

@@ -155,6 +155,9 @@ pub async fn validate(
     for check in &spec.checks {
         check.compile(&resource.columns).map_err(&job_err)?;
     }
+    if let Some(schedule) = &spec.schedule {
+        crate::schedule::parse_schedule(schedule).map_err(&job_err)?;
+    }
     for target in spec.columns.keys() {
         if !resource.columns.iter().any(|c| &c.name == target) {
             return Err(job_err(format!(

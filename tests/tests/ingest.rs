@@ -514,3 +514,62 @@ fn declared_checks_quarantine_by_rule() {
     assert_eq!(refused.code, 1);
     assert!(refused.stderr.contains("nonsense"), "{}", refused.stderr);
 }
+
+#[test]
+fn serve_runs_scheduled_jobs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let data = setup(&dir);
+    let job = dir.join("job.toml");
+    let spec = std::fs::read_to_string(&job).unwrap().replace(
+        "mode = \"append\"",
+        "mode = \"append\"\nschedule = \"*/2 * * * * *\"",
+    );
+    std::fs::write(&job, spec).unwrap();
+    ok(zhongshu(&[
+        "ingest",
+        "create",
+        job.to_str().unwrap(),
+        "--data-dir",
+        &data,
+    ]));
+    write_gbk(
+        &dir.join("incoming/rsj/s.csv"),
+        &format!("{HEADER}11010519491231002X,张三,失业保险,,正常参保,2026-11-01,5000\n"),
+    );
+    let mut server = std::process::Command::new(zhongshu_tests::zhongshu_bin())
+        .args(["serve", "--http", "127.0.0.1:0", "--data-dir", &data])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Poll the run history (bounded) until the scheduler has landed the file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut landed = false;
+    while std::time::Instant::now() < deadline && !landed {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        landed = history(&data)
+            .iter()
+            .any(|r| r["status"] == "succeeded" && r["rows_written"] == 1);
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        landed,
+        "the scheduled job did not run: {:?}",
+        history(&data)
+    );
+    let bad = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("*/2 * * * * *", "every now and then");
+    std::fs::write(&job, bad).unwrap();
+    let refused = zhongshu(&[
+        "ingest",
+        "create",
+        job.to_str().unwrap(),
+        "--data-dir",
+        &data,
+    ]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("schedule"), "{}", refused.stderr);
+}
