@@ -291,6 +291,39 @@ impl Lake {
         }))
     }
 
+    /// The latest version of a Delta table outside the lake (a back-flow source), by URL or
+    /// local path, with its own storage options.
+    pub async fn external_version(url: &str, options: &HashMap<String, String>) -> Result<u64> {
+        let url = deltalake::ensure_table_uri(url)?;
+        let mut table = DeltaTableBuilder::from_url(url.clone())?
+            .with_storage_options(options.clone())
+            .build()?;
+        if !table.verify_deltatable_existence().await? {
+            return Err(EngineError::NoTable {
+                location: url.to_string(),
+            });
+        }
+        table.load().await?;
+        Ok(table.version().unwrap_or_default())
+    }
+
+    /// Streams version `version` of an external Delta table through DataFusion.
+    pub async fn scan_external(
+        url: &str,
+        options: &HashMap<String, String>,
+        version: u64,
+    ) -> Result<datafusion::physical_plan::SendableRecordBatchStream> {
+        let url = deltalake::ensure_table_uri(url)?;
+        let mut table = DeltaTableBuilder::from_url(url)?
+            .with_storage_options(options.clone())
+            .build()?;
+        table.load_version(version).await?;
+        let ctx = SessionContext::new();
+        table.update_datafusion_session(&ctx.state())?;
+        ctx.register_table("source", table.table_provider().await?)?;
+        Ok(ctx.table("source").await?.execute_stream().await?)
+    }
+
     /// A catalog record of the table at `path` after a write.
     pub async fn table_record(
         &self,

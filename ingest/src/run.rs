@@ -190,7 +190,9 @@ async fn plan_inputs(
     spec: &JobSpec,
     run: &IngestRun,
 ) -> Result<Vec<FileInput>, RunError> {
-    let SourceSpec::Files { dir, glob, .. } = &spec.source;
+    let SourceSpec::Files { dir, glob, .. } = &spec.source else {
+        return Ok(Vec::new());
+    };
     if !run.inputs.is_empty() {
         let mut out = Vec::new();
         for input in &run.inputs {
@@ -518,6 +520,75 @@ async fn parse_file(
     Ok(rows_read)
 }
 
+/// Reads one version of a Delta source, streaming accepted rows into the sink. Values are
+/// typed and checked exactly like file rows; `line` in quarantine is the row's position.
+#[allow(clippy::too_many_arguments)] // the run's state, passed explicitly
+async fn read_delta(
+    url: &str,
+    options: &std::collections::HashMap<String, String>,
+    version: u64,
+    spec: &JobSpec,
+    columns: &[Column],
+    checks: &[&dyn RowCheck],
+    target: &mut TargetRows,
+    quarantine: &mut QuarantineRows,
+    sink: &tokio::sync::mpsc::Sender<RecordBatch>,
+) -> Result<u64, RunError> {
+    use futures::StreamExt;
+    let name = format!("{url}@v{version}");
+    let mut stream = Lake::scan_external(url, options, version).await?;
+    let mut positions: Option<Vec<Option<usize>>> = None;
+    let mut rows_read = 0u64;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(EngineError::from)?;
+        let names: Vec<String> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        if positions.is_none() {
+            positions = Some(map_header(&name, &names, spec, columns)?);
+        }
+        let positions = positions.as_deref().unwrap_or_default();
+        let texts: Vec<arrow::array::ArrayRef> = batch
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
+            .collect::<Result<_, _>>()?;
+        let texts: Vec<&arrow::array::StringArray> = texts
+            .iter()
+            .map(|a| arrow::array::AsArray::as_string::<i32>(a.as_ref()))
+            .collect();
+        for row in 0..batch.num_rows() {
+            rows_read += 1;
+            let values: Vec<Option<&str>> = positions
+                .iter()
+                .map(|p| {
+                    p.and_then(|i| {
+                        let a = texts[i];
+                        arrow::array::Array::is_valid(a, row).then(|| a.value(row))
+                    })
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                })
+                .collect();
+            if let Err(why) = target.push(&values, checks) {
+                let raw = values
+                    .iter()
+                    .map(|v| v.unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                quarantine.push(&name, rows_read, &raw, &why);
+            }
+            if target.len() >= BATCH_ROWS {
+                send(sink, target.take_batch()?).await?;
+            }
+        }
+    }
+    Ok(rows_read)
+}
+
 /// Runs (or resumes) a job now.
 pub async fn run_job(
     ctx: &IngestContext,
@@ -587,23 +658,49 @@ async fn execute(
     progress: &mut impl FnMut(Progress),
 ) -> Result<(), RunError> {
     let store = ctx.store.as_ref();
-    let SourceSpec::Files {
-        format, encoding, ..
-    } = spec.source;
-    let files = plan_inputs(ctx, spec, run).await?;
-    // Save the plan before any commit, so that a resumed run reads the same files.
-    run.inputs = files
-        .iter()
-        .map(|f| RunInput {
-            kind: "file".into(),
-            name: f.path.display().to_string(),
-            size: f.size,
-            checksum: f.checksum.clone(),
-            rows: 0,
-        })
-        .collect();
+    // Plan the inputs and save the plan before any commit, so that a resumed run reads the
+    // same files (or the same source table version).
+    let mut files = Vec::new();
+    match &spec.source {
+        SourceSpec::Files { .. } => {
+            files = plan_inputs(ctx, spec, run).await?;
+            run.inputs = files
+                .iter()
+                .map(|f| RunInput {
+                    kind: "file".into(),
+                    name: f.path.display().to_string(),
+                    size: f.size,
+                    checksum: f.checksum.clone(),
+                    rows: 0,
+                })
+                .collect();
+        }
+        SourceSpec::Delta { url, options } => {
+            if spec.mode != Mode::Overwrite {
+                return Err(RunError::Job {
+                    job: job.id.to_string(),
+                    message: "a Delta source is read whole at its latest version; use mode = \"overwrite\" to mirror it".into(),
+                });
+            }
+            if run.inputs.is_empty() {
+                let options = options.clone().into_iter().collect();
+                let version = Lake::external_version(url, &options).await?;
+                let checksum = format!("v{version}");
+                let landed = ctx.store.landed_files(&job.id).await?;
+                if !landed.iter().any(|(p, _, c)| p == url && *c == checksum) {
+                    run.inputs = vec![RunInput {
+                        kind: "file".into(),
+                        name: url.clone(),
+                        size: 0,
+                        checksum,
+                        rows: 0,
+                    }];
+                }
+            }
+        }
+    }
     store.finish_run(run).await?;
-    if files.is_empty() {
+    if run.inputs.is_empty() {
         return Ok(());
     }
 
@@ -649,6 +746,41 @@ async fn execute(
         total_bytes,
     };
     let mut parsed: Result<u64, RunError> = Ok(0);
+    if let SourceSpec::Delta { url, options } = &spec.source {
+        let version: u64 = run.inputs[0]
+            .checksum
+            .trim_start_matches('v')
+            .parse()
+            .unwrap_or_default();
+        let options = options.clone().into_iter().collect();
+        match read_delta(
+            url,
+            &options,
+            version,
+            spec,
+            columns,
+            &checks,
+            &mut target,
+            &mut quarantine,
+            &tx,
+        )
+        .await
+        {
+            Ok(read) => {
+                parsed = Ok(read - quarantine.len() as u64);
+                run.inputs[0].rows = read;
+                state.rows = read;
+                progress(state);
+            }
+            Err(e) => parsed = Err(e),
+        }
+    }
+    let (format, encoding) = match spec.source {
+        SourceSpec::Files {
+            format, encoding, ..
+        } => (format, encoding),
+        SourceSpec::Delta { .. } => (FileFormat::Csv, Encoding::Utf8),
+    };
     for (i, file) in files.iter().enumerate() {
         let before = quarantine.len() as u64;
         match parse_file(

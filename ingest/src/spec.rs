@@ -54,6 +54,15 @@ pub enum SourceSpec {
         #[serde(default = "default_encoding")]
         encoding: Encoding,
     },
+    /// A Delta table by URL or path, e.g. the city's back-flow share (回流). Each run reads the
+    /// table's latest version once; use `mode = "overwrite"` to mirror it.
+    Delta {
+        /// `s3://…`, `file://…` or a local path.
+        url: String,
+        /// object_store options for the source's store.
+        #[serde(default)]
+        options: BTreeMap<String, String>,
+    },
 }
 
 fn default_glob() -> String {
