@@ -251,6 +251,77 @@ impl Lake {
         Ok((WriteOutcome { version, rows }, true))
     }
 
+    /// Upserts `batches` into the table on `keys` as the `version`-th commit of `app_id`:
+    /// rows whose keys exist are updated, others inserted; nothing happens if the table
+    /// already holds that commit. Creates the table on first use. Returns the version holding
+    /// the commit and the (inserted, updated) counts.
+    #[allow(clippy::too_many_arguments)] // one argument per aspect of the commit
+    pub async fn merge_once(
+        &self,
+        path: &str,
+        name: &str,
+        schema: arrow::datatypes::SchemaRef,
+        batches: Vec<RecordBatch>,
+        keys: &[String],
+        app_id: &str,
+        version: i64,
+    ) -> Result<(u64, usize, usize)> {
+        use datafusion::prelude::col;
+        let table = self.table_handle(path).await?;
+        if table.version().is_none() {
+            let rows = batches.iter().map(|b| b.num_rows()).sum();
+            let (outcome, _) = self
+                .write_once(path, name, batches, WriteMode::Append, app_id, version)
+                .await?;
+            return Ok((outcome.version, rows, 0));
+        }
+        let state = table.snapshot()?;
+        if state
+            .transaction_version(table.log_store().as_ref(), app_id)
+            .await?
+            .is_some_and(|v| v >= version)
+        {
+            return Ok((table.version().unwrap_or_default(), 0, 0));
+        }
+        let ctx = SessionContext::new();
+        let source = ctx.read_batches(if batches.is_empty() {
+            vec![RecordBatch::new_empty(schema.clone())]
+        } else {
+            batches
+        })?;
+        let predicate = keys
+            .iter()
+            .map(|k| col(format!("target.{k}")).eq(col(format!("source.{k}"))))
+            .reduce(|a, b| a.and(b))
+            .ok_or_else(|| EngineError::Schema("merge needs at least one key column".into()))?;
+        let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let commit = CommitProperties::default()
+            .with_application_transaction(Transaction::new(app_id, version));
+        let (table, metrics) = table
+            .merge(source, predicate)
+            .with_source_alias("source")
+            .with_target_alias("target")
+            .when_matched_update(|mut u| {
+                for c in columns.iter().filter(|c| !keys.contains(c)) {
+                    u = u.update(c.as_str(), col(format!("source.{c}")));
+                }
+                u
+            })?
+            .when_not_matched_insert(|mut i| {
+                for c in &columns {
+                    i = i.set(c.as_str(), col(format!("source.{c}")));
+                }
+                i
+            })?
+            .with_commit_properties(commit)
+            .await?;
+        Ok((
+            table.version().unwrap_or_default(),
+            metrics.num_target_rows_inserted,
+            metrics.num_target_rows_updated,
+        ))
+    }
+
     /// Starts a streaming append of one commit identified by (`app_id`, `version`): batches are
     /// written to Parquet files as they come, so memory stays bounded whatever the input size,
     /// and nothing is visible until [`StreamingAppend::commit`]. Returns `None` when the table

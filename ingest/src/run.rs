@@ -12,6 +12,7 @@
 //!
 //! Files are landed once: a file whose path and checksum are in the job's ledger is skipped.
 
+use crate::checks::UniqueKey;
 use crate::files::{DecodingReader, Encoding, FileFormat};
 use crate::rows::{QuarantineRows, Rejection, RowCheck, TargetRows};
 use crate::spec::{ExtraColumns, JobSpec, Mode, SourceSpec};
@@ -154,6 +155,20 @@ pub async fn validate(
     }
     for check in &spec.checks {
         check.compile(&resource.columns).map_err(&job_err)?;
+    }
+    if spec.mode == Mode::Merge && merge_keys(&spec, &resource.columns).is_empty() {
+        return Err(job_err(format!(
+            "merge needs key columns; mark items of {} as keys or list them in `keys = [...]`",
+            spec.resource
+        )));
+    }
+    for key in &spec.keys {
+        if !resource.columns.iter().any(|c| &c.name == key) {
+            return Err(job_err(format!(
+                "key `{key}` is not a column of {}",
+                spec.resource
+            )));
+        }
     }
     if let Some(schedule) = &spec.schedule {
         crate::schedule::parse_schedule(schedule).map_err(&job_err)?;
@@ -311,14 +326,14 @@ enum Sink {
         /// The commit already exists (a resumed run): rows are counted, not written again.
         committed: bool,
     },
-    /// Collected for an overwrite, which replaces the table in one commit at the end.
-    Overwrite(Vec<RecordBatch>),
+    /// Collected for an overwrite or merge, which commits once at the end.
+    Collect(Vec<RecordBatch>),
 }
 
 impl Sink {
     async fn write(&mut self, batch: RecordBatch) -> Result<(), RunError> {
         match self {
-            Sink::Overwrite(batches) => batches.push(batch),
+            Sink::Collect(batches) => batches.push(batch),
             Sink::Append {
                 lake,
                 path,
@@ -589,6 +604,19 @@ async fn read_delta(
     Ok(rows_read)
 }
 
+/// The key columns of a merge: the job's `keys`, or the resource's key items.
+fn merge_keys(spec: &JobSpec, columns: &[Column]) -> Vec<String> {
+    if spec.keys.is_empty() {
+        columns
+            .iter()
+            .filter(|c| c.is_key)
+            .map(|c| c.name.clone())
+            .collect()
+    } else {
+        spec.keys.clone()
+    }
+}
+
 /// Runs (or resumes) a job now.
 pub async fn run_job(
     ctx: &IngestContext,
@@ -676,10 +704,10 @@ async fn execute(
                 .collect();
         }
         SourceSpec::Delta { url, options } => {
-            if spec.mode != Mode::Overwrite {
+            if spec.mode == Mode::Append {
                 return Err(RunError::Job {
                     job: job.id.to_string(),
-                    message: "a Delta source is read whole at its latest version; use mode = \"overwrite\" to mirror it".into(),
+                    message: "a Delta source is read whole at its latest version; use mode = \"overwrite\" to mirror it or \"merge\" to upsert it".into(),
                 });
             }
             if run.inputs.is_empty() {
@@ -716,6 +744,18 @@ async fn execute(
             message,
         })?;
     checks.extend(compiled.iter().map(|c| c as &dyn RowCheck));
+    let keys = merge_keys(spec, columns);
+    let unique = match spec.mode {
+        Mode::Merge => Some(
+            UniqueKey::new(columns, &keys).map_err(|message| RunError::Job {
+                job: job.id.to_string(),
+                message,
+            })?,
+        ),
+        _ => None,
+    };
+    // Last, so that a row another check rejects does not claim its key.
+    checks.extend(unique.iter().map(|c| c as &dyn RowCheck));
     let mut target = TargetRows::new(columns, schema);
     let mut quarantine = QuarantineRows::new(job.id.as_str(), run.run);
     let mut sink = match spec.mode {
@@ -728,7 +768,7 @@ async fn execute(
             open: None,
             committed: false,
         },
-        Mode::Overwrite => Sink::Overwrite(Vec::new()),
+        Mode::Overwrite | Mode::Merge => Sink::Collect(Vec::new()),
     };
     // Parsing and Parquet encoding run on two tasks (two cores), joined by a short queue that
     // keeps memory bounded.
@@ -871,7 +911,23 @@ async fn execute(
             committed: true, ..
         } => ctx.lake.open_table(path).await?.version(),
         Sink::Append { .. } => None,
-        Sink::Overwrite(batches) => {
+        Sink::Collect(batches) if spec.mode == Mode::Merge => {
+            let schema = arrow_schema(columns)?;
+            let (version, _, _) = ctx
+                .lake
+                .merge_once(
+                    path,
+                    job.resource.as_str(),
+                    schema,
+                    batches,
+                    &keys,
+                    &app_id(&job.id),
+                    run.run,
+                )
+                .await?;
+            Some(version)
+        }
+        Sink::Collect(batches) => {
             let (outcome, _) = ctx
                 .lake
                 .write_once(

@@ -6,7 +6,7 @@
 //! ```toml
 //! id = "rsj-enrolments"
 //! resource = "440310-RS-0001"
-//! mode = "append"                  # append | overwrite
+//! mode = "append"                  # append | overwrite | merge (on `keys`)
 //! schedule = "0 2 * * *"           # cron, run by `zhongshu serve`
 //!
 //! [source]
@@ -35,6 +35,9 @@ pub enum Mode {
     Append,
     /// Replace the table's rows with the run's rows.
     Overwrite,
+    /// Upsert on the key columns: update rows whose key exists, insert the others. A key
+    /// delivered twice in one run lands once; the later copy goes to quarantine.
+    Merge,
 }
 
 /// Where the data comes from.
@@ -111,6 +114,9 @@ pub struct JobSpec {
     /// Write mode.
     #[serde(default = "default_mode")]
     pub mode: Mode,
+    /// Key columns for `merge` (default: the resource's key items).
+    #[serde(default)]
+    pub keys: Vec<String>,
     /// Cron schedule for `zhongshu serve`.
     #[serde(default)]
     pub schedule: Option<String>,

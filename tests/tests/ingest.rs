@@ -573,3 +573,80 @@ fn serve_runs_scheduled_jobs() {
     assert_eq!(refused.code, 1);
     assert!(refused.stderr.contains("schedule"), "{}", refused.stderr);
 }
+
+#[test]
+fn merge_upserts_on_keys_and_quarantines_repeated_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let data = setup(&dir);
+    let job = dir.join("job.toml");
+    let spec = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("mode = \"append\"", "mode = \"merge\"");
+    std::fs::write(&job, spec).unwrap();
+    ok(zhongshu(&[
+        "ingest",
+        "create",
+        job.to_str().unwrap(),
+        "--data-dir",
+        &data,
+    ]));
+    let (v0, rows0) = table(&data);
+
+    // One new key, delivered twice in the same file, plus a second new key.
+    write_gbk(
+        &dir.join("incoming/rsj/m1.csv"),
+        &format!(
+            "{HEADER}11010519491231002X,张三,失业保险,,正常参保,2026-11-01,5000\n\
+             11010519491231002X,张三,失业保险,,暂停参保,2026-11-01,5000\n\
+             11010519491231002X,张三,工伤保险,,正常参保,2026-11-01,5000\n"
+        ),
+    );
+    let out = ok(zhongshu(&[
+        "ingest",
+        "run",
+        "rsj-monthly",
+        "--data-dir",
+        &data,
+    ]));
+    assert!(
+        out.contains("3 rows read = 2 written + 1 quarantined"),
+        "{out}"
+    );
+    assert_eq!(table(&data), (v0 + 1, rows0 + 2));
+    let q: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
+        "ingest",
+        "quarantine",
+        "rsj-monthly",
+        "--json",
+        "--data-dir",
+        &data,
+    ])))
+    .unwrap();
+    assert_eq!(q[0]["rule"], "duplicate_key", "{q}");
+    assert_eq!(q[0]["line"], "3");
+
+    // The same keys again update in place: no new rows.
+    write_gbk(
+        &dir.join("incoming/rsj/m2.csv"),
+        &format!(
+            "{HEADER}11010519491231002X,张三,失业保险,,终止参保,2026-12-01,6000\n11010519491231002X,张三,工伤保险,,终止参保,2026-12-01,6000\n"
+        ),
+    );
+    let out = ok(zhongshu(&[
+        "ingest",
+        "run",
+        "rsj-monthly",
+        "--data-dir",
+        &data,
+    ]));
+    assert!(
+        out.contains("2 rows read = 2 written + 0 quarantined"),
+        "{out}"
+    );
+    assert_eq!(
+        table(&data),
+        (v0 + 2, rows0 + 2),
+        "merge updated, inserted nothing"
+    );
+}

@@ -18,6 +18,7 @@ pub fn job_spec(r: &DemoResource, entry: &FileEntry) -> JobSpec {
         table: "main".into(),
         path: Some(r.table_path.to_owned()),
         mode: Mode::Append,
+        keys: Vec::new(),
         schedule: None,
         source: SourceSpec::Files {
             dir: "generated".into(),
