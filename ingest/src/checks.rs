@@ -154,6 +154,67 @@ impl RowCheck for CompiledCheck {
     }
 }
 
+/// Rejects a row whose key was already accepted in this run (merge mode: one row per key).
+pub struct UniqueKey {
+    positions: Vec<usize>,
+    names: String,
+    seen: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl UniqueKey {
+    /// A check on the given key columns.
+    pub fn new(columns: &[Column], keys: &[String]) -> Result<UniqueKey, String> {
+        let positions = keys
+            .iter()
+            .map(|k| {
+                columns
+                    .iter()
+                    .position(|c| &c.name == k)
+                    .ok_or_else(|| format!("key `{k}` is not a column"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(UniqueKey {
+            positions,
+            names: keys.join(","),
+            seen: Default::default(),
+        })
+    }
+}
+
+impl RowCheck for UniqueKey {
+    fn check(&self, _columns: &[Column], values: &[Option<&str>]) -> Result<(), Rejection> {
+        let mut key = String::new();
+        for &p in &self.positions {
+            match values.get(p).copied().flatten() {
+                Some(v) => {
+                    key.push_str(v);
+                    key.push('\u{1f}');
+                }
+                None => {
+                    return Err(Rejection {
+                        column: self.names.clone(),
+                        rule: "required".into(),
+                        reason: format!("key ({}) is incomplete", self.names),
+                    });
+                }
+            }
+        }
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.insert(key) {
+            Ok(())
+        } else {
+            Err(Rejection {
+                column: self.names.clone(),
+                rule: "duplicate_key".into(),
+                reason: format!(
+                    "key ({}) was already delivered earlier in this run",
+                    self.names
+                ),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,66 +291,5 @@ mod tests {
             .compile(&cols)
             .is_err()
         );
-    }
-}
-
-/// Rejects a row whose key was already accepted in this run (merge mode: one row per key).
-pub struct UniqueKey {
-    positions: Vec<usize>,
-    names: String,
-    seen: std::sync::Mutex<std::collections::HashSet<String>>,
-}
-
-impl UniqueKey {
-    /// A check on the given key columns.
-    pub fn new(columns: &[Column], keys: &[String]) -> Result<UniqueKey, String> {
-        let positions = keys
-            .iter()
-            .map(|k| {
-                columns
-                    .iter()
-                    .position(|c| &c.name == k)
-                    .ok_or_else(|| format!("key `{k}` is not a column"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(UniqueKey {
-            positions,
-            names: keys.join(","),
-            seen: Default::default(),
-        })
-    }
-}
-
-impl RowCheck for UniqueKey {
-    fn check(&self, _columns: &[Column], values: &[Option<&str>]) -> Result<(), Rejection> {
-        let mut key = String::new();
-        for &p in &self.positions {
-            match values.get(p).copied().flatten() {
-                Some(v) => {
-                    key.push_str(v);
-                    key.push('\u{1f}');
-                }
-                None => {
-                    return Err(Rejection {
-                        column: self.names.clone(),
-                        rule: "required".into(),
-                        reason: format!("key ({}) is incomplete", self.names),
-                    });
-                }
-            }
-        }
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.insert(key) {
-            Ok(())
-        } else {
-            Err(Rejection {
-                column: self.names.clone(),
-                rule: "duplicate_key".into(),
-                reason: format!(
-                    "key ({}) was already delivered earlier in this run",
-                    self.names
-                ),
-            })
-        }
     }
 }
