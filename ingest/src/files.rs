@@ -35,6 +35,8 @@ pub enum FileFormat {
     Tsv,
     /// One JSON object per line.
     JsonLines,
+    /// Apache Parquet (typed; values are checked against the target like text).
+    Parquet,
 }
 
 /// What to read and how.
@@ -290,6 +292,12 @@ pub fn read_bytes(
     encoding: Encoding,
     schema: SchemaRef,
 ) -> Result<Vec<RecordBatch>, IngestError> {
+    if format == FileFormat::Parquet {
+        return Err(IngestError::Parse {
+            file: name.to_owned(),
+            message: "binary formats are read by ingest jobs".into(),
+        });
+    }
     let text = decode(name, bytes, encoding)?;
     let parse_err = |e: arrow::error::ArrowError| IngestError::Parse {
         file: name.to_owned(),
@@ -313,6 +321,10 @@ pub fn read_bytes(
                 .map_err(parse_err)?;
             reader.collect::<Result<Vec<_>, _>>().map_err(parse_err)
         }
+        FileFormat::Parquet => Err(IngestError::Parse {
+            file: name.to_owned(),
+            message: "binary formats are read by ingest jobs, not as text".into(),
+        }),
         FileFormat::JsonLines => {
             let reader = arrow::json::ReaderBuilder::new(schema)
                 .with_batch_size(64 * 1024)

@@ -397,6 +397,31 @@ async fn parse_file(
     let name = file.path.display().to_string();
     let handle =
         std::fs::File::open(&file.path).map_err(|e| RunError::Input(format!("{name}: {e}")))?;
+    if format == FileFormat::Parquet {
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(handle)
+            .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+            .map_err(|e| RunError::Input(format!("{name}: not a readable Parquet file: {e}")))?;
+        let mut positions = None;
+        let mut rows_read = 0;
+        for batch in reader {
+            let batch = batch?;
+            rows_read += land_batch(
+                &name,
+                &batch,
+                rows_read,
+                &mut positions,
+                spec,
+                columns,
+                checks,
+                target,
+                quarantine,
+                sink,
+            )
+            .await?;
+        }
+        return Ok(rows_read);
+    }
+
     let reader = DecodingReader::new(
         std::io::BufReader::with_capacity(1 << 20, handle),
         encoding,
@@ -485,6 +510,7 @@ async fn parse_file(
                 }
             }
         }
+        FileFormat::Parquet => unreachable!("handled above"),
         FileFormat::JsonLines => {
             use std::io::BufRead;
             let mut checked_header = false;
@@ -535,6 +561,68 @@ async fn parse_file(
     Ok(rows_read)
 }
 
+/// Lands one typed batch (from Parquet or a Delta source): values are rendered as text and
+/// typed and checked exactly like file rows; `line` is the row's position in the input.
+/// Returns the rows read.
+#[allow(clippy::too_many_arguments)] // the run's state, passed explicitly
+async fn land_batch(
+    name: &str,
+    batch: &RecordBatch,
+    offset: u64,
+    positions: &mut Option<Vec<Option<usize>>>,
+    spec: &JobSpec,
+    columns: &[Column],
+    checks: &[&dyn RowCheck],
+    target: &mut TargetRows,
+    quarantine: &mut QuarantineRows,
+    sink: &tokio::sync::mpsc::Sender<RecordBatch>,
+) -> Result<u64, RunError> {
+    let names: Vec<String> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    if positions.is_none() {
+        *positions = Some(map_header(name, &names, spec, columns)?);
+    }
+    let positions = positions.as_deref().unwrap_or_default();
+    let texts: Vec<arrow::array::ArrayRef> = batch
+        .columns()
+        .iter()
+        .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
+        .collect::<Result<_, _>>()?;
+    let texts: Vec<&arrow::array::StringArray> = texts
+        .iter()
+        .map(|a| arrow::array::AsArray::as_string::<i32>(a.as_ref()))
+        .collect();
+    for row in 0..batch.num_rows() {
+        let values: Vec<Option<&str>> = positions
+            .iter()
+            .map(|p| {
+                p.and_then(|i| {
+                    let a = texts[i];
+                    arrow::array::Array::is_valid(a, row).then(|| a.value(row))
+                })
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            })
+            .collect();
+        if let Err(why) = target.push(&values, checks) {
+            let raw = values
+                .iter()
+                .map(|v| v.unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join(",");
+            quarantine.push(name, offset + row as u64 + 1, &raw, &why);
+        }
+        if target.len() >= BATCH_ROWS {
+            send(sink, target.take_batch()?).await?;
+        }
+    }
+    Ok(batch.num_rows() as u64)
+}
+
 /// Reads one version of a Delta source, streaming accepted rows into the sink. Values are
 /// typed and checked exactly like file rows; `line` in quarantine is the row's position.
 #[allow(clippy::too_many_arguments)] // the run's state, passed explicitly
@@ -556,50 +644,19 @@ async fn read_delta(
     let mut rows_read = 0u64;
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(EngineError::from)?;
-        let names: Vec<String> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        if positions.is_none() {
-            positions = Some(map_header(&name, &names, spec, columns)?);
-        }
-        let positions = positions.as_deref().unwrap_or_default();
-        let texts: Vec<arrow::array::ArrayRef> = batch
-            .columns()
-            .iter()
-            .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
-            .collect::<Result<_, _>>()?;
-        let texts: Vec<&arrow::array::StringArray> = texts
-            .iter()
-            .map(|a| arrow::array::AsArray::as_string::<i32>(a.as_ref()))
-            .collect();
-        for row in 0..batch.num_rows() {
-            rows_read += 1;
-            let values: Vec<Option<&str>> = positions
-                .iter()
-                .map(|p| {
-                    p.and_then(|i| {
-                        let a = texts[i];
-                        arrow::array::Array::is_valid(a, row).then(|| a.value(row))
-                    })
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                })
-                .collect();
-            if let Err(why) = target.push(&values, checks) {
-                let raw = values
-                    .iter()
-                    .map(|v| v.unwrap_or(""))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                quarantine.push(&name, rows_read, &raw, &why);
-            }
-            if target.len() >= BATCH_ROWS {
-                send(sink, target.take_batch()?).await?;
-            }
-        }
+        rows_read += land_batch(
+            &name,
+            &batch,
+            rows_read,
+            &mut positions,
+            spec,
+            columns,
+            checks,
+            target,
+            quarantine,
+            sink,
+        )
+        .await?;
     }
     Ok(rows_read)
 }

@@ -13,7 +13,7 @@
 //! kind = "files"
 //! dir = "incoming/rsj"             # relative to the data directory, or absolute
 //! glob = "shebao_*.csv"
-//! format = "csv"                   # csv | tsv | json_lines
+//! format = "csv"                   # csv | tsv | json_lines | parquet
 //! encoding = "gbk"                 # utf8 | gbk | gb18030 | detect
 //!
 //! [columns]                        # target column = source column, where names differ

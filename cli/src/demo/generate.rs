@@ -482,6 +482,11 @@ fn write_file(out: &Path, res: &DemoResource, rows: &Rows) -> Result<FileEntry, 
                 .map_err(|e| io(std::io::Error::other(e.to_string())))?;
             String::from_utf8(bytes).map_err(|e| io(std::io::Error::other(e)))?
         }
+        FileFormat::Parquet => {
+            return Err(GenerateError::Options(
+                "the demo generator writes text files only".into(),
+            ));
+        }
         FileFormat::JsonLines => {
             let mut text = String::new();
             for row in &rows.cells {
