@@ -51,3 +51,13 @@ pub fn zhongshu(args: &[&str]) -> Run {
     }
     cmd.output().expect("run zhongshu").into()
 }
+
+/// The standard output of a run that must succeed; panics with both outputs otherwise.
+pub fn ok(run: Run) -> String {
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    run.stdout
+}

@@ -3,16 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use std::path::Path;
-use zhongshu_tests::{Run, zhongshu};
-
-fn ok(run: Run) -> String {
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    run.stdout
-}
+use zhongshu_tests::{ok, zhongshu};
 
 /// A small demo deployment plus an ingest job for more social-insurance deliveries (GBK CSV
 /// with the department's own column name for the ID number).
