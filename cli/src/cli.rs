@@ -326,6 +326,15 @@ pub enum IngestCommand {
         /// Job id.
         job: String,
     },
+    /// Land corrected rows: run the job on the given files (in its source's format and
+    /// encoding) instead of its source directory.
+    Resubmit {
+        /// Job id.
+        job: String,
+        /// Files with the corrected rows.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// A job's runs, newest first, with row accounting.
     History {
         /// Job id.

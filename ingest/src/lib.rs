@@ -17,5 +17,5 @@ pub mod schedule;
 pub mod spec;
 
 pub use files::{Encoding, FileFormat, FileSpec, IngestError, read_file};
-pub use run::{IngestContext, Progress, RunError, run_job, validate};
+pub use run::{IngestContext, Progress, RunError, resubmit, run_job, validate};
 pub use spec::JobSpec;

@@ -204,10 +204,20 @@ async fn plan_inputs(
     ctx: &IngestContext,
     spec: &JobSpec,
     run: &IngestRun,
+    explicit: Option<&[PathBuf]>,
 ) -> Result<Vec<FileInput>, RunError> {
     let SourceSpec::Files { dir, glob, .. } = &spec.source else {
         return Ok(Vec::new());
     };
+    if !run.inputs.is_empty() && explicit.is_some() {
+        return Err(RunError::Job {
+            job: spec.id.clone(),
+            message: format!(
+                "run {} was interrupted; finish it first with `zhongshu ingest run {}`",
+                run.run, spec.id
+            ),
+        });
+    }
     if !run.inputs.is_empty() {
         let mut out = Vec::new();
         for input in &run.inputs {
@@ -228,13 +238,6 @@ async fn plan_inputs(
         }
         return Ok(out);
     }
-    let base = if Path::new(dir).is_absolute() {
-        PathBuf::from(dir)
-    } else {
-        ctx.data_dir.join(dir)
-    };
-    let pattern = base.join(glob);
-    let pattern = pattern.to_string_lossy();
     let landed: HashSet<(String, String)> = ctx
         .store
         .landed_files(&run.job)
@@ -242,6 +245,33 @@ async fn plan_inputs(
         .into_iter()
         .map(|(p, _, c)| (p, c))
         .collect();
+    if let Some(explicit) = explicit {
+        let mut out = Vec::new();
+        for path in explicit {
+            let path = std::fs::canonicalize(path)
+                .map_err(|e| RunError::Input(format!("{}: {e}", path.display())))?;
+            let (size, checksum) = sha256_file(&path)?;
+            if landed.contains(&(path.display().to_string(), checksum.clone())) {
+                return Err(RunError::Input(format!(
+                    "{}: this exact file has already landed",
+                    path.display()
+                )));
+            }
+            out.push(FileInput {
+                path,
+                size,
+                checksum,
+            });
+        }
+        return Ok(out);
+    }
+    let base = if Path::new(dir).is_absolute() {
+        PathBuf::from(dir)
+    } else {
+        ctx.data_dir.join(dir)
+    };
+    let pattern = base.join(glob);
+    let pattern = pattern.to_string_lossy();
     let mut paths: Vec<PathBuf> = glob::glob(&pattern)
         .map_err(|e| RunError::Job {
             job: spec.id.clone(),
@@ -678,6 +708,27 @@ fn merge_keys(spec: &JobSpec, columns: &[Column]) -> Vec<String> {
 pub async fn run_job(
     ctx: &IngestContext,
     job_id: &JobId,
+    progress: impl FnMut(Progress),
+) -> Result<IngestRun, RunError> {
+    run_job_on(ctx, job_id, None, progress).await
+}
+
+/// Runs a job on the given files instead of its source directory: how corrected rows from
+/// quarantine are re-submitted. The files must be in the job's format and encoding; the run is
+/// an ordinary run with all its guarantees.
+pub async fn resubmit(
+    ctx: &IngestContext,
+    job_id: &JobId,
+    files: &[PathBuf],
+    progress: impl FnMut(Progress),
+) -> Result<IngestRun, RunError> {
+    run_job_on(ctx, job_id, Some(files), progress).await
+}
+
+async fn run_job_on(
+    ctx: &IngestContext,
+    job_id: &JobId,
+    explicit: Option<&[PathBuf]>,
     mut progress: impl FnMut(Progress),
 ) -> Result<IngestRun, RunError> {
     let started = Instant::now();
@@ -713,6 +764,7 @@ pub async fn run_job(
         &resource.columns,
         &path,
         &mut run,
+        explicit,
         &mut progress,
     )
     .await;
@@ -733,6 +785,7 @@ pub async fn run_job(
     }
 }
 
+#[allow(clippy::too_many_arguments)] // the run's state, passed explicitly
 async fn execute(
     ctx: &IngestContext,
     job: &IngestJob,
@@ -740,6 +793,7 @@ async fn execute(
     columns: &[Column],
     path: &str,
     run: &mut IngestRun,
+    explicit: Option<&[PathBuf]>,
     progress: &mut impl FnMut(Progress),
 ) -> Result<(), RunError> {
     let store = ctx.store.as_ref();
@@ -748,7 +802,7 @@ async fn execute(
     let mut files = Vec::new();
     match &spec.source {
         SourceSpec::Files { .. } => {
-            files = plan_inputs(ctx, spec, run).await?;
+            files = plan_inputs(ctx, spec, run, explicit).await?;
             run.inputs = files
                 .iter()
                 .map(|f| RunInput {

@@ -198,6 +198,36 @@ fn conservation_quarantine_and_exactly_once() {
     );
     assert_eq!(table(&data), (v1 + 1, rows1 + 1));
 
+    // Corrected rows are re-submitted from a file outside the job's directory, once.
+    let fixed = dir.join("fixed.csv");
+    write_gbk(
+        &fixed,
+        &format!("{HEADER}110105194912310037,李四,工伤保险,,正常参保,2026-11-02,4800\n"),
+    );
+    let out = ok(zhongshu(&[
+        "ingest",
+        "resubmit",
+        "rsj-monthly",
+        fixed.to_str().unwrap(),
+        "--data-dir",
+        &data,
+    ]));
+    assert!(
+        out.contains("1 rows read = 1 written + 0 quarantined"),
+        "{out}"
+    );
+    assert_eq!(table(&data), (v1 + 2, rows1 + 2));
+    let again = zhongshu(&[
+        "ingest",
+        "resubmit",
+        "rsj-monthly",
+        fixed.to_str().unwrap(),
+        "--data-dir",
+        &data,
+    ]);
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("already landed"), "{}", again.stderr);
+
     for run in history(&data) {
         assert_eq!(
             run["rows_read"].as_i64(),

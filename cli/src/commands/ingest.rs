@@ -11,7 +11,7 @@ use arrow::datatypes::DataType;
 use indicatif::{ProgressBar, ProgressStyle};
 use zhongshu_catalog::{Actor, CatalogStore as _, IngestRun, JobId, PrincipalId};
 use zhongshu_ingest::run::quarantine_path;
-use zhongshu_ingest::{IngestContext, run_job, validate};
+use zhongshu_ingest::{IngestContext, resubmit, run_job, validate};
 
 /// The ingest context of a deployment.
 pub fn context(d: &Deployment) -> IngestContext {
@@ -23,8 +23,16 @@ pub fn context(d: &Deployment) -> IngestContext {
     }
 }
 
-/// Runs one job with a progress bar (rows, rows/s, bytes).
+/// Runs one job with a progress bar (rows, rows/s, bytes), on its source or on `files`.
 pub async fn run_with_progress(d: &Deployment, job: &JobId) -> CliResult<IngestRun> {
+    run_files_with_progress(d, job, None).await
+}
+
+async fn run_files_with_progress(
+    d: &Deployment,
+    job: &JobId,
+    files: Option<&[std::path::PathBuf]>,
+) -> CliResult<IngestRun> {
     let pb = ProgressBar::new(0);
     pb.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {msg}")
@@ -33,13 +41,17 @@ pub async fn run_with_progress(d: &Deployment, job: &JobId) -> CliResult<IngestR
     );
     pb.set_prefix(job.to_string());
     let started = std::time::Instant::now();
-    let result = run_job(&context(d), job, |p| {
+    let show = |p: zhongshu_ingest::Progress| {
         pb.set_length(p.total_bytes);
         pb.set_position(p.bytes);
         let rate = p.rows as f64 / started.elapsed().as_secs_f64().max(1e-3);
         pb.set_message(format!("{} rows, {rate:.0} rows/s", p.rows));
-    })
-    .await;
+    };
+    let ctx = context(d);
+    let result = match files {
+        Some(files) => resubmit(&ctx, job, files, show).await,
+        None => run_job(&ctx, job, show).await,
+    };
     pb.finish_and_clear();
     Ok(result?)
 }
@@ -59,6 +71,28 @@ fn run_row(r: &IngestRun) -> Vec<String> {
             .unwrap_or_else(|| "-".into()),
         r.error.clone().unwrap_or_default(),
     ]
+}
+
+fn print_run(run: &IngestRun) {
+    println!(
+        "run #{} {}: {} rows read = {} written + {} quarantined, {} bytes, {} ms, table version {}",
+        run.run,
+        run.status.as_code(),
+        run.rows_read,
+        run.rows_written,
+        run.rows_quarantined,
+        run.bytes,
+        run.duration_ms,
+        run.table_version
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "unchanged".into())
+    );
+    if run.rows_quarantined > 0 {
+        println!(
+            "see the rejected rows with `zhongshu ingest quarantine {}`",
+            run.job
+        );
+    }
 }
 
 const RUN_HEADERS: [&str; 10] = [
@@ -129,27 +163,13 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
                 j.id, j.resource, j.table, j.updated_at, j.spec
             );
         }
+        IngestCommand::Resubmit { job, files } => {
+            let run = run_files_with_progress(d, &JobId::new(job), Some(&files)).await?;
+            print_run(&run);
+        }
         IngestCommand::Run { job } => {
             let run = run_with_progress(d, &JobId::new(job)).await?;
-            println!(
-                "run #{} {}: {} rows read = {} written + {} quarantined, {} bytes, {} ms, table version {}",
-                run.run,
-                run.status.as_code(),
-                run.rows_read,
-                run.rows_written,
-                run.rows_quarantined,
-                run.bytes,
-                run.duration_ms,
-                run.table_version
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "unchanged".into())
-            );
-            if run.rows_quarantined > 0 {
-                println!(
-                    "see the rejected rows with `zhongshu ingest quarantine {}`",
-                    run.job
-                );
-            }
+            print_run(&run);
         }
         IngestCommand::History { job, limit, json } => {
             let runs = store.list_runs(&JobId::new(job), limit).await?;
