@@ -20,9 +20,6 @@ pub enum CliError {
     /// Storage or query failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// Reading a delivered file failed.
-    #[error(transparent)]
-    Ingest(#[from] zhongshu_ingest::IngestError),
     /// An ingest run failed.
     #[error(transparent)]
     Run(#[from] zhongshu_ingest::RunError),

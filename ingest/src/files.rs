@@ -1,15 +1,11 @@
-//! Reading delivered files into Arrow batches.
+//! Delivered files: their formats and encodings, and the strict streaming decoder.
 //!
-//! Chinese government departments still deliver many files in GBK or GB18030. The file is
-//! decoded to UTF-8 first — strictly, so that a byte sequence that is not valid in the declared
-//! encoding is an error naming the line, never a silent replacement character — and then parsed
-//! with the schema of the target resource.
+//! Chinese government departments still deliver many files in GBK or GB18030. A file is
+//! decoded to UTF-8 as it is read — strictly, so that a byte sequence that is not valid in the
+//! declared encoding is an error naming the line, never a silent replacement character.
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
 use serde::{Deserialize, Serialize};
-use std::io::{Cursor, Read};
-use std::path::{Path, PathBuf};
+use std::io::Read;
 
 /// Text encoding of a delivered file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,60 +33,6 @@ pub enum FileFormat {
     JsonLines,
     /// Apache Parquet (typed; values are checked against the target like text).
     Parquet,
-}
-
-/// What to read and how.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileSpec {
-    /// The file.
-    pub path: PathBuf,
-    /// Its format.
-    pub format: FileFormat,
-    /// Its encoding.
-    pub encoding: Encoding,
-}
-
-/// Why a file could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    /// The file could not be opened.
-    #[error("{file}: {source}")]
-    Io {
-        /// The file.
-        file: String,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// Bytes not valid in the declared encoding.
-    #[error(
-        "{file}:{line}: bytes are not valid {encoding} (rule: encoding); declare the file's real encoding or re-export it"
-    )]
-    Encoding {
-        /// The file.
-        file: String,
-        /// First line with an invalid sequence.
-        line: usize,
-        /// The declared encoding.
-        encoding: &'static str,
-    },
-    /// The header does not match the target's columns.
-    #[error("{file}:1: header {problem} (rule: schema); expected columns {expected}")]
-    Header {
-        /// The file.
-        file: String,
-        /// What is wrong.
-        problem: String,
-        /// The columns the target declares.
-        expected: String,
-    },
-    /// A value could not be parsed as its column's type.
-    #[error("{file}: {message} (rule: type)")]
-    Parse {
-        /// The file.
-        file: String,
-        /// Arrow's message, which names the line and column.
-        message: String,
-    },
 }
 
 /// Decodes a stream of bytes in a declared encoding into UTF-8, strictly and incrementally,
@@ -198,219 +140,9 @@ impl<R: Read> Read for DecodingReader<R> {
     }
 }
 
-/// Decodes a file's bytes to text in the declared encoding, strictly.
-pub fn decode(file: &str, bytes: &[u8], encoding: Encoding) -> Result<String, IngestError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let (codec, name) = match encoding {
-        Encoding::Utf8 => (encoding_rs::UTF_8, "UTF-8"),
-        Encoding::Gbk => (encoding_rs::GBK, "GBK"),
-        Encoding::Gb18030 => (encoding_rs::GB18030, "GB18030"),
-        Encoding::Detect => {
-            if let Ok(text) = std::str::from_utf8(bytes) {
-                return Ok(text.to_owned());
-            }
-            (encoding_rs::GB18030, "GB18030")
-        }
-    };
-    match codec.decode_without_bom_handling_and_without_replacement(bytes) {
-        Some(text) => Ok(text.into_owned()),
-        None => {
-            // Find the first bad line to name it.
-            let line = bytes
-                .split(|b| *b == b'\n')
-                .position(|l| {
-                    codec
-                        .decode_without_bom_handling_and_without_replacement(l)
-                        .is_none()
-                })
-                .map_or(1, |i| i + 1);
-            Err(IngestError::Encoding {
-                file: file.to_owned(),
-                line,
-                encoding: name,
-            })
-        }
-    }
-}
-
-fn check_header(
-    file: &str,
-    text: &str,
-    delimiter: u8,
-    schema: &SchemaRef,
-) -> Result<(), IngestError> {
-    let header = text.lines().next().unwrap_or_default();
-    let found: Vec<&str> = header
-        .split(delimiter as char)
-        .map(|h| h.trim().trim_matches('"'))
-        .collect();
-    let expected: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    if found != expected {
-        let missing: Vec<&str> = expected
-            .iter()
-            .filter(|e| !found.contains(e))
-            .copied()
-            .collect();
-        let extra: Vec<&str> = found
-            .iter()
-            .filter(|f| !expected.contains(f))
-            .copied()
-            .collect();
-        let problem = if missing.is_empty() && extra.is_empty() {
-            "has the right columns in the wrong order".to_owned()
-        } else {
-            format!(
-                "is missing [{}] and has unexpected [{}]",
-                missing.join(", "),
-                extra.join(", ")
-            )
-        };
-        return Err(IngestError::Header {
-            file: file.to_owned(),
-            problem,
-            expected: expected.join(", "),
-        });
-    }
-    Ok(())
-}
-
-/// Reads a whole file into batches of `schema`.
-pub fn read_file(spec: &FileSpec, schema: SchemaRef) -> Result<Vec<RecordBatch>, IngestError> {
-    let name = spec.path.display().to_string();
-    let bytes = std::fs::read(&spec.path).map_err(|source| IngestError::Io {
-        file: name.clone(),
-        source,
-    })?;
-    read_bytes(&name, &bytes, spec.format, spec.encoding, schema)
-}
-
-/// Reads bytes already in memory; `name` is used in errors.
-pub fn read_bytes(
-    name: &str,
-    bytes: &[u8],
-    format: FileFormat,
-    encoding: Encoding,
-    schema: SchemaRef,
-) -> Result<Vec<RecordBatch>, IngestError> {
-    if format == FileFormat::Parquet {
-        return Err(IngestError::Parse {
-            file: name.to_owned(),
-            message: "binary formats are read by ingest jobs".into(),
-        });
-    }
-    let text = decode(name, bytes, encoding)?;
-    let parse_err = |e: arrow::error::ArrowError| IngestError::Parse {
-        file: name.to_owned(),
-        message: e.to_string(),
-    };
-    match format {
-        FileFormat::Csv | FileFormat::Tsv => {
-            let delimiter = if format == FileFormat::Csv {
-                b','
-            } else {
-                b'\t'
-            };
-            check_header(name, &text, delimiter, &schema)?;
-            let format = arrow::csv::reader::Format::default()
-                .with_header(true)
-                .with_delimiter(delimiter);
-            let reader = arrow::csv::ReaderBuilder::new(schema)
-                .with_format(format)
-                .with_batch_size(64 * 1024)
-                .build(Cursor::new(text.as_bytes()))
-                .map_err(parse_err)?;
-            reader.collect::<Result<Vec<_>, _>>().map_err(parse_err)
-        }
-        FileFormat::Parquet => Err(IngestError::Parse {
-            file: name.to_owned(),
-            message: "binary formats are read by ingest jobs, not as text".into(),
-        }),
-        FileFormat::JsonLines => {
-            let reader = arrow::json::ReaderBuilder::new(schema)
-                .with_batch_size(64 * 1024)
-                .build(Cursor::new(text.as_bytes()))
-                .map_err(parse_err)?;
-            reader.collect::<Result<Vec<_>, _>>().map_err(parse_err)
-        }
-    }
-}
-
-/// The file name for messages.
-pub fn display_name(path: &Path) -> String {
-    path.display().to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Array, AsArray};
-    use arrow::datatypes::{DataType, Field, Int64Type, Schema};
-    use std::sync::Arc;
-
-    fn schema() -> SchemaRef {
-        Arc::new(Schema::new(vec![
-            Field::new("name", DataType::Utf8, true),
-            Field::new("age", DataType::Int64, true),
-        ]))
-    }
-
-    #[test]
-    fn reads_gbk_csv() {
-        let (bytes, _, _) = encoding_rs::GBK.encode("name,age\n张三,30\n李四,\n");
-        let batches = read_bytes(
-            "people.csv",
-            &bytes,
-            FileFormat::Csv,
-            Encoding::Gbk,
-            schema(),
-        )
-        .unwrap();
-        let b = &batches[0];
-        assert_eq!(b.num_rows(), 2);
-        assert_eq!(b.column(0).as_string::<i32>().value(0), "张三");
-        assert_eq!(b.column(1).as_primitive::<Int64Type>().value(0), 30);
-        assert!(b.column(1).is_null(1));
-    }
-
-    #[test]
-    fn detects_gbk_and_rejects_bad_bytes() {
-        let (bytes, _, _) = encoding_rs::GBK.encode("name,age\n王五,41\n");
-        let batches =
-            read_bytes("p.csv", &bytes, FileFormat::Csv, Encoding::Detect, schema()).unwrap();
-        assert_eq!(batches[0].column(0).as_string::<i32>().value(0), "王五");
-
-        let err = read_bytes(
-            "p.csv",
-            b"name,age\nok,1\n\xff\xfe,2\n",
-            FileFormat::Csv,
-            Encoding::Utf8,
-            schema(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().starts_with("p.csv:3:"), "{err}");
-    }
-
-    #[test]
-    fn names_header_and_type_problems() {
-        let err = read_bytes(
-            "p.csv",
-            b"name,years\nx,1\n",
-            FileFormat::Csv,
-            Encoding::Utf8,
-            schema(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("missing [age]"), "{err}");
-        let err = read_bytes(
-            "p.csv",
-            b"name,age\nx,abc\n",
-            FileFormat::Csv,
-            Encoding::Utf8,
-            schema(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("p.csv"), "{err}");
-    }
 
     #[test]
     fn streaming_decoder_matches_and_names_bad_lines() {
@@ -436,19 +168,5 @@ mod tests {
             .read_to_string(&mut out)
             .unwrap_err();
         assert!(err.to_string().starts_with("bad.csv:3:"), "{err}");
-    }
-
-    #[test]
-    fn reads_json_lines() {
-        let text = "{\"name\":\"赵六\",\"age\":5}\n{\"name\":\"钱七\"}\n";
-        let batches = read_bytes(
-            "p.jsonl",
-            text.as_bytes(),
-            FileFormat::JsonLines,
-            Encoding::Utf8,
-            schema(),
-        )
-        .unwrap();
-        assert_eq!(batches[0].num_rows(), 2);
     }
 }

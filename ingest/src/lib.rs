@@ -5,7 +5,7 @@
 //! job's transaction identifier, sends rows that do not fit to the target's quarantine table
 //! with file, line, column, rule and reason, records the run with its row accounting
 //! (read = written + quarantined) and is safe to re-run after a crash. [`files`] decodes
-//! UTF-8, GBK and GB18030 strictly; [`rows`] types each field and is where quality checks hook
+//! UTF-8, GBK and GB18030 strictly as a stream; [`rows`] types each field and is where quality checks hook
 //! in.
 #![deny(missing_docs)]
 
@@ -16,6 +16,6 @@ pub mod run;
 pub mod schedule;
 pub mod spec;
 
-pub use files::{Encoding, FileFormat, FileSpec, IngestError, read_file};
+pub use files::{DecodingReader, Encoding, FileFormat};
 pub use run::{IngestContext, Progress, RunError, resubmit, run_job, validate};
 pub use spec::JobSpec;

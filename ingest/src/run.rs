@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use zhongshu_catalog::{
-    Actor, CatalogError, CatalogStore, Column, IngestJob, IngestRun, JobId, ResourceId, RunInput,
-    RunStatus,
+    Actor, CatalogError, CatalogStore, Column, IngestJob, IngestRun, JobId, ResourceDetail,
+    ResourceId, RunInput, RunStatus,
 };
 use zhongshu_engine::{EngineError, Lake, StreamingAppend, WriteMode, schema::arrow_schema};
 
@@ -48,12 +48,6 @@ pub enum RunError {
     /// Storage failure.
     #[error(transparent)]
     Engine(#[from] EngineError),
-}
-
-impl From<crate::files::IngestError> for RunError {
-    fn from(e: crate::files::IngestError) -> Self {
-        RunError::Input(e.to_string())
-    }
 }
 
 impl From<arrow::error::ArrowError> for RunError {
@@ -129,6 +123,15 @@ pub async fn validate(
     store: &dyn CatalogStore,
     spec_text: &str,
 ) -> Result<(JobSpec, IngestJob), RunError> {
+    let (spec, job, _) = validate_with_target(store, spec_text).await?;
+    Ok((spec, job))
+}
+
+/// [`validate`], also returning the target resource it read.
+async fn validate_with_target(
+    store: &dyn CatalogStore,
+    spec_text: &str,
+) -> Result<(JobSpec, IngestJob, ResourceDetail), RunError> {
     let spec = JobSpec::from_toml(spec_text).map_err(|message| RunError::Job {
         job: "?".into(),
         message,
@@ -189,7 +192,7 @@ pub async fn validate(
         created_at: String::new(),
         updated_at: String::new(),
     };
-    Ok((spec, job))
+    Ok((spec, job, resource))
 }
 
 struct FileInput {
@@ -737,15 +740,7 @@ async fn run_job_on(
         job: job_id.to_string(),
         message: "no such job; see `zhongshu ingest list`".into(),
     })?;
-    let (spec, _) = validate(store, &job.spec).await?;
-    let resource =
-        store
-            .get_resource(&job.resource)
-            .await?
-            .ok_or_else(|| CatalogError::NotFound {
-                kind: "resource",
-                id: job.resource.to_string(),
-            })?;
+    let (spec, _, resource) = validate_with_target(store, &job.spec).await?;
     let path = resource
         .tables
         .iter()
