@@ -1240,6 +1240,69 @@ impl CatalogStore for SqlCatalogStore {
         Ok(())
     }
 
+    async fn add_column(
+        &self,
+        actor: &Actor,
+        resource: &ResourceId,
+        column: &Column,
+    ) -> Result<()> {
+        let (mut tx, mut head) = self.begin_write().await?;
+        fetch_resource(&mut tx, resource).await?;
+        let exists: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM columns WHERE resource_id = $1 AND name = $2")
+                .bind(resource.as_str())
+                .bind(&column.name)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+        if exists > 0 {
+            return Err(CatalogError::AlreadyExists {
+                kind: "column",
+                id: format!("{resource}.{}", column.name),
+            });
+        }
+        let last: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(position), -1) AS last FROM columns WHERE resource_id = $1",
+        )
+        .bind(resource.as_str())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("last")?;
+        let mut query = sqlx::query(
+            "INSERT INTO columns (resource_id, position, name, title, data_type, nullable, is_key, \
+             description, category, grade, element_id, binding) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        );
+        query = query
+            .bind(resource.as_str())
+            .bind(last + 1)
+            .bind(&column.name)
+            .bind(&column.title)
+            .bind(&column.data_type)
+            .bind(i64::from(column.nullable))
+            .bind(i64::from(column.is_key))
+            .bind(&column.description)
+            .bind(column.category.as_code())
+            .bind(column.grade.as_code())
+            .bind(Option::<String>::None)
+            .bind(Option::<String>::None);
+        query.execute(&mut *tx).await?;
+        regrade(&mut tx, resource).await?;
+        log_change(
+            &mut tx,
+            &mut head,
+            actor,
+            "column",
+            &format!("{resource}.{}", column.name),
+            "add",
+            None,
+            Some(to_json(column)?),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn classify_column(
         &self,
         actor: &Actor,
@@ -1641,7 +1704,8 @@ impl CatalogStore for SqlCatalogStore {
         .execute(&mut *tx)
         .await?;
         if run.status == RunStatus::Succeeded {
-            for input in run.inputs.iter().filter(|i| i.kind == "file") {
+            // Every landed input: files by checksum, source table versions, watermarks.
+            for input in &run.inputs {
                 sqlx::query(
                     "INSERT INTO landed_files (job_id, path, size, checksum, run) VALUES ($1, $2, $3, $4, $5) \
                      ON CONFLICT (job_id, path, checksum) DO NOTHING",
@@ -1673,19 +1737,21 @@ impl CatalogStore for SqlCatalogStore {
     }
 
     async fn landed_files(&self, job: &JobId) -> Result<Vec<(String, i64, String)>> {
-        sqlx::query("SELECT path, size, checksum FROM landed_files WHERE job_id = $1 ORDER BY path")
-            .bind(job.as_str())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("path")?,
-                    r.try_get("size")?,
-                    r.try_get("checksum")?,
-                ))
-            })
-            .collect()
+        sqlx::query(
+            "SELECT path, size, checksum FROM landed_files WHERE job_id = $1 ORDER BY run, path",
+        )
+        .bind(job.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("path")?,
+                r.try_get("size")?,
+                r.try_get("checksum")?,
+            ))
+        })
+        .collect()
     }
 
     async fn changes_since(&self, after_seq: i64, limit: i64) -> Result<Vec<ChangeEvent>> {

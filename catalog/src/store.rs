@@ -9,7 +9,7 @@ use crate::classification::{BindingRole, Category, Grade, OpenAttr, ShareAttr, S
 use crate::error::Result;
 use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
-    ChainReport, ChangeEvent, Coverage, DataElement, ElementBindings, IngestJob, IngestRun,
+    ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBindings, IngestJob, IngestRun,
     NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged, Principal, Resource,
     ResourceDetail, ResourceFilter, SearchDocument, Suggestion, TableRecord,
 };
@@ -110,6 +110,10 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     /// Removes a column's binding (releasing a source).
     async fn unbind_column(&self, actor: &Actor, resource: &ResourceId, column: &str)
     -> Result<()>;
+    /// Adds a column at the end of a resource (schema evolution by an ingest job) and
+    /// recomputes the resource grade; refuses a name the resource already has.
+    async fn add_column(&self, actor: &Actor, resource: &ResourceId, column: &Column)
+    -> Result<()>;
     /// Sets a column's category and grade and recomputes the resource grade.
     async fn classify_column(
         &self,
@@ -165,7 +169,8 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     async fn finish_run(&self, run: &IngestRun) -> Result<()>;
     /// Runs of a job, newest first.
     async fn list_runs(&self, job: &JobId, limit: i64) -> Result<Vec<IngestRun>>;
-    /// Files a job has landed: (path, size, checksum).
+    /// Inputs a job has landed — files, source table versions, watermarks — as (name, size,
+    /// checksum), oldest run first.
     async fn landed_files(&self, job: &JobId) -> Result<Vec<(String, i64, String)>>;
 
     // --- change log ----------------------------------------------------------------------

@@ -65,6 +65,45 @@ pub enum WriteMode {
     Overwrite,
 }
 
+/// The rows of one write: batches in memory, or Parquet files a run spooled to local disk so
+/// that an overwrite, merge or history run of any size keeps memory bounded.
+#[derive(Debug, Clone)]
+pub enum RunData {
+    /// Batches in memory.
+    Batches(Vec<RecordBatch>),
+    /// A local Parquet file (or directory of files).
+    Parquet(std::path::PathBuf),
+}
+
+impl From<Vec<RecordBatch>> for RunData {
+    fn from(batches: Vec<RecordBatch>) -> Self {
+        RunData::Batches(batches)
+    }
+}
+
+impl RunData {
+    /// The rows as a DataFusion frame of `ctx` with the given schema.
+    async fn frame(
+        self,
+        ctx: &SessionContext,
+        schema: arrow::datatypes::SchemaRef,
+    ) -> Result<datafusion::dataframe::DataFrame> {
+        Ok(match self {
+            RunData::Batches(batches) if batches.is_empty() => {
+                ctx.read_batch(RecordBatch::new_empty(schema))?
+            }
+            RunData::Batches(batches) => ctx.read_batches(batches)?,
+            RunData::Parquet(path) => {
+                let options = datafusion::prelude::ParquetReadOptions::default()
+                    .schema(schema.as_ref())
+                    .file_extension(".parquet");
+                ctx.read_parquet(path.display().to_string(), options)
+                    .await?
+            }
+        })
+    }
+}
+
 /// The result of one write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOutcome {
@@ -202,46 +241,48 @@ impl Lake {
         Ok(WriteOutcome { version, rows })
     }
 
-    /// Writes batches as the `version`-th commit of application `app_id` (a Delta transaction
+    /// Writes `data` as the `version`-th commit of application `app_id` (a Delta transaction
     /// identifier, `txn`), unless the table already holds that commit: a re-run after a crash
-    /// then lands nothing twice. Returns the table version holding the commit and whether this
-    /// call made it.
+    /// then lands nothing twice. New columns in `schema` are added to the table. Returns the
+    /// table version holding the commit and whether this call made it.
+    #[allow(clippy::too_many_arguments)] // one argument per aspect of the commit
     pub async fn write_once(
         &self,
         path: &str,
         name: &str,
-        batches: Vec<RecordBatch>,
+        schema: arrow::datatypes::SchemaRef,
+        data: impl Into<RunData>,
         mode: WriteMode,
         app_id: &str,
         version: i64,
     ) -> Result<(WriteOutcome, bool)> {
         let table = self.table_handle(path).await?;
-        if table.version().is_some() {
-            let state = table.snapshot()?;
-            let done = state
-                .transaction_version(table.log_store().as_ref(), app_id)
-                .await?;
-            if done.is_some_and(|v| v >= version) {
-                let current = table.version().unwrap_or_default();
-                return Ok((
-                    WriteOutcome {
-                        version: current,
-                        rows: 0,
-                    },
-                    false,
-                ));
-            }
+        if table.version().is_some() && self.holds(&table, app_id, version).await? {
+            let current = table.version().unwrap_or_default();
+            return Ok((
+                WriteOutcome {
+                    version: current,
+                    rows: 0,
+                },
+                false,
+            ));
         }
-        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
         let save_mode = match mode {
             WriteMode::Append => SaveMode::Append,
             WriteMode::Overwrite => SaveMode::Overwrite,
         };
         let commit = CommitProperties::default()
             .with_application_transaction(Transaction::new(app_id, version));
+        let ctx = delta_session();
+        let frame = data.into().frame(&ctx, schema).await?;
+        // Counting a spooled Parquet file reads its footer only.
+        let rows = frame.clone().count().await? as u64;
         let table = table
-            .write(batches)
+            .write(Vec::new())
+            .with_input_plan(frame.into_unoptimized_plan())
+            .with_session_state(Arc::new(ctx.state()))
             .with_save_mode(save_mode)
+            .with_schema_mode(deltalake::operations::write::SchemaMode::Merge)
             .with_table_name(name)
             .with_commit_properties(commit)
             .await?;
@@ -251,7 +292,16 @@ impl Lake {
         Ok((WriteOutcome { version, rows }, true))
     }
 
-    /// Upserts `batches` into the table on `keys` as the `version`-th commit of `app_id`:
+    /// Whether the table already holds the `version`-th commit of `app_id`.
+    async fn holds(&self, table: &DeltaTable, app_id: &str, version: i64) -> Result<bool> {
+        let state = table.snapshot()?;
+        Ok(state
+            .transaction_version(table.log_store().as_ref(), app_id)
+            .await?
+            .is_some_and(|v| v >= version))
+    }
+
+    /// Upserts `data` into the table on `keys` as the `version`-th commit of `app_id`:
     /// rows whose keys exist are updated, others inserted; nothing happens if the table
     /// already holds that commit. Creates the table on first use. Returns the version holding
     /// the commit and the (inserted, updated) counts.
@@ -261,34 +311,25 @@ impl Lake {
         path: &str,
         name: &str,
         schema: arrow::datatypes::SchemaRef,
-        batches: Vec<RecordBatch>,
+        data: impl Into<RunData>,
         keys: &[String],
         app_id: &str,
         version: i64,
     ) -> Result<(u64, usize, usize)> {
         use datafusion::prelude::col;
+        let data = data.into();
         let table = self.table_handle(path).await?;
         if table.version().is_none() {
-            let rows = batches.iter().map(|b| b.num_rows()).sum();
             let (outcome, _) = self
-                .write_once(path, name, batches, WriteMode::Append, app_id, version)
+                .write_once(path, name, schema, data, WriteMode::Append, app_id, version)
                 .await?;
-            return Ok((outcome.version, rows, 0));
+            return Ok((outcome.version, outcome.rows as usize, 0));
         }
-        let state = table.snapshot()?;
-        if state
-            .transaction_version(table.log_store().as_ref(), app_id)
-            .await?
-            .is_some_and(|v| v >= version)
-        {
+        if self.holds(&table, app_id, version).await? {
             return Ok((table.version().unwrap_or_default(), 0, 0));
         }
-        let ctx = SessionContext::new();
-        let source = ctx.read_batches(if batches.is_empty() {
-            vec![RecordBatch::new_empty(schema.clone())]
-        } else {
-            batches
-        })?;
+        let ctx = delta_session();
+        let source = data.frame(&ctx, schema.clone()).await?;
         let predicate = keys
             .iter()
             .map(|k| col(format!("target.{k}")).eq(col(format!("source.{k}"))))
@@ -313,6 +354,165 @@ impl Lake {
                 }
                 i
             })?
+            .with_merge_schema(true)
+            .with_commit_properties(commit)
+            .await?;
+        Ok((
+            table.version().unwrap_or_default(),
+            metrics.num_target_rows_inserted,
+            metrics.num_target_rows_updated,
+        ))
+    }
+
+    /// Lands a full snapshot with history (SCD type 2) as the `version`-th commit of `app_id`.
+    /// The table holds `schema`'s columns plus `valid_from` and `valid_to` (UTC timestamps;
+    /// `valid_to` is null for the current version of a key). Against the current versions:
+    /// a key whose values changed is closed at `at` and reopened with the new values, a new key
+    /// is opened, a key missing from the snapshot is closed; unchanged keys are untouched.
+    /// Returns the version holding the commit and the (opened, closed) counts.
+    #[allow(clippy::too_many_arguments)] // one argument per aspect of the commit
+    pub async fn history_once(
+        &self,
+        path: &str,
+        name: &str,
+        schema: arrow::datatypes::SchemaRef,
+        data: impl Into<RunData>,
+        keys: &[String],
+        app_id: &str,
+        version: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(u64, usize, usize)> {
+        use datafusion::prelude::{col, lit};
+        let at = lit(datafusion::scalar::ScalarValue::TimestampMicrosecond(
+            Some(at.timestamp_micros()),
+            Some("UTC".into()),
+        ));
+        let no_time = lit(datafusion::scalar::ScalarValue::TimestampMicrosecond(
+            None,
+            Some("UTC".into()),
+        ));
+        let table = self.table_handle(path).await?;
+        let ctx = delta_session();
+        let snapshot = data.into().frame(&ctx, schema.clone()).await?;
+        if table.version().is_none() {
+            let opened = snapshot
+                .with_column(VALID_FROM, at)?
+                .with_column(VALID_TO, no_time)?;
+            let rows = opened.clone().count().await?;
+            let commit = CommitProperties::default()
+                .with_application_transaction(Transaction::new(app_id, version));
+            let table = table
+                .write(Vec::new())
+                .with_input_plan(opened.into_unoptimized_plan())
+                .with_session_state(Arc::new(ctx.state()))
+                .with_save_mode(SaveMode::Append)
+                .with_table_name(name)
+                .with_commit_properties(commit)
+                .await?;
+            return Ok((table.version().unwrap_or_default(), rows, 0));
+        }
+        if self.holds(&table, app_id, version).await? {
+            return Ok((table.version().unwrap_or_default(), 0, 0));
+        }
+        let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let values: Vec<&String> = columns.iter().filter(|c| !keys.contains(c)).collect();
+        // A changed row must both close the current version (matched on its key) and open a
+        // new one (inserted): the snapshot is joined to the current versions and changed rows
+        // are sent a second time with no merge key, so that they never match.
+        table.update_datafusion_session(&ctx.state())?;
+        ctx.register_table("target", table.table_provider().await?)?;
+        ctx.register_table("snapshot", snapshot.clone().into_view())?;
+        let quoted = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+        let differs = if values.is_empty() {
+            "FALSE".to_owned()
+        } else {
+            values
+                .iter()
+                .map(|c| format!("(s.{0} IS DISTINCT FROM t.{0})", quoted(c)))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        };
+        let select_all = columns
+            .iter()
+            .map(|c| format!("s.{}", quoted(c)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let merge_keys = |from_snapshot: bool| {
+            keys.iter()
+                .map(|k| {
+                    if from_snapshot {
+                        format!("s.{} AS {}", quoted(k), quoted(&format!("__merge_{k}")))
+                    } else {
+                        let t = schema
+                            .field_with_name(k)
+                            .map(|f| f.data_type().to_string())
+                            .unwrap_or_else(|_| "Utf8".into());
+                        format!(
+                            "arrow_cast(NULL, '{t}') AS {}",
+                            quoted(&format!("__merge_{k}"))
+                        )
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let join = keys
+            .iter()
+            .map(|k| format!("s.{0} = t.{0}", quoted(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let sql = format!(
+            "SELECT {select_all}, {} FROM snapshot s \
+             UNION ALL \
+             SELECT {select_all}, {} FROM snapshot s JOIN target t ON {join} \
+             WHERE t.{VALID_TO} IS NULL AND ({differs})",
+            merge_keys(true),
+            merge_keys(false),
+        );
+        // The new versions' validity travels in the source, so that inserting it needs no
+        // column the source lacks.
+        let source = ctx
+            .sql(&sql)
+            .await?
+            .with_column(VALID_FROM, at.clone())?
+            .with_column(VALID_TO, no_time)?;
+        let predicate = keys
+            .iter()
+            .map(|k| col(format!("target.{k}")).eq(col(format!("source.__merge_{k}"))))
+            .fold(col(format!("target.{VALID_TO}")).is_null(), |a, b| a.and(b));
+        let changed = values
+            .iter()
+            .map(|c| {
+                datafusion::logical_expr::binary_expr(
+                    col(format!("target.{c}")),
+                    datafusion::logical_expr::Operator::IsDistinctFrom,
+                    col(format!("source.{c}")),
+                )
+            })
+            .reduce(|a, b| a.or(b))
+            .unwrap_or(lit(false));
+        let commit = CommitProperties::default()
+            .with_application_transaction(Transaction::new(app_id, version));
+        let (table, metrics) = table
+            .merge(source, predicate)
+            .with_source_alias("source")
+            .with_target_alias("target")
+            .when_matched_update(|u| u.predicate(changed).update(VALID_TO, at.clone()))?
+            .when_not_matched_insert(|mut i| {
+                for c in columns
+                    .iter()
+                    .map(String::as_str)
+                    .chain([VALID_FROM, VALID_TO])
+                {
+                    i = i.set(c, col(format!("source.{c}")));
+                }
+                i
+            })?
+            .when_not_matched_by_source_update(|u| {
+                u.predicate(col(format!("target.{VALID_TO}")).is_null())
+                    .update(VALID_TO, at.clone())
+            })?
+            .with_merge_schema(true)
             .with_commit_properties(commit)
             .await?;
         Ok((
@@ -464,6 +664,17 @@ impl Lake {
 /// Shared handle.
 pub type LakeRef = Arc<Lake>;
 
+/// A DataFusion session with delta-rs's planner, for plans that delta-rs executes (writes
+/// and merges fed from a frame).
+fn delta_session() -> SessionContext {
+    deltalake::delta_datafusion::create_session().into_inner()
+}
+
+/// Column of a history (SCD2) table: when a version of a row became current.
+pub const VALID_FROM: &str = "valid_from";
+/// Column of a history (SCD2) table: when a version stopped being current (null: current).
+pub const VALID_TO: &str = "valid_to";
+
 /// Parquet file size at which a streaming append rolls to a new file.
 const STREAMING_FILE_SIZE: u64 = 128 * 1024 * 1024;
 
@@ -488,10 +699,18 @@ impl StreamingAppend {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        // The writer expects the table's own schema object; the columns are the same.
-        let batch = RecordBatch::try_new(self.writer.arrow_schema(), batch.columns().to_vec())?;
         self.rows += batch.num_rows() as u64;
-        self.writer.write(batch).await?;
+        let schema = self.writer.arrow_schema();
+        if schema.fields().len() == batch.num_columns() {
+            // The writer expects the table's own schema object; the columns are the same.
+            let batch = RecordBatch::try_new(schema, batch.columns().to_vec())?;
+            self.writer.write(batch).await?;
+        } else {
+            // Columns added to the resource: the commit widens the table's schema.
+            self.writer
+                .write_with_mode(batch, deltalake::writer::WriteMode::MergeSchema)
+                .await?;
+        }
         Ok(())
     }
 

@@ -13,7 +13,10 @@ pub mod maintenance;
 pub mod schema;
 
 pub use error::{EngineError, Result};
-pub use lake::{Lake, LakeConfig, LakeRef, StreamingAppend, WriteMode, WriteOutcome};
+pub use lake::{
+    Lake, LakeConfig, LakeRef, RunData, StreamingAppend, VALID_FROM, VALID_TO, WriteMode,
+    WriteOutcome,
+};
 
 /// The DataFusion and Arrow versions zhongshu is built with, re-exported so that every crate
 /// above uses the same ones.

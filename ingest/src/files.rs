@@ -31,8 +31,12 @@ pub enum FileFormat {
     Tsv,
     /// One JSON object per line.
     JsonLines,
+    /// A JSON array of objects (read as a stream, element by element).
+    Json,
     /// Apache Parquet (typed; values are checked against the target like text).
     Parquet,
+    /// An Excel workbook (first sheet, or `sheet`), header in the first row.
+    Xlsx,
 }
 
 /// Decodes a stream of bytes in a declared encoding into UTF-8, strictly and incrementally,

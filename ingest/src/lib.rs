@@ -10,12 +10,15 @@
 #![deny(missing_docs)]
 
 pub mod checks;
+pub mod derive;
 pub mod files;
+pub mod lander;
 pub mod rows;
 pub mod run;
 pub mod schedule;
+pub mod source;
 pub mod spec;
 
 pub use files::{DecodingReader, Encoding, FileFormat};
-pub use run::{IngestContext, Progress, RunError, resubmit, run_job, validate};
+pub use run::{IngestContext, Progress, RunError, create_job, resubmit, run_job, validate};
 pub use spec::JobSpec;

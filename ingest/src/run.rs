@@ -13,20 +13,22 @@
 //! Files are landed once: a file whose path and checksum are in the job's ledger is skipped.
 
 use crate::checks::UniqueKey;
-use crate::files::{DecodingReader, Encoding, FileFormat};
-use crate::rows::{QuarantineRows, Rejection, RowCheck, TargetRows};
+use crate::derive::Derivation;
+use crate::lander::{Lander, map_header};
+use crate::rows::{QuarantineRows, RowCheck, TargetRows};
+use crate::source::{PlanContext, Source, WATERMARK, source_for, type_fits};
 use crate::spec::{ExtraColumns, JobSpec, Mode, SourceSpec};
 use arrow::array::RecordBatch;
-use sha2::{Digest, Sha256};
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use zhongshu_catalog::{
     Actor, CatalogError, CatalogStore, Column, IngestJob, IngestRun, JobId, ResourceDetail,
     ResourceId, RunInput, RunStatus,
 };
-use zhongshu_engine::{EngineError, Lake, StreamingAppend, WriteMode, schema::arrow_schema};
+use zhongshu_engine::{
+    EngineError, Lake, RunData, StreamingAppend, WriteMode, schema::arrow_schema,
+};
 
 /// A run failed; the message names the file, line or column and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -88,26 +90,6 @@ fn failpoint(name: &str) {
     }
 }
 
-fn sha256_file(path: &Path) -> Result<(u64, String), RunError> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| RunError::Input(format!("{}: {e}", path.display())))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| RunError::Input(format!("{}: {e}", path.display())))?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((size, hex::encode(hasher.finalize())))
-}
-
 /// The app id of a job's commits to its target table.
 pub fn app_id(job: &JobId) -> String {
     format!("zhongshu-ingest:{job}")
@@ -159,11 +141,51 @@ async fn validate_with_target(
     for check in &spec.checks {
         check.compile(&resource.columns).map_err(&job_err)?;
     }
-    if spec.mode == Mode::Merge && merge_keys(&spec, &resource.columns).is_empty() {
+    if matches!(spec.mode, Mode::Merge | Mode::History)
+        && merge_keys(&spec, &resource.columns).is_empty()
+    {
         return Err(job_err(format!(
-            "merge needs key columns; mark items of {} as keys or list them in `keys = [...]`",
-            spec.resource
+            "{:?} mode needs key columns; mark items of {} as keys or list them in `keys = [...]`",
+            spec.mode, spec.resource
         )));
+    }
+    let column = |name: &str, section: &str| {
+        resource
+            .columns
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| {
+                job_err(format!(
+                    "[{section}] names `{name}`, which resource {} does not have",
+                    spec.resource
+                ))
+            })
+    };
+    for (name, format) in &spec.cast {
+        let c = column(name, "cast")?;
+        if !matches!(c.data_type.as_str(), "date" | "timestamp") {
+            return Err(job_err(format!(
+                "[cast] {name} = \"{format}\": formats apply to date and timestamp columns; `{name}` is {}",
+                c.data_type
+            )));
+        }
+    }
+    for name in spec.derive.keys() {
+        column(name, "derive")?;
+    }
+    let schema = arrow_schema(&resource.columns)?;
+    Derivation::compile(&schema, &spec.derive).map_err(&job_err)?;
+    for (name, bind) in &spec.bind {
+        column(name, "bind")?;
+        if store.get_element(bind.element()).await?.is_none() {
+            return Err(job_err(format!(
+                "[bind] {name}: no data element `{}`; see `zhongshu catalog elements`",
+                bind.element()
+            )));
+        }
+        bind.role()
+            .parse::<zhongshu_catalog::BindingRole>()
+            .map_err(|e| job_err(format!("[bind] {name}: {e}")))?;
     }
     for key in &spec.keys {
         if !resource.columns.iter().any(|c| &c.name == key) {
@@ -195,503 +217,39 @@ async fn validate_with_target(
     Ok((spec, job, resource))
 }
 
-struct FileInput {
-    path: PathBuf,
-    size: u64,
-    checksum: String,
-}
-
-/// The files of this run: those the interrupted run recorded, or the new ones matching the
-/// glob that the ledger has not seen.
-async fn plan_inputs(
-    ctx: &IngestContext,
-    spec: &JobSpec,
-    run: &IngestRun,
-    explicit: Option<&[PathBuf]>,
-) -> Result<Vec<FileInput>, RunError> {
-    let SourceSpec::Files { dir, glob, .. } = &spec.source else {
-        return Ok(Vec::new());
-    };
-    if !run.inputs.is_empty() && explicit.is_some() {
-        return Err(RunError::Job {
-            job: spec.id.clone(),
-            message: format!(
-                "run {} was interrupted; finish it first with `zhongshu ingest run {}`",
-                run.run, spec.id
-            ),
-        });
-    }
-    if !run.inputs.is_empty() {
-        let mut out = Vec::new();
-        for input in &run.inputs {
-            let path = PathBuf::from(&input.name);
-            let (size, checksum) = sha256_file(&path)?;
-            if checksum != input.checksum {
-                return Err(RunError::Input(format!(
-                    "{}: changed since interrupted run {} read it; restore the file or remove the run's inputs",
-                    path.display(),
-                    run.run
-                )));
-            }
-            out.push(FileInput {
-                path,
-                size,
-                checksum,
-            });
+/// Validates and stores a job, and binds the columns its `[bind]` section names to their
+/// data elements (a second source of an element is refused, per 一数一源).
+pub async fn create_job(
+    store: &dyn CatalogStore,
+    actor: &Actor,
+    spec_text: &str,
+) -> Result<IngestJob, RunError> {
+    let (spec, job, resource) = validate_with_target(store, spec_text).await?;
+    store.upsert_job(actor, &job).await?;
+    for (name, bind) in &spec.bind {
+        let element = store
+            .get_element(bind.element())
+            .await?
+            .ok_or_else(|| RunError::Job {
+                job: spec.id.clone(),
+                message: format!("[bind] {name}: no data element `{}`", bind.element()),
+            })?;
+        let role: zhongshu_catalog::BindingRole =
+            bind.role().parse().map_err(|e| RunError::Job {
+                job: spec.id.clone(),
+                message: format!("[bind] {name}: {e}"),
+            })?;
+        let current = resource.columns.iter().find(|c| &c.name == name);
+        if current
+            .is_some_and(|c| c.element.as_ref() == Some(&element.id) && c.binding == Some(role))
+        {
+            continue;
         }
-        return Ok(out);
-    }
-    let landed: HashSet<(String, String)> = ctx
-        .store
-        .landed_files(&run.job)
-        .await?
-        .into_iter()
-        .map(|(p, _, c)| (p, c))
-        .collect();
-    if let Some(explicit) = explicit {
-        let mut out = Vec::new();
-        for path in explicit {
-            let path = std::fs::canonicalize(path)
-                .map_err(|e| RunError::Input(format!("{}: {e}", path.display())))?;
-            let (size, checksum) = sha256_file(&path)?;
-            if landed.contains(&(path.display().to_string(), checksum.clone())) {
-                return Err(RunError::Input(format!(
-                    "{}: this exact file has already landed",
-                    path.display()
-                )));
-            }
-            out.push(FileInput {
-                path,
-                size,
-                checksum,
-            });
-        }
-        return Ok(out);
-    }
-    let base = if Path::new(dir).is_absolute() {
-        PathBuf::from(dir)
-    } else {
-        ctx.data_dir.join(dir)
-    };
-    let pattern = base.join(glob);
-    let pattern = pattern.to_string_lossy();
-    let mut paths: Vec<PathBuf> = glob::glob(&pattern)
-        .map_err(|e| RunError::Job {
-            job: spec.id.clone(),
-            message: format!("glob `{pattern}`: {e}"),
-        })?
-        .filter_map(Result::ok)
-        .filter(|p| p.is_file())
-        .collect();
-    paths.sort();
-    let mut out = Vec::new();
-    for path in paths {
-        let (size, checksum) = sha256_file(&path)?;
-        if !landed.contains(&(path.display().to_string(), checksum.clone())) {
-            out.push(FileInput {
-                path,
-                size,
-                checksum,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// Maps the target columns to field positions of a header; fails on missing columns and, by
-/// policy, on extra ones.
-fn map_header(
-    file: &str,
-    header: &[String],
-    spec: &JobSpec,
-    columns: &[Column],
-) -> Result<Vec<Option<usize>>, RunError> {
-    let mut positions = Vec::with_capacity(columns.len());
-    let mut missing = Vec::new();
-    for c in columns {
-        let source = spec.source_column(&c.name);
-        let pos = header.iter().position(|h| h.trim() == source);
-        if pos.is_none() && !c.nullable {
-            missing.push(format!("{source} ({})", c.title));
-        }
-        positions.push(pos);
-    }
-    let expected: Vec<&str> = columns
-        .iter()
-        .map(|c| spec.source_column(&c.name))
-        .collect();
-    if !missing.is_empty() {
-        return Err(RunError::Input(format!(
-            "{file}:1: required column(s) {} missing (rule: schema); expected {}, found {}",
-            missing.join(", "),
-            expected.join(","),
-            header.join(",")
-        )));
-    }
-    let extra: Vec<&String> = header
-        .iter()
-        .filter(|h| !expected.contains(&h.trim()))
-        .collect();
-    if !extra.is_empty() && spec.drift.extra_columns == ExtraColumns::Refuse {
-        return Err(RunError::Input(format!(
-            "{file}:1: unexpected column(s) {} (rule: schema drift); register them on the resource, or set [drift] extra_columns = \"ignore\"",
-            extra
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    Ok(positions)
-}
-
-/// Where accepted rows go while files are read.
-#[allow(clippy::large_enum_variant)] // one sink per run; boxing would buy nothing
-enum Sink {
-    /// Streamed into Parquet files of one pending append commit (opened at the first batch).
-    Append {
-        lake: Lake,
-        path: String,
-        name: String,
-        app_id: String,
-        version: i64,
-        open: Option<Box<StreamingAppend>>,
-        /// The commit already exists (a resumed run): rows are counted, not written again.
-        committed: bool,
-    },
-    /// Collected for an overwrite or merge, which commits once at the end.
-    Collect(Vec<RecordBatch>),
-}
-
-impl Sink {
-    async fn write(&mut self, batch: RecordBatch) -> Result<(), RunError> {
-        match self {
-            Sink::Collect(batches) => batches.push(batch),
-            Sink::Append {
-                lake,
-                path,
-                name,
-                app_id,
-                version,
-                open,
-                committed,
-            } => {
-                if *committed {
-                    return Ok(());
-                }
-                if open.is_none() {
-                    match lake
-                        .streaming_append(path, name, batch.schema(), app_id, *version)
-                        .await?
-                    {
-                        Some(append) => *open = Some(Box::new(append)),
-                        None => {
-                            *committed = true;
-                            return Ok(());
-                        }
-                    }
-                }
-                if let Some(append) = open {
-                    append.write(batch).await?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-const BATCH_ROWS: usize = 64 * 1024;
-
-/// Hands a batch to the writer task; fails when the writer has stopped (its error is reported
-/// when it is joined).
-async fn send(
-    sink: &tokio::sync::mpsc::Sender<RecordBatch>,
-    batch: RecordBatch,
-) -> Result<(), RunError> {
-    sink.send(batch)
-        .await
-        .map_err(|_| RunError::Input("the table writer stopped".into()))
-}
-
-/// Reads one file, streaming accepted rows into the sink and rejected ones into quarantine.
-/// Returns the rows read.
-#[allow(clippy::too_many_arguments)] // the run's state, passed explicitly
-async fn parse_file(
-    file: &FileInput,
-    format: FileFormat,
-    encoding: Encoding,
-    spec: &JobSpec,
-    columns: &[Column],
-    checks: &[&dyn RowCheck],
-    target: &mut TargetRows,
-    quarantine: &mut QuarantineRows,
-    sink: &tokio::sync::mpsc::Sender<RecordBatch>,
-) -> Result<u64, RunError> {
-    let name = file.path.display().to_string();
-    let handle =
-        std::fs::File::open(&file.path).map_err(|e| RunError::Input(format!("{name}: {e}")))?;
-    if format == FileFormat::Parquet {
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(handle)
-            .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-            .map_err(|e| RunError::Input(format!("{name}: not a readable Parquet file: {e}")))?;
-        let mut positions = None;
-        let mut rows_read = 0;
-        for batch in reader {
-            let batch = batch?;
-            rows_read += land_batch(
-                &name,
-                &batch,
-                rows_read,
-                &mut positions,
-                spec,
-                columns,
-                checks,
-                target,
-                quarantine,
-                sink,
-            )
+        store
+            .bind_column(actor, &job.resource, name, &element.id, role)
             .await?;
-        }
-        return Ok(rows_read);
     }
-
-    let reader = DecodingReader::new(
-        std::io::BufReader::with_capacity(1 << 20, handle),
-        encoding,
-        &name,
-    )
-    .map_err(|e| RunError::Input(format!("{name}: {e}")))?;
-    let mut rows_read = 0u64;
-    let land = |target: &mut TargetRows,
-                quarantine: &mut QuarantineRows,
-                line: u64,
-                raw: &str,
-                values: &[Option<&str>]| {
-        if let Err(why) = target.push(values, checks) {
-            quarantine.push(&name, line, raw, &why);
-        }
-    };
-    match format {
-        FileFormat::Csv | FileFormat::Tsv => {
-            let delimiter = if format == FileFormat::Csv {
-                b','
-            } else {
-                b'\t'
-            };
-            let mut reader = csv::ReaderBuilder::new()
-                .delimiter(delimiter)
-                .flexible(true)
-                .from_reader(reader);
-            let header: Vec<String> = reader
-                .headers()
-                .map_err(|e| RunError::Input(format!("{name}:1: {e} (rule: csv)")))?
-                .iter()
-                .map(str::to_owned)
-                .collect();
-            let positions = map_header(&name, &header, spec, columns)?;
-            let separator = (delimiter as char).to_string();
-            let mut record = csv::StringRecord::new();
-            loop {
-                let line = reader.position().line();
-                match reader.read_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {
-                        rows_read += 1;
-                        if record.len() != header.len() {
-                            let raw = record.iter().collect::<Vec<_>>().join(&separator);
-                            let why = Rejection {
-                                column: String::new(),
-                                rule: "shape".into(),
-                                reason: format!(
-                                    "{} fields where the header has {}",
-                                    record.len(),
-                                    header.len()
-                                ),
-                            };
-                            quarantine.push(&name, line, &raw, &why);
-                            continue;
-                        }
-                        let values: Vec<Option<&str>> = positions
-                            .iter()
-                            .map(|p| {
-                                p.and_then(|i| record.get(i))
-                                    .map(str::trim)
-                                    .filter(|v| !v.is_empty())
-                            })
-                            .collect();
-                        if let Err(why) = target.push(&values, checks) {
-                            let raw = record.iter().collect::<Vec<_>>().join(&separator);
-                            quarantine.push(&name, line, &raw, &why);
-                        }
-                    }
-                    // An undecodable file is wrong as a whole: fail the run, naming the line.
-                    Err(e) if e.is_io_error() => {
-                        return Err(RunError::Input(e.to_string().replace("I/O error: ", "")));
-                    }
-                    Err(e) => {
-                        rows_read += 1;
-                        let why = Rejection {
-                            column: String::new(),
-                            rule: "csv".into(),
-                            reason: e.to_string(),
-                        };
-                        quarantine.push(&name, line, "", &why);
-                    }
-                }
-                if target.len() >= BATCH_ROWS {
-                    send(sink, target.take_batch()?).await?;
-                }
-            }
-        }
-        FileFormat::Parquet => unreachable!("handled above"),
-        FileFormat::JsonLines => {
-            use std::io::BufRead;
-            let mut checked_header = false;
-            for (i, line_text) in std::io::BufReader::new(reader).lines().enumerate() {
-                let line_text = line_text.map_err(|e| RunError::Input(e.to_string()))?;
-                if line_text.trim().is_empty() {
-                    continue;
-                }
-                rows_read += 1;
-                let line = i as u64 + 1;
-                let object = match serde_json::from_str::<serde_json::Value>(&line_text) {
-                    Ok(serde_json::Value::Object(o)) => o,
-                    Ok(_) | Err(_) => {
-                        let why = Rejection {
-                            column: String::new(),
-                            rule: "json".into(),
-                            reason: "not a JSON object".into(),
-                        };
-                        quarantine.push(&name, line, &line_text, &why);
-                        continue;
-                    }
-                };
-                if !checked_header {
-                    let keys: Vec<String> = object.keys().cloned().collect();
-                    map_header(&name, &keys, spec, columns)?;
-                    checked_header = true;
-                }
-                let texts: Vec<Option<String>> = columns
-                    .iter()
-                    .map(|c| match object.get(spec.source_column(&c.name)) {
-                        None | Some(serde_json::Value::Null) => None,
-                        Some(serde_json::Value::String(s)) => Some(s.clone()),
-                        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-                        Some(other) => Some(other.to_string()),
-                    })
-                    .collect();
-                let values: Vec<Option<&str>> = texts
-                    .iter()
-                    .map(|t| t.as_deref().map(str::trim).filter(|v| !v.is_empty()))
-                    .collect();
-                land(target, quarantine, line, &line_text, &values);
-                if target.len() >= BATCH_ROWS {
-                    send(sink, target.take_batch()?).await?;
-                }
-            }
-        }
-    }
-    Ok(rows_read)
-}
-
-/// Lands one typed batch (from Parquet or a Delta source): values are rendered as text and
-/// typed and checked exactly like file rows; `line` is the row's position in the input.
-/// Returns the rows read.
-#[allow(clippy::too_many_arguments)] // the run's state, passed explicitly
-async fn land_batch(
-    name: &str,
-    batch: &RecordBatch,
-    offset: u64,
-    positions: &mut Option<Vec<Option<usize>>>,
-    spec: &JobSpec,
-    columns: &[Column],
-    checks: &[&dyn RowCheck],
-    target: &mut TargetRows,
-    quarantine: &mut QuarantineRows,
-    sink: &tokio::sync::mpsc::Sender<RecordBatch>,
-) -> Result<u64, RunError> {
-    let names: Vec<String> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    if positions.is_none() {
-        *positions = Some(map_header(name, &names, spec, columns)?);
-    }
-    let positions = positions.as_deref().unwrap_or_default();
-    let texts: Vec<arrow::array::ArrayRef> = batch
-        .columns()
-        .iter()
-        .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
-        .collect::<Result<_, _>>()?;
-    let texts: Vec<&arrow::array::StringArray> = texts
-        .iter()
-        .map(|a| arrow::array::AsArray::as_string::<i32>(a.as_ref()))
-        .collect();
-    for row in 0..batch.num_rows() {
-        let values: Vec<Option<&str>> = positions
-            .iter()
-            .map(|p| {
-                p.and_then(|i| {
-                    let a = texts[i];
-                    arrow::array::Array::is_valid(a, row).then(|| a.value(row))
-                })
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-            })
-            .collect();
-        if let Err(why) = target.push(&values, checks) {
-            let raw = values
-                .iter()
-                .map(|v| v.unwrap_or(""))
-                .collect::<Vec<_>>()
-                .join(",");
-            quarantine.push(name, offset + row as u64 + 1, &raw, &why);
-        }
-        if target.len() >= BATCH_ROWS {
-            send(sink, target.take_batch()?).await?;
-        }
-    }
-    Ok(batch.num_rows() as u64)
-}
-
-/// Reads one version of a Delta source, streaming accepted rows into the sink. Values are
-/// typed and checked exactly like file rows; `line` in quarantine is the row's position.
-#[allow(clippy::too_many_arguments)] // the run's state, passed explicitly
-async fn read_delta(
-    url: &str,
-    options: &std::collections::HashMap<String, String>,
-    version: u64,
-    spec: &JobSpec,
-    columns: &[Column],
-    checks: &[&dyn RowCheck],
-    target: &mut TargetRows,
-    quarantine: &mut QuarantineRows,
-    sink: &tokio::sync::mpsc::Sender<RecordBatch>,
-) -> Result<u64, RunError> {
-    use futures::StreamExt;
-    let name = format!("{url}@v{version}");
-    let mut stream = Lake::scan_external(url, options, version).await?;
-    let mut positions: Option<Vec<Option<usize>>> = None;
-    let mut rows_read = 0u64;
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(EngineError::from)?;
-        rows_read += land_batch(
-            &name,
-            &batch,
-            rows_read,
-            &mut positions,
-            spec,
-            columns,
-            checks,
-            target,
-            quarantine,
-            sink,
-        )
-        .await?;
-    }
-    Ok(rows_read)
+    Ok(job)
 }
 
 /// The key columns of a merge: the job's `keys`, or the resource's key items.
@@ -780,6 +338,156 @@ async fn run_job_on(
     }
 }
 
+/// Where accepted rows go while inputs are read.
+#[allow(clippy::large_enum_variant)] // one sink per run; boxing would buy nothing
+enum Sink {
+    /// Streamed into Parquet files of one pending append commit (opened at the first batch).
+    Append {
+        lake: Lake,
+        path: String,
+        name: String,
+        app_id: String,
+        version: i64,
+        open: Option<Box<StreamingAppend>>,
+        /// The commit already exists (a resumed run): rows are counted, not written again.
+        committed: bool,
+    },
+    /// Spooled to a local Parquet file for an overwrite, merge or history commit, which reads
+    /// it back as a stream: memory stays bounded whatever the run's size.
+    Spool {
+        file: PathBuf,
+        writer: Option<parquet::arrow::ArrowWriter<std::fs::File>>,
+    },
+}
+
+impl Sink {
+    async fn write(&mut self, batch: RecordBatch) -> Result<(), RunError> {
+        match self {
+            Sink::Spool { file, writer } => {
+                if writer.is_none() {
+                    let spool_err =
+                        |e: std::io::Error| RunError::Input(format!("{}: {e}", file.display()));
+                    if let Some(dir) = file.parent() {
+                        std::fs::create_dir_all(dir).map_err(spool_err)?;
+                    }
+                    let handle = std::fs::File::create(&*file).map_err(spool_err)?;
+                    *writer = Some(
+                        parquet::arrow::ArrowWriter::try_new(handle, batch.schema(), None)
+                            .map_err(|e| RunError::Input(format!("{}: {e}", file.display())))?,
+                    );
+                }
+                if let Some(w) = writer {
+                    w.write(&batch)
+                        .map_err(|e| RunError::Input(format!("{}: {e}", file.display())))?;
+                }
+            }
+            Sink::Append {
+                lake,
+                path,
+                name,
+                app_id,
+                version,
+                open,
+                committed,
+            } => {
+                if *committed {
+                    return Ok(());
+                }
+                if open.is_none() {
+                    match lake
+                        .streaming_append(path, name, batch.schema(), app_id, *version)
+                        .await?
+                    {
+                        Some(append) => *open = Some(Box::new(append)),
+                        None => {
+                            *committed = true;
+                            return Ok(());
+                        }
+                    }
+                }
+                if let Some(append) = open {
+                    append.write(batch).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The column a drifted source column becomes when the job's policy adds it: nullable text,
+/// classified like the resource's most sensitive column until a data officer decides.
+fn added_column(name: &str, columns: &[Column]) -> Result<Column, String> {
+    let snake = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !snake {
+        return Err(format!(
+            "column `{name}` cannot be added automatically: a column name must be ASCII snake_case; \
+             register it on the resource under such a name and map it in [columns]"
+        ));
+    }
+    let strictest = columns.iter().max_by_key(|c| c.grade);
+    Ok(Column {
+        name: name.to_owned(),
+        title: name.to_owned(),
+        data_type: "string".into(),
+        nullable: true,
+        is_key: false,
+        description: "added by schema drift of an ingest job; classify it".into(),
+        category: strictest.map_or(zhongshu_catalog::Category::Public, |c| c.category),
+        grade: strictest.map_or(zhongshu_catalog::Grade::L1, |c| c.grade),
+        element: None,
+        binding: None,
+    })
+}
+
+/// Checks each input's columns against the target before any row is read: a type change or
+/// a missing required column fails the run naming input, column, expected and found; unknown
+/// columns are refused, ignored or returned to be added, per the job's drift policy.
+async fn check_drift(
+    source: &dyn Source,
+    inputs: &[RunInput],
+    spec: &JobSpec,
+    columns: &[Column],
+) -> Result<Vec<String>, RunError> {
+    let mut added: Vec<String> = Vec::new();
+    for input in inputs {
+        let found = source.columns(input).await?;
+        if found.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = found.iter().map(|c| c.name.clone()).collect();
+        map_header(&input.name, &names, spec, columns)?;
+        for f in &found {
+            let Some(found_type) = &f.data_type else {
+                continue;
+            };
+            let target = columns
+                .iter()
+                .find(|c| spec.source_column(&c.name) == f.name.trim());
+            if let Some(c) = target
+                && !type_fits(&c.data_type, found_type)
+            {
+                return Err(RunError::Input(format!(
+                    "{}: column `{}` (rule: schema drift — type change): expected {}, found {found_type}",
+                    input.name, f.name, c.data_type
+                )));
+            }
+        }
+        if spec.drift.extra_columns == ExtraColumns::Add {
+            for name in names {
+                let name = name.trim().to_owned();
+                let known = columns.iter().any(|c| spec.source_column(&c.name) == name);
+                if !known && !added.contains(&name) {
+                    added.push(name);
+                }
+            }
+        }
+    }
+    Ok(added)
+}
+
 #[allow(clippy::too_many_arguments)] // the run's state, passed explicitly
 async fn execute(
     ctx: &IngestContext,
@@ -792,51 +500,60 @@ async fn execute(
     progress: &mut impl FnMut(Progress),
 ) -> Result<(), RunError> {
     let store = ctx.store.as_ref();
+    let job_err = |message: String| RunError::Job {
+        job: job.id.to_string(),
+        message,
+    };
+    let source = source_for(spec, &ctx.data_dir);
     // Plan the inputs and save the plan before any commit, so that a resumed run reads the
-    // same files (or the same source table version).
-    let mut files = Vec::new();
-    match &spec.source {
-        SourceSpec::Files { .. } => {
-            files = plan_inputs(ctx, spec, run, explicit).await?;
-            run.inputs = files
-                .iter()
-                .map(|f| RunInput {
-                    kind: "file".into(),
-                    name: f.path.display().to_string(),
-                    size: f.size,
-                    checksum: f.checksum.clone(),
-                    rows: 0,
-                })
-                .collect();
+    // same data (files, source table version, watermark range, spooled pages).
+    if run.inputs.is_empty() {
+        if explicit.is_some() && !matches!(spec.source, SourceSpec::Files { .. }) {
+            return Err(job_err(
+                "only jobs reading files take re-submitted files".into(),
+            ));
         }
-        SourceSpec::Delta { url, options } => {
-            if spec.mode == Mode::Append {
-                return Err(RunError::Job {
-                    job: job.id.to_string(),
-                    message: "a Delta source is read whole at its latest version; use mode = \"overwrite\" to mirror it or \"merge\" to upsert it".into(),
-                });
-            }
-            if run.inputs.is_empty() {
-                let options = options.clone().into_iter().collect();
-                let version = Lake::external_version(url, &options).await?;
-                let checksum = format!("v{version}");
-                let landed = ctx.store.landed_files(&job.id).await?;
-                if !landed.iter().any(|(p, _, c)| p == url && *c == checksum) {
-                    run.inputs = vec![RunInput {
-                        kind: "file".into(),
-                        name: url.clone(),
-                        size: 0,
-                        checksum,
-                        rows: 0,
-                    }];
-                }
-            }
+        if spec.mode == Mode::Append && matches!(spec.source, SourceSpec::Delta { .. }) {
+            return Err(job_err("a Delta source is read whole at its latest version; use mode = \"overwrite\" to mirror it, \"merge\" to upsert it or \"history\" to keep its history".into()));
         }
+        let landed = store.landed_files(&job.id).await?;
+        run.inputs = source
+            .plan(&PlanContext {
+                job: &job.id,
+                run: run.run,
+                data_dir: &ctx.data_dir,
+                landed: &landed,
+                explicit,
+            })
+            .await?;
+    } else if explicit.is_some() {
+        return Err(job_err(format!(
+            "run {} was interrupted; finish it first with `zhongshu ingest run {}`",
+            run.run, spec.id
+        )));
+    } else {
+        source.verify(&run.inputs).await?;
     }
     store.finish_run(run).await?;
-    if run.inputs.is_empty() {
+    let data_inputs: Vec<usize> = (0..run.inputs.len())
+        .filter(|i| run.inputs[*i].kind != WATERMARK)
+        .collect();
+    if data_inputs.is_empty() {
         return Ok(());
     }
+
+    // Schema drift, before any row is read or written.
+    let planned: Vec<RunInput> = data_inputs.iter().map(|i| run.inputs[*i].clone()).collect();
+    let mut columns = columns.to_vec();
+    for name in check_drift(source.as_ref(), &planned, spec, &columns).await? {
+        let column = added_column(&name, &columns).map_err(RunError::Input)?;
+        store
+            .add_column(&Actor(format!("ingest:{}", job.id)), &job.resource, &column)
+            .await?;
+        tracing::info!(job = %job.id, column = %name, "schema drift: column added");
+        columns.push(column);
+    }
+    let columns = columns.as_slice();
 
     let schema = arrow_schema(columns)?;
     let mut checks: Vec<&dyn RowCheck> = ctx.checks.iter().map(|c| c.as_ref()).collect();
@@ -845,25 +562,21 @@ async fn execute(
         .iter()
         .map(|c| c.compile(columns))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|message| RunError::Job {
-            job: job.id.to_string(),
-            message,
-        })?;
+        .map_err(job_err)?;
     checks.extend(compiled.iter().map(|c| c as &dyn RowCheck));
     let keys = merge_keys(spec, columns);
     let unique = match spec.mode {
-        Mode::Merge => Some(
-            UniqueKey::new(columns, &keys).map_err(|message| RunError::Job {
-                job: job.id.to_string(),
-                message,
-            })?,
-        ),
+        Mode::Merge | Mode::History => Some(UniqueKey::new(columns, &keys).map_err(job_err)?),
         _ => None,
     };
     // Last, so that a row another check rejects does not claim its key.
     checks.extend(unique.iter().map(|c| c as &dyn RowCheck));
-    let mut target = TargetRows::new(columns, schema);
-    let mut quarantine = QuarantineRows::new(job.id.as_str(), run.run);
+    let derivation = Derivation::compile(&schema, &spec.derive).map_err(job_err)?;
+    let spool = ctx
+        .data_dir
+        .join("ingest/spool")
+        .join(job.id.as_str())
+        .join(format!("run-{:06}.parquet", run.run));
     let mut sink = match spec.mode {
         Mode::Append => Sink::Append {
             lake: ctx.lake.clone(),
@@ -874,9 +587,12 @@ async fn execute(
             open: None,
             committed: false,
         },
-        Mode::Overwrite | Mode::Merge => Sink::Collect(Vec::new()),
+        Mode::Overwrite | Mode::Merge | Mode::History => Sink::Spool {
+            file: spool.clone(),
+            writer: None,
+        },
     };
-    // Parsing and Parquet encoding run on two tasks (two cores), joined by a short queue that
+    // Reading and Parquet encoding run on two tasks (two cores), joined by a short queue that
     // keeps memory bounded.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(4);
     let writer = tokio::spawn(async move {
@@ -885,70 +601,27 @@ async fn execute(
         }
         Ok::<Sink, RunError>(sink)
     });
-    let total_bytes = files.iter().map(|f| f.size).sum();
+    let mut lander = Lander::new(
+        spec,
+        columns,
+        &checks,
+        &derivation,
+        TargetRows::new(columns, schema.clone()),
+        QuarantineRows::new(job.id.as_str(), run.run),
+        tx,
+    );
     let mut state = Progress {
         rows: 0,
         bytes: 0,
-        total_bytes,
+        total_bytes: planned.iter().map(|i| i.size).sum(),
     };
-    let mut parsed: Result<u64, RunError> = Ok(0);
-    if let SourceSpec::Delta { url, options } = &spec.source {
-        let version: u64 = run.inputs[0]
-            .checksum
-            .trim_start_matches('v')
-            .parse()
-            .unwrap_or_default();
-        let options = options.clone().into_iter().collect();
-        match read_delta(
-            url,
-            &options,
-            version,
-            spec,
-            columns,
-            &checks,
-            &mut target,
-            &mut quarantine,
-            &tx,
-        )
-        .await
-        {
+    let mut parsed: Result<(), RunError> = Ok(());
+    for i in data_inputs {
+        match source.read(&run.inputs[i], &mut lander).await {
             Ok(read) => {
-                parsed = Ok(read - quarantine.len() as u64);
-                run.inputs[0].rows = read;
-                state.rows = read;
-                progress(state);
-            }
-            Err(e) => parsed = Err(e),
-        }
-    }
-    let (format, encoding) = match spec.source {
-        SourceSpec::Files {
-            format, encoding, ..
-        } => (format, encoding),
-        SourceSpec::Delta { .. } => (FileFormat::Csv, Encoding::Utf8),
-    };
-    for (i, file) in files.iter().enumerate() {
-        let before = quarantine.len() as u64;
-        match parse_file(
-            file,
-            format,
-            encoding,
-            spec,
-            columns,
-            &checks,
-            &mut target,
-            &mut quarantine,
-            &tx,
-        )
-        .await
-        {
-            Ok(read) => {
-                if let Ok(accepted) = parsed.as_mut() {
-                    *accepted += read - (quarantine.len() as u64 - before);
-                }
                 run.inputs[i].rows = read;
                 state.rows += read;
-                state.bytes += file.size;
+                state.bytes += run.inputs[i].size;
                 progress(state);
             }
             Err(e) => {
@@ -957,39 +630,32 @@ async fn execute(
             }
         }
     }
-    if parsed.is_ok() && !target.is_empty() {
-        match target.take_batch() {
-            Ok(batch) => {
-                if let Err(e) = send(&tx, batch).await {
-                    parsed = Err(e);
-                }
-            }
-            Err(e) => parsed = Err(e.into()),
+    let finished = match parsed {
+        Ok(()) => lander.finish().await,
+        Err(e) => {
+            drop(lander);
+            Err(e)
         }
-    }
-    drop(tx);
+    };
     let joined = writer
         .await
         .map_err(|e| RunError::Input(format!("table writer task: {e}")))?;
-    let (accepted, sink) = match (parsed, joined) {
-        (Ok(accepted), Ok(sink)) => (accepted, sink),
-        // A writer failure explains a parse-side "writer stopped"; report it first.
+    let ((mut quarantine, accepted), sink) = match (finished, joined) {
+        (Ok(landed), Ok(sink)) => (landed, sink),
+        // A writer failure explains a reader-side "writer stopped"; report it first.
         (_, Err(e)) | (Err(e), Ok(_)) => return Err(e),
     };
     let quarantined = quarantine.len() as u64;
+    if state.rows != accepted + quarantined {
+        return Err(job_err(format!(
+            "row accounting broke: read {} but {accepted} written + {quarantined} quarantined",
+            state.rows
+        )));
+    }
     run.rows_read = state.rows as i64;
     run.rows_written = accepted as i64;
     run.rows_quarantined = quarantined as i64;
     run.bytes = state.bytes as i64;
-    if state.rows != accepted + quarantined {
-        return Err(RunError::Job {
-            job: job.id.to_string(),
-            message: format!(
-                "row accounting broke: read {} but {accepted} written + {quarantined} quarantined",
-                state.rows
-            ),
-        });
-    }
 
     // Quarantine first, then the target: each commit carries the run's transaction id, so a
     // resumed run skips whichever already landed.
@@ -1000,6 +666,7 @@ async fn execute(
             .write_once(
                 &quarantine_path(path),
                 "quarantine",
+                crate::rows::quarantine_schema(),
                 vec![quarantine.take_batch()?],
                 WriteMode::Append,
                 &format!("{}:quarantine", app_id(&job.id)),
@@ -1009,6 +676,17 @@ async fn execute(
         run.quarantine_version = Some(q.version as i64);
     }
     failpoint("after_quarantine_commit");
+    let data =
+        |writer: Option<parquet::arrow::ArrowWriter<std::fs::File>>| -> Result<RunData, RunError> {
+            Ok(match writer {
+                Some(w) => {
+                    w.close()
+                        .map_err(|e| RunError::Input(format!("{}: {e}", spool.display())))?;
+                    RunData::Parquet(spool.clone())
+                }
+                None => RunData::Batches(Vec::new()),
+            })
+        };
     let version = match sink {
         Sink::Append {
             open: Some(append), ..
@@ -1017,35 +695,42 @@ async fn execute(
             committed: true, ..
         } => ctx.lake.open_table(path).await?.version(),
         Sink::Append { .. } => None,
-        Sink::Collect(batches) if spec.mode == Mode::Merge => {
-            let schema = arrow_schema(columns)?;
-            let (version, _, _) = ctx
-                .lake
-                .merge_once(
-                    path,
-                    job.resource.as_str(),
-                    schema,
-                    batches,
-                    &keys,
-                    &app_id(&job.id),
-                    run.run,
-                )
-                .await?;
+        Sink::Spool { writer, .. } => {
+            let data = data(writer)?;
+            let resource = job.resource.as_str();
+            let app = app_id(&job.id);
+            let version = match spec.mode {
+                Mode::Merge => {
+                    ctx.lake
+                        .merge_once(path, resource, schema, data, &keys, &app, run.run)
+                        .await?
+                        .0
+                }
+                Mode::History => {
+                    let at = chrono::Utc::now();
+                    ctx.lake
+                        .history_once(path, resource, schema, data, &keys, &app, run.run, at)
+                        .await?
+                        .0
+                }
+                _ => {
+                    ctx.lake
+                        .write_once(
+                            path,
+                            resource,
+                            schema,
+                            data,
+                            WriteMode::Overwrite,
+                            &app,
+                            run.run,
+                        )
+                        .await?
+                        .0
+                        .version
+                }
+            };
+            let _ = std::fs::remove_file(&spool);
             Some(version)
-        }
-        Sink::Collect(batches) => {
-            let (outcome, _) = ctx
-                .lake
-                .write_once(
-                    path,
-                    job.resource.as_str(),
-                    batches,
-                    WriteMode::Overwrite,
-                    &app_id(&job.id),
-                    run.run,
-                )
-                .await?;
-            Some(outcome.version)
         }
     };
     run.table_version = version.map(|v| v as i64);

@@ -6,22 +6,36 @@
 //! ```toml
 //! id = "rsj-enrolments"
 //! resource = "440310-RS-0001"
-//! mode = "append"                  # append | overwrite | merge (on `keys`)
+//! mode = "append"                  # append | overwrite | merge (on `keys`) | history (SCD2)
 //! schedule = "0 2 * * *"           # cron, run by `zhongshu serve`
 //!
 //! [source]
 //! kind = "files"
 //! dir = "incoming/rsj"             # relative to the data directory, or absolute
 //! glob = "shebao_*.csv"
-//! format = "csv"                   # csv | tsv | json_lines | parquet
+//! format = "csv"                   # csv | tsv | json_lines | json | parquet | xlsx
 //! encoding = "gbk"                 # utf8 | gbk | gb18030 | detect
 //!
 //! [columns]                        # target column = source column, where names differ
 //! id_no = "SFZH"
 //!
+//! [cast]                           # parse formats for date and timestamp columns
+//! birth_date = "%Y年%m月%d日"
+//!
+//! [derive]                         # computed columns: a SQL expression over the target row
+//! birth_year = "date_part('year', birth_date)"
+//!
+//! [bind]                           # bind columns to data elements when the job is created
+//! id_no = "公民身份号码"            # as a replica; { element = "…", role = "source" } for a source
+//!
 //! [drift]
-//! extra_columns = "refuse"         # refuse | ignore
+//! extra_columns = "refuse"         # refuse | ignore | add
 //! ```
+//!
+//! Other sources: `kind = "delta"` (a table by URL, the back-flow path), `kind = "postgres"` (a
+//! query, incremental on a watermark column) and `kind = "http"` (a JSON API with pagination).
+//! `${NAME}` in URLs and headers is replaced by the environment variable `NAME`, so that
+//! secrets stay out of the catalog.
 
 use crate::files::{Encoding, FileFormat};
 use serde::{Deserialize, Serialize};
@@ -38,6 +52,11 @@ pub enum Mode {
     /// Upsert on the key columns: update rows whose key exists, insert the others. A key
     /// delivered twice in one run lands once; the later copy goes to quarantine.
     Merge,
+    /// Snapshot with history (SCD type 2) for base libraries: each run delivers the whole
+    /// current state; a changed row closes its current version (`valid_to`) and opens a new
+    /// one (`valid_from`), a new key opens one, a key missing from the snapshot is closed.
+    #[serde(alias = "scd2")]
+    History,
 }
 
 /// Where the data comes from.
@@ -56,6 +75,9 @@ pub enum SourceSpec {
         /// Text encoding.
         #[serde(default = "default_encoding")]
         encoding: Encoding,
+        /// Worksheet of an XLSX file (default: the first).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sheet: Option<String>,
     },
     /// A Delta table by URL or path, e.g. the city's back-flow share (回流). Each run reads the
     /// table's latest version once; use `mode = "overwrite"` to mirror it.
@@ -66,6 +88,161 @@ pub enum SourceSpec {
         #[serde(default)]
         options: BTreeMap<String, String>,
     },
+    /// A PostgreSQL query or table, read incrementally when `watermark` names a column: each
+    /// run lands the rows whose watermark is above the last landed one, up to the maximum seen
+    /// when the run was planned.
+    Postgres {
+        /// `postgres://user:password@host:port/db`; `${VAR}` is taken from the environment.
+        url: String,
+        /// A query (`SELECT …`) or a table name.
+        query: String,
+        /// Column that only grows (an update time or a sequence).
+        #[serde(default)]
+        watermark: Option<String>,
+    },
+    /// An HTTP JSON API, page by page.
+    Http {
+        /// The first page's URL; `${VAR}` is taken from the environment.
+        url: String,
+        /// Dotted path to the array of records in each response (`data.items`); empty when the
+        /// response is the array.
+        #[serde(default)]
+        records: String,
+        /// How pages follow each other.
+        #[serde(default)]
+        pagination: Pagination,
+        /// Request headers (`Authorization = "Bearer ${TOKEN}"`).
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        /// Incremental reading: a record field that only grows; the largest value landed is
+        /// sent back in `since_param` on the next run.
+        #[serde(default)]
+        watermark: Option<String>,
+        /// Query parameter that carries the watermark.
+        #[serde(default = "default_since_param")]
+        since_param: String,
+    },
+}
+
+fn default_since_param() -> String {
+    "since".into()
+}
+
+/// How an HTTP API pages its records.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "style", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Pagination {
+    /// One response holds everything.
+    #[default]
+    None,
+    /// `?page=N&page_size=S`, from `start`, until a page has fewer than `size` records.
+    Page {
+        /// Page number parameter.
+        #[serde(default = "default_page_param")]
+        param: String,
+        /// Page size parameter.
+        #[serde(default = "default_size_param")]
+        size_param: String,
+        /// Records per page.
+        #[serde(default = "default_page_size")]
+        size: u32,
+        /// Number of the first page.
+        #[serde(default = "default_first_page")]
+        start: u32,
+    },
+    /// `?offset=N&limit=S`, until a page has fewer than `limit` records.
+    Offset {
+        /// Offset parameter.
+        #[serde(default = "default_offset_param")]
+        param: String,
+        /// Limit parameter.
+        #[serde(default = "default_limit_param")]
+        limit_param: String,
+        /// Records per page.
+        #[serde(default = "default_page_size")]
+        limit: u32,
+    },
+    /// The response names the next page: a URL, or a cursor sent back in `cursor_param`.
+    Next {
+        /// Dotted path to the next URL or cursor in the response; absent, null or empty ends.
+        field: String,
+        /// Query parameter for a cursor; unset when `field` holds a URL.
+        #[serde(default)]
+        cursor_param: Option<String>,
+    },
+}
+
+fn default_page_param() -> String {
+    "page".into()
+}
+fn default_size_param() -> String {
+    "page_size".into()
+}
+fn default_page_size() -> u32 {
+    500
+}
+fn default_first_page() -> u32 {
+    1
+}
+fn default_offset_param() -> String {
+    "offset".into()
+}
+fn default_limit_param() -> String {
+    "limit".into()
+}
+
+/// A column bound to a data element by the job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BindSpec {
+    /// The element's id or name; the column becomes a replica.
+    Replica(String),
+    /// Element and role.
+    Role {
+        /// The element's id or name.
+        element: String,
+        /// `source` or `replica`.
+        role: String,
+    },
+}
+
+impl BindSpec {
+    /// The element's id or name.
+    pub fn element(&self) -> &str {
+        match self {
+            BindSpec::Replica(e) | BindSpec::Role { element: e, .. } => e,
+        }
+    }
+
+    /// The binding role's code.
+    pub fn role(&self) -> &str {
+        match self {
+            BindSpec::Replica(_) => "replica",
+            BindSpec::Role { role, .. } => role,
+        }
+    }
+}
+
+/// Replaces `${NAME}` with the environment variable `NAME`; an unset variable is an error
+/// naming it.
+pub fn expand_env(text: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed `${{` in `{text}`"))?;
+        let name = &after[..end];
+        let value = std::env::var(name).map_err(|_| {
+            format!("environment variable {name} is not set (used in a job source)")
+        })?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 fn default_glob() -> String {
@@ -85,6 +262,9 @@ pub enum ExtraColumns {
     Refuse,
     /// Leave them out.
     Ignore,
+    /// Add them to the resource (as nullable text, graded like the resource's most sensitive
+    /// column until a data officer classifies them) and to the table.
+    Add,
 }
 
 /// Schema drift policy.
@@ -125,6 +305,15 @@ pub struct JobSpec {
     /// Renames: target column → source column.
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
+    /// Parse formats (chrono `strftime` syntax) for date and timestamp columns.
+    #[serde(default)]
+    pub cast: BTreeMap<String, String>,
+    /// Computed columns: target column → SQL expression over the target's columns.
+    #[serde(default)]
+    pub derive: BTreeMap<String, String>,
+    /// Columns to bind to data elements when the job is created.
+    #[serde(default)]
+    pub bind: BTreeMap<String, BindSpec>,
     /// Schema drift policy.
     #[serde(default)]
     pub drift: DriftPolicy,
@@ -189,5 +378,58 @@ extra_columns = "ignore"
         let again = JobSpec::from_toml(&spec.to_toml()).unwrap();
         assert_eq!(again, spec);
         assert!(JobSpec::from_toml("id = 'x'\nresource = 'r'\nsurce = 1").is_err());
+    }
+
+    #[test]
+    fn parses_database_and_http_sources() {
+        let spec = JobSpec::from_toml(
+            r#"
+id = "x"
+resource = "r"
+mode = "history"
+[source]
+kind = "http"
+url = "http://127.0.0.1:1/api?token=${HOME}"
+records = "data.items"
+pagination = { style = "page", size = 100 }
+watermark = "updated_at"
+[bind]
+id_no = "公民身份号码"
+uscc = { element = "统一社会信用代码", role = "source" }
+"#,
+        )
+        .unwrap();
+        assert_eq!(spec.mode, Mode::History);
+        let SourceSpec::Http { pagination, .. } = &spec.source else {
+            panic!("not http")
+        };
+        assert_eq!(
+            *pagination,
+            Pagination::Page {
+                param: "page".into(),
+                size_param: "page_size".into(),
+                size: 100,
+                start: 1
+            }
+        );
+        assert_eq!(spec.bind["id_no"].role(), "replica");
+        assert_eq!(spec.bind["uscc"].role(), "source");
+        assert_eq!(JobSpec::from_toml(&spec.to_toml()).unwrap(), spec);
+        let pg = JobSpec::from_toml(
+            "id='y'\nresource='r'\n[source]\nkind='postgres'\nurl='postgres://x'\nquery='t'\nwatermark='seq'",
+        )
+        .unwrap();
+        assert!(matches!(pg.source, SourceSpec::Postgres { .. }));
+    }
+
+    #[test]
+    fn expands_environment_variables() {
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(expand_env("a ${PATH} b").unwrap(), format!("a {path} b"));
+        assert!(
+            expand_env("${ZHONGSHU_SPEC_UNSET}")
+                .unwrap_err()
+                .contains("ZHONGSHU_SPEC_UNSET")
+        );
     }
 }

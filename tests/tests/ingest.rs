@@ -238,15 +238,33 @@ fn conservation_quarantine_and_exactly_once() {
 
 #[test]
 fn crashes_at_any_point_land_exactly_once() {
-    for point in [
-        "before_commit",
-        "after_quarantine_commit",
-        "after_target_commit",
-    ] {
+    // Appends stream into the commit's files; merge and overwrite runs spool to local Parquet
+    // first: each path is killed at each point.
+    for (mode, point) in ["append", "merge", "overwrite"].into_iter().flat_map(|m| {
+        [
+            "before_commit",
+            "after_quarantine_commit",
+            "after_target_commit",
+        ]
+        .map(|p| (m, p))
+    }) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("d");
         let data = setup(&dir);
+        let job = dir.join("job.toml");
+        let spec = std::fs::read_to_string(&job)
+            .unwrap()
+            .replace("mode = \"append\"", &format!("mode = \"{mode}\""));
+        std::fs::write(&job, spec).unwrap();
+        ok(zhongshu(&[
+            "ingest",
+            "create",
+            job.to_str().unwrap(),
+            "--data-dir",
+            &data,
+        ]));
         let (v0, rows0) = table(&data);
+        let expected = if mode == "overwrite" { 1 } else { rows0 + 1 };
         write_gbk(
             &dir.join("incoming/rsj/a.csv"),
             &format!(
@@ -281,7 +299,10 @@ fn crashes_at_any_point_land_exactly_once() {
             "{point}: the interrupted run is resumed: {out}"
         );
         let (_, rows) = table(&data);
-        assert_eq!(rows, rows0 + 1, "{point}: exactly one good row landed");
+        assert_eq!(
+            rows, expected,
+            "{mode} {point}: exactly one good row landed"
+        );
         let q: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
             "ingest",
             "quarantine",

@@ -11,7 +11,7 @@ use arrow::datatypes::DataType;
 use indicatif::{ProgressBar, ProgressStyle};
 use zhongshu_catalog::{Actor, CatalogStore as _, IngestRun, JobId, PrincipalId};
 use zhongshu_ingest::run::quarantine_path;
-use zhongshu_ingest::{IngestContext, resubmit, run_job, validate};
+use zhongshu_ingest::{IngestContext, create_job, resubmit, run_job};
 
 /// The ingest context of a deployment.
 pub fn context(d: &Deployment) -> IngestContext {
@@ -42,7 +42,8 @@ async fn run_files_with_progress(
     pb.set_prefix(job.to_string());
     let started = std::time::Instant::now();
     let show = |p: zhongshu_ingest::Progress| {
-        pb.set_length(p.total_bytes);
+        // Query and API sources have no byte total: the bar then counts rows only.
+        pb.set_length(p.total_bytes.max(p.bytes));
         pb.set_position(p.bytes);
         let rate = p.rows as f64 / started.elapsed().as_secs_f64().max(1e-3);
         pb.set_message(format!("{} rows, {rate:.0} rows/s", p.rows));
@@ -123,8 +124,7 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
             }
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
-            let (_, job) = validate(store, &text).await?;
-            store.upsert_job(&Actor(actor), &job).await?;
+            let job = create_job(store, &Actor(actor), &text).await?;
             println!(
                 "job {} → {}.{} saved; run it with `zhongshu ingest run {}`",
                 job.id, job.resource, job.table, job.id
@@ -199,10 +199,25 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
                 println!("job {job} has quarantined nothing");
                 return Ok(());
             }
+            // Rows of runs that failed after their quarantine commit stay in the table (Delta
+            // keeps history) but were never part of a landing: only succeeded runs count.
+            let succeeded: Vec<String> = store
+                .list_runs(&j.id, i64::MAX)
+                .await?
+                .iter()
+                .filter(|r| r.status == zhongshu_catalog::RunStatus::Succeeded)
+                .map(|r| r.run.to_string())
+                .collect();
+            if succeeded.is_empty() {
+                println!("job {job} has quarantined nothing");
+                return Ok(());
+            }
             let ctx = d.lake.internal_session(&[("q", path.as_str())]).await?;
             let sql = format!(
-                "SELECT run, file, line, \"column\", rule, reason, raw FROM q WHERE job = '{}' ORDER BY run, file, line LIMIT {limit}",
-                job.replace('\'', "''")
+                "SELECT run, file, line, \"column\", rule, reason, raw FROM q WHERE job = '{}' \
+                 AND run IN ({}) ORDER BY run, file, line LIMIT {limit}",
+                job.replace('\'', "''"),
+                succeeded.join(", ")
             );
             let batches = ctx
                 .sql(&sql)

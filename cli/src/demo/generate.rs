@@ -482,9 +482,9 @@ fn write_file(out: &Path, res: &DemoResource, rows: &Rows) -> Result<FileEntry, 
                 .map_err(|e| io(std::io::Error::other(e.to_string())))?;
             String::from_utf8(bytes).map_err(|e| io(std::io::Error::other(e)))?
         }
-        FileFormat::Parquet => {
+        FileFormat::Parquet | FileFormat::Json | FileFormat::Xlsx => {
             return Err(GenerateError::Options(
-                "the demo generator writes text files only".into(),
+                "the demo generator writes CSV, TSV and JSON lines only".into(),
             ));
         }
         FileFormat::JsonLines => {

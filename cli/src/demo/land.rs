@@ -6,9 +6,9 @@ use super::spec::DemoResource;
 use crate::commands::ingest::run_with_progress;
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult};
-use zhongshu_catalog::{Actor, CatalogStore as _, IngestRun};
+use zhongshu_catalog::{Actor, IngestRun};
+use zhongshu_ingest::create_job;
 use zhongshu_ingest::spec::{DriftPolicy, JobSpec, Mode, SourceSpec};
-use zhongshu_ingest::validate;
 
 /// The ingest job that lands a demo resource's file.
 pub fn job_spec(r: &DemoResource, entry: &FileEntry) -> JobSpec {
@@ -25,8 +25,12 @@ pub fn job_spec(r: &DemoResource, entry: &FileEntry) -> JobSpec {
             glob: entry.file.clone(),
             format: entry.format,
             encoding: entry.encoding,
+            sheet: None,
         },
         columns: Default::default(),
+        cast: Default::default(),
+        derive: Default::default(),
+        bind: Default::default(),
         drift: DriftPolicy::default(),
         checks: Vec::new(),
     }
@@ -49,8 +53,7 @@ pub async fn land(
             ))
         })?;
     let spec = job_spec(r, entry).to_toml();
-    let (_, job) = validate(deployment.store.as_ref(), &spec).await?;
-    deployment.store.upsert_job(&Actor::system(), &job).await?;
+    let job = create_job(deployment.store.as_ref(), &Actor::system(), &spec).await?;
     let run = run_with_progress(deployment, &job.id).await?;
     if run.rows_read as u64 != entry.rows {
         return Err(CliError::Failed(format!(
