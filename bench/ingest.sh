@@ -2,11 +2,14 @@
 # Ingest benchmark: an N-row (default 10,000,000), 20-column population CSV in GBK landed in
 # Delta by `zhongshu ingest run` with 5 validation rules, against polars (read_csv →
 # write_delta) and DuckDB (COPY … TO parquet) on the same file, in the same run.
-#   ./bench/ingest.sh [ROWS] [RUNS]
+#   ./bench/ingest.sh [ROWS] [RUNS] [MODE]
+# MODE is the job's write mode (append by default; overwrite, merge and history spool the run
+# to local Parquet before their commit).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROWS="${1:-10000000}"
 RUNS="${2:-3}"
+MODE="${3:-append}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/zhongshu/target}"
 CACHE="${ZHONGSHU_CACHE:-$HOME/.cache/zhongshu}"
 WORK="${ZHONGSHU_BENCH_DIR:-$CACHE/bench-ingest}"
@@ -56,7 +59,7 @@ columns = [
 ]
 TOML
 
-OUT="$ROOT/bench/results/ingest-$(date +%Y%m%d-%H%M%S).jsonl"
+OUT="$ROOT/bench/results/ingest-$MODE-$(date +%Y%m%d-%H%M%S).jsonl"
 measure() { # name, command...
   local name="$1"; shift
   local t; t="$(mktemp)"
@@ -76,6 +79,7 @@ for i in $(seq "$RUNS"); do
 id = "bench-pop"
 resource = "BENCH-POP-0001"
 path = "base/bench/population"
+mode = "$MODE"
 [source]
 kind = "files"
 dir = "$WORK/incoming"

@@ -439,6 +439,66 @@ pub struct IngestJob {
     pub updated_at: String,
 }
 
+/// A quality rule as stored: its scope (a resource, or a data element wherever it is bound)
+/// and its specification (JSON, interpreted by the quality crate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualityRuleRecord {
+    /// Rule id.
+    pub id: String,
+    /// The resource the rule is declared on.
+    pub resource: Option<ResourceId>,
+    /// The data element the rule is declared on.
+    pub element: Option<crate::ids::ElementId>,
+    /// The specification, JSON.
+    pub spec: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// One rule evaluated on one resource: an entry of the quality metric history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityResult {
+    /// Evaluation number (all results recorded together share it).
+    pub evaluation: i64,
+    /// Rule id (`consistency:ELEMENT` for 一数一源 checks).
+    pub rule: String,
+    /// The resource evaluated.
+    pub resource: ResourceId,
+    /// The column, for column rules.
+    pub column: Option<String>,
+    /// Rule kind (`not_null`, `check_digit`, `consistency`, …).
+    pub kind: String,
+    /// Quality dimension: completeness, validity, uniqueness, consistency, timeliness.
+    pub dimension: String,
+    /// `error` or `warn`.
+    pub severity: String,
+    /// What started the evaluation: `manual`, `ingest:JOB#RUN`, `schedule`.
+    pub trigger: String,
+    /// When.
+    pub evaluated_at: String,
+    /// Table version evaluated.
+    pub table_version: Option<i64>,
+    /// Rows (or entities) checked.
+    pub rows_checked: i64,
+    /// Rows that failed.
+    pub rows_failed: i64,
+    /// A few failing examples, masked according to their grade.
+    pub examples: Vec<serde_json::Value>,
+}
+
+impl QualityResult {
+    /// Share of checked rows that failed (0 when nothing was checked).
+    pub fn failure_rate(&self) -> f64 {
+        if self.rows_checked == 0 {
+            0.0
+        } else {
+            self.rows_failed as f64 / self.rows_checked as f64
+        }
+    }
+}
+
 /// Status of an ingest run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

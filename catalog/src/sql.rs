@@ -13,8 +13,8 @@ use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
     ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
     IngestJob, IngestRun, NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged,
-    Principal, PrincipalAttributes, Resource, ResourceDetail, ResourceFilter, RunStatus,
-    SearchDocument, Suggestion, TableRecord,
+    Principal, PrincipalAttributes, QualityResult, QualityRuleRecord, Resource, ResourceDetail,
+    ResourceFilter, RunStatus, SearchDocument, Suggestion, TableRecord,
 };
 use crate::store::{Actor, AttributeChange, CatalogStore};
 use crate::{auth, rules};
@@ -362,6 +362,43 @@ fn run_from_row(row: &AnyRow) -> Result<IngestRun> {
         quarantine_version: row.try_get("quarantine_version")?,
         inputs: serde_json::from_str(&inputs).map_err(CatalogError::corrupt)?,
         error: row.try_get("error")?,
+    })
+}
+
+const QUALITY_RESULT_COLUMNS: &str = "evaluation, rule_id, resource_id, column_name, kind, \
+    dimension, severity, trigger, evaluated_at, table_version, rows_checked, rows_failed, examples";
+
+fn quality_rule_from_row(row: &AnyRow) -> Result<QualityRuleRecord> {
+    Ok(QualityRuleRecord {
+        id: row.try_get("id")?,
+        resource: row
+            .try_get::<Option<String>, _>("resource_id")?
+            .map(ResourceId::new),
+        element: row
+            .try_get::<Option<String>, _>("element_id")?
+            .map(ElementId::new),
+        spec: row.try_get("spec")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn quality_result_from_row(row: &AnyRow) -> Result<QualityResult> {
+    let examples: String = row.try_get("examples")?;
+    Ok(QualityResult {
+        evaluation: row.try_get("evaluation")?,
+        rule: row.try_get("rule_id")?,
+        resource: ResourceId::new(row.try_get::<String, _>("resource_id")?),
+        column: row.try_get("column_name")?,
+        kind: row.try_get("kind")?,
+        dimension: row.try_get("dimension")?,
+        severity: row.try_get("severity")?,
+        trigger: row.try_get("trigger")?,
+        evaluated_at: row.try_get("evaluated_at")?,
+        table_version: row.try_get("table_version")?,
+        rows_checked: row.try_get("rows_checked")?,
+        rows_failed: row.try_get("rows_failed")?,
+        examples: serde_json::from_str(&examples).map_err(CatalogError::corrupt)?,
     })
 }
 
@@ -1734,6 +1771,149 @@ impl CatalogStore for SqlCatalogStore {
         .iter()
         .map(run_from_row)
         .collect()
+    }
+
+    async fn upsert_quality_rule(&self, actor: &Actor, rule: &QualityRuleRecord) -> Result<()> {
+        rules::check_identifier("rule id", &rule.id)?;
+        let (mut tx, mut head) = self.begin_write().await?;
+        if let Some(resource) = &rule.resource {
+            fetch_resource(&mut tx, resource).await?;
+        }
+        let before = sqlx::query("SELECT spec FROM quality_rules WHERE id = $1")
+            .bind(&rule.id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("spec"))
+            .transpose()?;
+        let at = now();
+        sqlx::query(
+            "INSERT INTO quality_rules (id, resource_id, element_id, spec, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+             resource_id = excluded.resource_id, element_id = excluded.element_id, \
+             spec = excluded.spec, updated_at = excluded.updated_at",
+        )
+        .bind(&rule.id)
+        .bind(rule.resource.as_ref().map(|r| r.as_str().to_owned()))
+        .bind(rule.element.as_ref().map(|e| e.as_str().to_owned()))
+        .bind(&rule.spec)
+        .bind(&at)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        let action = if before.is_some() { "update" } else { "create" };
+        log_change(
+            &mut tx,
+            &mut head,
+            actor,
+            "quality_rule",
+            &rule.id,
+            action,
+            before,
+            Some(rule.spec.clone()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_quality_rules(&self) -> Result<Vec<QualityRuleRecord>> {
+        sqlx::query(
+            "SELECT id, resource_id, element_id, spec, created_at, updated_at FROM quality_rules \
+             ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(quality_rule_from_row)
+        .collect()
+    }
+
+    async fn delete_quality_rule(&self, actor: &Actor, id: &str) -> Result<()> {
+        let (mut tx, mut head) = self.begin_write().await?;
+        let before = sqlx::query("SELECT spec FROM quality_rules WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("spec"))
+            .transpose()?
+            .ok_or_else(|| CatalogError::not_found("quality rule", id))?;
+        sqlx::query("DELETE FROM quality_rules WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        log_change(
+            &mut tx,
+            &mut head,
+            actor,
+            "quality_rule",
+            id,
+            "delete",
+            Some(before),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_quality_results(&self, results: &[QualityResult]) -> Result<i64> {
+        let (mut tx, _head) = self.begin_write().await?;
+        let evaluation: i64 =
+            sqlx::query("SELECT COALESCE(MAX(evaluation), 0) + 1 AS n FROM quality_results")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+        for r in results {
+            sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO quality_results ({QUALITY_RESULT_COLUMNS}) VALUES \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            )))
+            .bind(evaluation)
+            .bind(&r.rule)
+            .bind(r.resource.as_str())
+            .bind(r.column.clone())
+            .bind(&r.kind)
+            .bind(&r.dimension)
+            .bind(&r.severity)
+            .bind(&r.trigger)
+            .bind(&r.evaluated_at)
+            .bind(r.table_version)
+            .bind(r.rows_checked)
+            .bind(r.rows_failed)
+            .bind(to_json(&r.examples)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(evaluation)
+    }
+
+    async fn quality_results(
+        &self,
+        resource: Option<&ResourceId>,
+        latest: bool,
+    ) -> Result<Vec<QualityResult>> {
+        let mut sql = format!("SELECT {QUALITY_RESULT_COLUMNS} FROM quality_results r WHERE 1 = 1");
+        if resource.is_some() {
+            sql.push_str(" AND r.resource_id = $1");
+        }
+        if latest {
+            sql.push_str(
+                " AND r.evaluation = (SELECT MAX(l.evaluation) FROM quality_results l \
+                 WHERE l.rule_id = r.rule_id AND l.resource_id = r.resource_id)",
+            );
+        }
+        sql.push_str(" ORDER BY r.evaluation, r.resource_id, r.rule_id");
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        if let Some(resource) = resource {
+            query = query.bind(resource.as_str());
+        }
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(quality_result_from_row)
+            .collect()
     }
 
     async fn landed_files(&self, job: &JobId) -> Result<Vec<(String, i64, String)>> {

@@ -10,8 +10,9 @@ use crate::error::Result;
 use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
     ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBindings, IngestJob, IngestRun,
-    NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged, Principal, Resource,
-    ResourceDetail, ResourceFilter, SearchDocument, Suggestion, TableRecord,
+    NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged, Principal, QualityResult,
+    QualityRuleRecord, Resource, ResourceDetail, ResourceFilter, SearchDocument, Suggestion,
+    TableRecord,
 };
 use async_trait::async_trait;
 
@@ -172,6 +173,23 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     /// Inputs a job has landed — files, source table versions, watermarks — as (name, size,
     /// checksum), oldest run first.
     async fn landed_files(&self, job: &JobId) -> Result<Vec<(String, i64, String)>>;
+
+    // --- data quality --------------------------------------------------------------------
+    /// Creates or replaces a quality rule (a logged change).
+    async fn upsert_quality_rule(&self, actor: &Actor, rule: &QualityRuleRecord) -> Result<()>;
+    /// All quality rules, by id.
+    async fn list_quality_rules(&self) -> Result<Vec<QualityRuleRecord>>;
+    /// Removes a quality rule (a logged change); its results stay in the history.
+    async fn delete_quality_rule(&self, actor: &Actor, id: &str) -> Result<()>;
+    /// Appends results to the metric history as one evaluation; returns its number.
+    async fn record_quality_results(&self, results: &[QualityResult]) -> Result<i64>;
+    /// Results, oldest first: every evaluation, or (`latest`) only the newest of each rule on
+    /// each resource; for one resource or all.
+    async fn quality_results(
+        &self,
+        resource: Option<&ResourceId>,
+        latest: bool,
+    ) -> Result<Vec<QualityResult>>;
 
     // --- change log ----------------------------------------------------------------------
     /// Entries after `after_seq`, at most `limit`, in order.

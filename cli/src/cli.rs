@@ -116,6 +116,15 @@ pub enum Command {
         #[command(subcommand)]
         command: IngestCommand,
     },
+    /// Data quality: rules, checks, 一数一源 consistency, scores and the department ranking.
+    Quality {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: QualityCommand,
+    },
     /// Delta table maintenance: history, optimize, vacuum, restore.
     Table {
         /// Where.
@@ -354,6 +363,67 @@ pub enum IngestCommand {
         #[arg(long, default_value_t = 50)]
         limit: usize,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `zhongshu quality …`
+#[derive(Debug, Subcommand)]
+pub enum QualityCommand {
+    /// Add (or replace) rules from a TOML file of `[[rules]]`.
+    Add {
+        /// The file.
+        file: PathBuf,
+        /// Principal recorded in the change log.
+        #[arg(long = "as", default_value = "operator")]
+        actor: String,
+    },
+    /// List the rules.
+    Rules {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a rule (its results stay in the history).
+    Remove {
+        /// Rule id.
+        id: String,
+    },
+    /// Evaluate the rules and 一数一源 consistency now (one resource, or all) and record the
+    /// results.
+    Check {
+        /// Resource code (default: every resource).
+        resource: Option<String>,
+        /// Show failing examples.
+        #[arg(long)]
+        examples: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Results of the latest evaluation of each rule (or every evaluation, with --history).
+    Results {
+        /// Resource code (default: every resource).
+        resource: Option<String>,
+        /// Every evaluation, oldest first.
+        #[arg(long)]
+        history: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Scores per resource and dimension.
+    Score {
+        /// Resource code (default: every evaluated resource).
+        resource: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Departments ranked by the quality of the data they provide (考核).
+    Rank {
+        /// JSON output.
         #[arg(long)]
         json: bool,
     },

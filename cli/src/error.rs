@@ -23,6 +23,9 @@ pub enum CliError {
     /// An ingest run failed.
     #[error(transparent)]
     Run(#[from] zhongshu_ingest::RunError),
+    /// A quality rule or evaluation failed.
+    #[error(transparent)]
+    Quality(#[from] zhongshu_quality::QualityError),
     /// Generating demo data failed.
     #[error(transparent)]
     Generate(#[from] crate::demo::generate::GenerateError),

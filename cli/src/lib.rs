@@ -104,6 +104,13 @@ pub async fn run(cli: Cli) -> CliResult {
             let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
             commands::ingest::run(&d, command).await
         }
+        Command::Quality {
+            deployment,
+            command,
+        } => {
+            let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
+            commands::quality::run(&d, command).await
+        }
         Command::Table {
             deployment,
             command,

@@ -36,6 +36,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/elements/{key}", get(get_element))
         .route("/search", get(search))
         .route("/coverage", get(coverage))
+        .route("/quality/results", get(quality_results))
+        .route("/quality/scores", get(quality_scores))
+        .route("/quality/rank", get(quality_rank))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/healthz", get(health))
@@ -199,6 +202,44 @@ async fn search(
         page.offset as usize,
         page.limit as usize,
     )?))
+}
+
+/// `?resource=ID&history=true`
+#[derive(Debug, Deserialize)]
+struct QualityQuery {
+    resource: Option<String>,
+    #[serde(default)]
+    history: bool,
+}
+
+/// Results of the latest evaluation of each rule (or every evaluation), failing examples
+/// masked by grade.
+async fn quality_results(
+    State(state): State<ApiState>,
+    Query(q): Query<QualityQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let only = q.resource.map(ResourceId::new);
+    let results = state
+        .catalog
+        .quality_results(only.as_ref(), !q.history)
+        .await?;
+    Ok(Json(json!({ "items": results })))
+}
+
+/// Scores per resource and dimension.
+async fn quality_scores(
+    State(state): State<ApiState>,
+    Query(q): Query<QualityQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let only = q.resource.map(ResourceId::new);
+    let scores = zhongshu_quality::resource_scores(state.catalog.as_ref(), only.as_ref()).await?;
+    Ok(Json(json!({ "items": scores })))
+}
+
+/// Departments ranked by the quality of their data (考核).
+async fn quality_rank(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let ranking = zhongshu_quality::department_ranking(state.catalog.as_ref()).await?;
+    Ok(Json(json!({ "items": ranking })))
 }
 
 async fn coverage(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {

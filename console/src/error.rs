@@ -38,6 +38,22 @@ impl ApiError {
     }
 }
 
+impl From<zhongshu_quality::QualityError> for ApiError {
+    fn from(e: zhongshu_quality::QualityError) -> Self {
+        match e {
+            zhongshu_quality::QualityError::Catalog(e) => e.into(),
+            other => {
+                tracing::error!(error = %other, "quality failure");
+                ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal",
+                    message: other.to_string(),
+                }
+            }
+        }
+    }
+}
+
 impl From<CatalogError> for ApiError {
     fn from(e: CatalogError) -> Self {
         let (status, code) = match &e {

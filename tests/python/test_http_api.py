@@ -72,3 +72,16 @@ def test_me(server, credentials):
     r = get(server, "/api/v1/me", credentials["pingshan_street"]["token"]).json()
     assert r["id"] == "pingshan_street"
     assert r["attributes"]["jurisdiction"] == ["440310001"]
+
+
+def test_quality_scores_rank_and_results(server, credentials):
+    token = credentials["rsj_user"]["token"]
+    assert get(server, "/api/v1/quality/rank").status_code == 401
+    rank = get(server, "/api/v1/quality/rank", token).json()["items"]
+    assert rank and rank[0]["rank"] == 1
+    assert all(a["score"] >= b["score"] for a, b in zip(rank, rank[1:]))
+    scores = get(server, "/api/v1/quality/scores", token, resource="440310-RS-0001").json()["items"]
+    assert [s["resource"] for s in scores] == ["440310-RS-0001"] and scores[0]["score"] < 100
+    results = get(server, "/api/v1/quality/results", token, resource="440310-RS-0001").json()["items"]
+    conflict = next(r for r in results if r["rule"] == "consistency:person_name")
+    assert conflict["rows_failed"] > 0 and conflict["examples"]

@@ -47,6 +47,9 @@ pub struct DemoSummary {
     pub seconds: f64,
 }
 
+/// The demo's quality rules.
+const QUALITY_RULES: &str = include_str!("quality.toml");
+
 fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
@@ -196,6 +199,12 @@ pub async fn build(
     }
     pb.finish_with_message("done");
     deployment.sync_search().await?;
+
+    // 4. Declare the quality rules and evaluate them with 一数一源 consistency, so that scores
+    //    and the ranking are there from the start.
+    let rules = zhongshu_quality::RuleSpec::parse_toml(QUALITY_RULES).map_err(CliError::Failed)?;
+    zhongshu_quality::add_rules(store.as_ref(), &actor, &rules).await?;
+    zhongshu_quality::check(store.as_ref(), &deployment.lake, None, "demo").await?;
 
     let path = data_dir.join(CREDENTIALS_FILE);
     let text = serde_json::to_string_pretty(&serde_json::json!({ "principals": credentials }))

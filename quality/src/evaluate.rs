@@ -1,0 +1,638 @@
+//! Evaluating rules and 一数一源 consistency over the lake.
+//!
+//! Every rule becomes one SQL query over the resource's Delta table — a FROM clause and a
+//! failure condition — run by DataFusion with the validators registered as functions
+//! ([`crate::udf`]). The query counts rows checked and failed in one pass and fetches a few
+//! failing examples, masked by grade, for the metric history.
+//!
+//! Consistency (数据打架): for every data element with an authoritative source, each replica
+//! column is joined to the source on an identifier element both resources bind (公民身份号码,
+//! 统一社会信用代码, …); a replica row whose value differs from the source's is a conflict.
+
+use crate::mask::mask;
+use crate::rule::{BoundRule, Check, Dimension, RuleSpec, Severity};
+use crate::udf;
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::prelude::SessionContext;
+use std::collections::BTreeMap;
+use zhongshu_catalog::validators::Validator;
+use zhongshu_catalog::{
+    BindingRole, CatalogStore, Column, DataElement, Grade, QualityResult, ResourceDetail,
+    ResourceId, UpdateCycle,
+};
+use zhongshu_engine::Lake;
+
+/// An evaluation failed (a broken rule or an unreadable table).
+#[derive(Debug, thiserror::Error)]
+pub enum QualityError {
+    /// A rule is wrong.
+    #[error("{0}")]
+    Rule(String),
+    /// Catalog failure.
+    #[error(transparent)]
+    Catalog(#[from] zhongshu_catalog::CatalogError),
+    /// Storage or query failure.
+    #[error(transparent)]
+    Engine(#[from] zhongshu_engine::EngineError),
+}
+
+impl From<datafusion::error::DataFusionError> for QualityError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        QualityError::Engine(e.into())
+    }
+}
+
+type Result<T> = std::result::Result<T, QualityError>;
+
+/// Failing examples kept per result.
+const EXAMPLES: usize = 5;
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The rules that apply to a resource: its own, and element rules for each column bound to
+/// the element.
+pub fn rules_for(
+    rules: &[RuleSpec],
+    resource: &ResourceDetail,
+    elements: &[DataElement],
+) -> Vec<BoundRule> {
+    let element_id = |name: &str| {
+        elements
+            .iter()
+            .find(|e| e.id.as_str() == name || e.name == name)
+            .map(|e| e.id.clone())
+    };
+    let mut out = Vec::new();
+    for rule in rules {
+        if rule.resource.as_deref() == Some(resource.resource.id.as_str()) {
+            let column = rule
+                .column
+                .as_ref()
+                .and_then(|c| resource.columns.iter().find(|col| &col.name == c).cloned());
+            out.push(BoundRule {
+                spec: rule.clone(),
+                column,
+            });
+        } else if let Some(element) = rule.element.as_deref().and_then(element_id) {
+            for c in resource
+                .columns
+                .iter()
+                .filter(|c| c.element.as_ref() == Some(&element))
+            {
+                out.push(BoundRule {
+                    spec: rule.clone(),
+                    column: Some(c.clone()),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A rule as SQL: the rows it looks at and the condition under which a row fails.
+struct Plan {
+    from: String,
+    fail: String,
+}
+
+fn plan(rule: &BoundRule, resource: &ResourceDetail) -> Result<Plan> {
+    let id = &rule.spec.id;
+    let column = || {
+        rule.column.as_ref().map(|c| quote(&c.name)).ok_or_else(|| {
+            QualityError::Rule(format!(
+                "rule {id}: resource {} has no column `{}`",
+                resource.resource.id,
+                rule.spec.column.as_deref().unwrap_or("?")
+            ))
+        })
+    };
+    let text = |c: &str| format!("CAST({c} AS VARCHAR)");
+    let plain = |fail: String| Plan {
+        from: "t".into(),
+        fail,
+    };
+    Ok(match &rule.spec.check {
+        Check::NotNull => {
+            let c = column()?;
+            plain(format!("({c} IS NULL OR trim({}) = '')", text(&c)))
+        }
+        Check::Regex { pattern } => {
+            let c = column()?;
+            plain(format!(
+                "({c} IS NOT NULL AND NOT regexp_like({}, {}))",
+                text(&c),
+                literal(pattern)
+            ))
+        }
+        Check::Range { min, max } => {
+            let c = column()?;
+            let mut bounds = Vec::new();
+            if let Some(min) = min {
+                bounds.push(format!("{c} < {min}"));
+            }
+            if let Some(max) = max {
+                bounds.push(format!("{c} > {max}"));
+            }
+            if bounds.is_empty() {
+                bounds.push("FALSE".into());
+            }
+            plain(format!("({c} IS NOT NULL AND ({}))", bounds.join(" OR ")))
+        }
+        Check::CodeList { standard, values } => {
+            let c = column()?;
+            let known = match standard.as_deref() {
+                Some("gb2260") => format!("zs_division_known({})", text(&c)),
+                Some("gb2261") => format!("{} IN ('0', '1', '2', '9')", text(&c)),
+                _ => format!(
+                    "{} IN ({})",
+                    text(&c),
+                    values
+                        .iter()
+                        .map(|v| literal(v))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            plain(format!("({c} IS NOT NULL AND NOT {known})"))
+        }
+        Check::CheckDigit { validator } => {
+            let c = column()?;
+            let validator: Validator =
+                serde_json::from_value(serde_json::Value::String(validator.clone()))
+                    .map_err(|_| QualityError::Rule(format!("rule {id}: unknown validator")))?;
+            plain(format!(
+                "({c} IS NOT NULL AND NOT {}({}))",
+                udf::validator_function(validator),
+                text(&c)
+            ))
+        }
+        Check::IdAgreement { birth_date, sex } => {
+            let c = column()?;
+            let mut disagreements = Vec::new();
+            if let Some(b) = birth_date {
+                let b = quote(b);
+                disagreements.push(format!(
+                    "({b} IS NOT NULL AND {} <> zs_id_birth({}))",
+                    text(&b),
+                    text(&c)
+                ));
+            }
+            if let Some(s) = sex {
+                let s = quote(s);
+                disagreements.push(format!(
+                    "({s} IS NOT NULL AND (CASE {} WHEN '男' THEN '1' WHEN '女' THEN '2' ELSE {} END) <> zs_id_sex({}))",
+                    text(&s),
+                    text(&s),
+                    text(&c)
+                ));
+            }
+            if disagreements.is_empty() {
+                return Err(QualityError::Rule(format!(
+                    "rule {id}: id_agreement needs `birth_date` or `sex`"
+                )));
+            }
+            // An invalid ID number is the check-digit rule's finding, not a disagreement.
+            plain(format!(
+                "({c} IS NOT NULL AND zs_valid_resident_id({}) AND ({}))",
+                text(&c),
+                disagreements.join(" OR ")
+            ))
+        }
+        Check::Reference {
+            ref_column: key, ..
+        } => {
+            let c = column()?;
+            Plan {
+                from: format!(
+                    "t LEFT JOIN (SELECT DISTINCT CAST({} AS VARCHAR) AS __ref FROM ref) r \
+                     ON {} = r.__ref",
+                    quote(key),
+                    text(&c)
+                ),
+                fail: format!("({c} IS NOT NULL AND r.__ref IS NULL)"),
+            }
+        }
+        Check::Unique { columns } => {
+            let keys: Vec<String> = if columns.is_empty() {
+                resource
+                    .columns
+                    .iter()
+                    .filter(|c| c.is_key)
+                    .map(|c| quote(&c.name))
+                    .collect()
+            } else {
+                columns.iter().map(|c| quote(c)).collect()
+            };
+            if keys.is_empty() {
+                return Err(QualityError::Rule(format!(
+                    "rule {id}: unique needs `columns` (resource {} has no key items)",
+                    resource.resource.id
+                )));
+            }
+            let keys = keys.join(", ");
+            Plan {
+                from: format!(
+                    "(SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY {keys}) AS __copy FROM t) t"
+                ),
+                fail: "t.__copy > 1".into(),
+            }
+        }
+        Check::Sql { predicate } => plain(format!("NOT COALESCE(({predicate}), TRUE)")),
+        Check::Freshness => unreachable!("freshness is not a row check"),
+    })
+}
+
+/// The first value of column `i` of the first batch, as i64.
+fn first_i64(batches: &[RecordBatch], i: usize) -> i64 {
+    batches
+        .first()
+        .filter(|b| b.num_rows() > 0)
+        .and_then(|b| cast(b.column(i), &DataType::Int64).ok())
+        .map(|a| {
+            let a = a.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+            if a.is_null(0) { 0 } else { a.value(0) }
+        })
+        .unwrap_or_default()
+}
+
+/// Rows of batches as JSON objects of text values, masked by the grade of each column.
+fn examples(batches: &[RecordBatch], grades: &BTreeMap<String, Grade>) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for b in batches {
+        let texts: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| cast(c, &DataType::Utf8).ok())
+            .collect();
+        for row in 0..b.num_rows() {
+            let mut object = serde_json::Map::new();
+            for (i, field) in b.schema().fields().iter().enumerate() {
+                let value = texts[i].as_ref().and_then(|a| {
+                    let a = a.as_string::<i32>();
+                    a.is_valid(row).then(|| a.value(row).to_owned())
+                });
+                let grade = grades
+                    .get(field.name().trim_start_matches("source_"))
+                    .copied()
+                    .unwrap_or(Grade::L1);
+                object.insert(
+                    field.name().clone(),
+                    value.map_or(serde_json::Value::Null, |v| {
+                        serde_json::Value::String(mask(grade, &v))
+                    }),
+                );
+            }
+            out.push(serde_json::Value::Object(object));
+        }
+    }
+    out
+}
+
+fn table_path(resource: &ResourceDetail, table: &str) -> Option<String> {
+    resource
+        .tables
+        .iter()
+        .find(|t| t.name == table)
+        .map(|t| t.path.clone())
+}
+
+/// How long a resource may go without an update, by its declared cycle (with a day's grace).
+fn allowance(cycle: UpdateCycle) -> Option<chrono::Duration> {
+    let days = match cycle {
+        UpdateCycle::Realtime | UpdateCycle::Daily => 2,
+        UpdateCycle::Weekly => 8,
+        UpdateCycle::Monthly => 32,
+        UpdateCycle::Quarterly => 93,
+        UpdateCycle::Yearly => 367,
+        _ => return None,
+    };
+    Some(chrono::Duration::days(days))
+}
+
+/// Evaluates the rules that apply to one resource; returns one result per bound rule.
+pub async fn evaluate_resource(
+    store: &dyn CatalogStore,
+    lake: &Lake,
+    rules: &[RuleSpec],
+    resource: &ResourceDetail,
+    trigger: &str,
+) -> Result<Vec<QualityResult>> {
+    let elements = store.list_elements().await?;
+    let bound = rules_for(rules, resource, &elements);
+    let Some(path) = table_path(resource, "main") else {
+        return Ok(Vec::new());
+    };
+    if bound.is_empty() {
+        return Ok(Vec::new());
+    }
+    let version = resource
+        .tables
+        .iter()
+        .find(|t| t.name == "main")
+        .map(|t| t.version);
+    let grades: BTreeMap<String, Grade> = resource
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.grade))
+        .collect();
+    let keys: Vec<String> = resource
+        .columns
+        .iter()
+        .filter(|c| c.is_key)
+        .map(|c| c.name.clone())
+        .collect();
+    let now = chrono::Utc::now();
+    let mut out = Vec::new();
+    for rule in &bound {
+        let mut result = QualityResult {
+            evaluation: 0,
+            rule: rule.spec.id.clone(),
+            resource: resource.resource.id.clone(),
+            column: rule.column.as_ref().map(|c| c.name.clone()),
+            kind: rule.spec.check.kind().into(),
+            dimension: rule.spec.check.dimension().as_code().into(),
+            severity: rule.spec.severity.as_code().into(),
+            trigger: trigger.into(),
+            evaluated_at: now.to_rfc3339(),
+            table_version: version,
+            rows_checked: 0,
+            rows_failed: 0,
+            examples: Vec::new(),
+        };
+        if rule.spec.check == Check::Freshness {
+            let last = resource
+                .tables
+                .iter()
+                .find(|t| t.name == "main")
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t.last_update).ok());
+            result.rows_checked = 1;
+            let stale = match (allowance(resource.resource.update_cycle), last) {
+                (Some(allowed), Some(last)) => now.signed_duration_since(last) > allowed,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if stale {
+                result.rows_failed = 1;
+                result.examples.push(serde_json::json!({
+                    "last_update": last.map(|l| l.to_rfc3339()),
+                    "update_cycle": resource.resource.update_cycle.to_string(),
+                }));
+            }
+            out.push(result);
+            continue;
+        }
+        let mut tables: Vec<(String, String)> = vec![("t".into(), path.clone())];
+        if let Check::Reference {
+            ref_resource: other,
+            ref_table: table,
+            ..
+        } = &rule.spec.check
+        {
+            let other = store
+                .get_resource(&ResourceId::new(other.clone()))
+                .await?
+                .ok_or_else(|| {
+                    QualityError::Rule(format!(
+                        "rule {}: referenced resource {other} is not in the catalog",
+                        rule.spec.id
+                    ))
+                })?;
+            let other_path = table_path(&other, table).ok_or_else(|| {
+                QualityError::Rule(format!(
+                    "rule {}: resource {} has no table `{table}` yet",
+                    rule.spec.id, other.resource.id
+                ))
+            })?;
+            tables.push(("ref".into(), other_path));
+        }
+        let table_refs: Vec<(&str, &str)> = tables
+            .iter()
+            .map(|(n, p)| (n.as_str(), p.as_str()))
+            .collect();
+        let ctx = lake.internal_session(&table_refs).await?;
+        udf::register(&ctx);
+        let plan = plan(rule, resource)?;
+        let counts = sql(
+            &ctx,
+            &format!(
+                "SELECT COUNT(*) AS checked, SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS failed FROM {}",
+                plan.fail, plan.from
+            ),
+        )
+        .await
+        .map_err(|e| QualityError::Rule(format!("rule {}: {e}", rule.spec.id)))?;
+        result.rows_checked = first_i64(&counts, 0);
+        result.rows_failed = first_i64(&counts, 1);
+        if result.rows_failed > 0 {
+            let mut shown: Vec<String> = keys.iter().map(|k| format!("t.{}", quote(k))).collect();
+            if let Some(c) = &rule.column
+                && !keys.contains(&c.name)
+            {
+                shown.push(format!("t.{}", quote(&c.name)));
+            }
+            if let Check::IdAgreement { birth_date, sex } = &rule.spec.check {
+                shown.extend(
+                    [birth_date, sex]
+                        .into_iter()
+                        .flatten()
+                        .map(|c| format!("t.{}", quote(c))),
+                );
+            }
+            if shown.is_empty() {
+                shown.push("t.*".into());
+            }
+            let batches = sql(
+                &ctx,
+                &format!(
+                    "SELECT {} FROM {} WHERE {} LIMIT {EXAMPLES}",
+                    shown.join(", "),
+                    plan.from,
+                    plan.fail
+                ),
+            )
+            .await?;
+            result.examples = examples(&batches, &grades);
+        }
+        out.push(result);
+    }
+    Ok(out)
+}
+
+async fn sql(ctx: &SessionContext, query: &str) -> Result<Vec<RecordBatch>> {
+    Ok(ctx.sql(query).await?.collect().await?)
+}
+
+/// An identifier element: one whose values name an entity (a validator that identifies, or
+/// a key item of its source).
+fn identifier_columns<'a>(resource: &'a ResourceDetail, identifiers: &[String]) -> Vec<&'a Column> {
+    resource
+        .columns
+        .iter()
+        .filter(|c| {
+            c.element
+                .as_ref()
+                .is_some_and(|e| identifiers.iter().any(|i| i == e.as_str()))
+        })
+        .collect()
+}
+
+/// Checks every replica of every sourced data element against its source (一数一源); one
+/// result per replica column. Identifier elements themselves are skipped: a person missing
+/// from the district's population may be legitimately enrolled elsewhere, which `reference`
+/// rules decide case by case.
+pub async fn check_consistency(
+    store: &dyn CatalogStore,
+    lake: &Lake,
+    only: Option<&ResourceId>,
+    trigger: &str,
+) -> Result<Vec<QualityResult>> {
+    let elements = store.list_elements().await?;
+    // Elements whose values identify an entity: those whose source column is a key item.
+    let mut identifiers = Vec::new();
+    let mut sourced = Vec::new();
+    for element in &elements {
+        let bindings = store.element_bindings(element.id.as_str()).await?;
+        if let Some(source) = &bindings.source {
+            let detail = store.get_resource(&source.resource).await?;
+            let is_key = detail
+                .as_ref()
+                .and_then(|d| d.columns.iter().find(|c| c.name == source.column))
+                .is_some_and(|c| c.is_key);
+            if is_key {
+                identifiers.push(element.id.as_str().to_owned());
+            } else {
+                sourced.push((element.clone(), bindings));
+            }
+        }
+    }
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut out = Vec::new();
+    for (element, bindings) in &sourced {
+        let Some(source) = &bindings.source else {
+            continue;
+        };
+        let Some(source_detail) = store.get_resource(&source.resource).await? else {
+            continue;
+        };
+        let Some(source_path) = table_path(&source_detail, "main") else {
+            continue;
+        };
+        for replica in bindings
+            .replicas
+            .iter()
+            .filter(|r| r.role == BindingRole::Replica)
+        {
+            if only.is_some_and(|o| o != &replica.resource) {
+                continue;
+            }
+            let Some(replica_detail) = store.get_resource(&replica.resource).await? else {
+                continue;
+            };
+            let Some(replica_path) = table_path(&replica_detail, "main") else {
+                continue;
+            };
+            // The join key: an identifier element bound in both resources, preferring the
+            // source's key.
+            let source_ids = identifier_columns(&source_detail, &identifiers);
+            let replica_ids = identifier_columns(&replica_detail, &identifiers);
+            let Some((s_key, r_key)) = source_ids
+                .iter()
+                .filter(|s| s.is_key)
+                .chain(source_ids.iter().filter(|s| !s.is_key))
+                .find_map(|s| {
+                    replica_ids
+                        .iter()
+                        .find(|r| r.element == s.element)
+                        .map(|r| (*s, *r))
+                })
+            else {
+                continue;
+            };
+            let replica_keys: Vec<String> = replica_detail
+                .columns
+                .iter()
+                .filter(|c| c.is_key)
+                .map(|c| format!("CAST(r.{} AS VARCHAR)", quote(&c.name)))
+                .collect();
+            let entity = if replica_keys.is_empty() {
+                format!("CAST(r.{} AS VARCHAR)", quote(&r_key.name))
+            } else {
+                replica_keys.join(" || '|' || ")
+            };
+            let ctx = lake
+                .internal_session(&[("r", &replica_path), ("s", &source_path)])
+                .await?;
+            // Each replica row (by its own key; a row delivered twice counts once) joined to
+            // the source entity.
+            let joined = format!(
+                "(SELECT DISTINCT {entity} AS entity, CAST(r.{rk} AS VARCHAR) AS key, \
+                 CAST(r.{rc} AS VARCHAR) AS replica_value FROM r WHERE r.{rc} IS NOT NULL) x \
+                 JOIN (SELECT CAST(s.{sk} AS VARCHAR) AS key, CAST(s.{sc} AS VARCHAR) AS source_value \
+                 FROM s WHERE s.{sc} IS NOT NULL) y ON x.key = y.key",
+                rk = quote(&r_key.name),
+                rc = quote(&replica.column),
+                sk = quote(&s_key.name),
+                sc = quote(&source.column),
+            );
+            let fail = "x.replica_value <> y.source_value";
+            let counts = sql(
+                &ctx,
+                &format!(
+                    "SELECT COUNT(DISTINCT x.entity) AS checked, \
+                     COUNT(DISTINCT CASE WHEN {fail} THEN x.entity END) AS failed FROM {joined}"
+                ),
+            )
+            .await?;
+            let rows_failed = first_i64(&counts, 1);
+            let grade = replica_detail
+                .columns
+                .iter()
+                .find(|c| c.name == replica.column)
+                .map_or(Grade::L1, |c| c.grade);
+            let key_grade = r_key.grade;
+            let examples = if rows_failed > 0 {
+                let batches = sql(
+                    &ctx,
+                    &format!(
+                        "SELECT DISTINCT x.key AS key, x.replica_value AS value, y.source_value AS source_value \
+                         FROM {joined} WHERE {fail} ORDER BY key LIMIT {EXAMPLES}"
+                    ),
+                )
+                .await?;
+                let grades =
+                    BTreeMap::from([("key".to_owned(), key_grade), ("value".to_owned(), grade)]);
+                examples(&batches, &grades)
+            } else {
+                Vec::new()
+            };
+            out.push(QualityResult {
+                evaluation: 0,
+                rule: format!("consistency:{}", element.id),
+                resource: replica.resource.clone(),
+                column: Some(replica.column.clone()),
+                kind: "consistency".into(),
+                dimension: Dimension::Consistency.as_code().into(),
+                severity: Severity::Warn.as_code().into(),
+                trigger: trigger.into(),
+                evaluated_at: now.clone(),
+                table_version: replica_detail
+                    .tables
+                    .iter()
+                    .find(|t| t.name == "main")
+                    .map(|t| t.version),
+                rows_checked: first_i64(&counts, 0),
+                rows_failed,
+                examples,
+            });
+        }
+    }
+    Ok(out)
+}
