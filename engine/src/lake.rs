@@ -271,25 +271,10 @@ impl Lake {
             WriteMode::Append => SaveMode::Append,
             WriteMode::Overwrite => SaveMode::Overwrite,
         };
-        let commit = CommitProperties::default()
-            .with_application_transaction(Transaction::new(app_id, version));
         let ctx = delta_session();
         let frame = data.into().frame(&ctx, schema).await?;
-        // Counting a spooled Parquet file reads its footer only.
-        let rows = frame.clone().count().await? as u64;
-        let table = table
-            .write(Vec::new())
-            .with_input_plan(frame.into_unoptimized_plan())
-            .with_session_state(Arc::new(ctx.state()))
-            .with_save_mode(save_mode)
-            .with_schema_mode(deltalake::operations::write::SchemaMode::Merge)
-            .with_table_name(name)
-            .with_commit_properties(commit)
-            .await?;
-        let version = table
-            .version()
-            .ok_or_else(|| EngineError::Schema("write committed no version".into()))?;
-        Ok((WriteOutcome { version, rows }, true))
+        let outcome = write_frame(table, &ctx, frame, save_mode, name, app_id, version).await?;
+        Ok((outcome, true))
     }
 
     /// Whether the table already holds the `version`-th commit of `app_id`.
@@ -398,18 +383,9 @@ impl Lake {
             let opened = snapshot
                 .with_column(VALID_FROM, at)?
                 .with_column(VALID_TO, no_time)?;
-            let rows = opened.clone().count().await?;
-            let commit = CommitProperties::default()
-                .with_application_transaction(Transaction::new(app_id, version));
-            let table = table
-                .write(Vec::new())
-                .with_input_plan(opened.into_unoptimized_plan())
-                .with_session_state(Arc::new(ctx.state()))
-                .with_save_mode(SaveMode::Append)
-                .with_table_name(name)
-                .with_commit_properties(commit)
-                .await?;
-            return Ok((table.version().unwrap_or_default(), rows, 0));
+            let outcome =
+                write_frame(table, &ctx, opened, SaveMode::Append, name, app_id, version).await?;
+            return Ok((outcome.version, outcome.rows as usize, 0));
         }
         if self.holds(&table, app_id, version).await? {
             return Ok((table.version().unwrap_or_default(), 0, 0));
@@ -595,15 +571,22 @@ impl Lake {
         Ok(ctx.table("source").await?.execute_stream().await?)
     }
 
-    /// A catalog record of the table at `path` after a write.
+    /// A catalog record of the table at `path` after a write. Version, schema and row count
+    /// all come from one snapshot, so that a concurrent writer's newer commit cannot pair a
+    /// newer version with an older count.
     pub async fn table_record(
         &self,
         resource: &ResourceId,
         name: &str,
         path: &str,
-        row_count: u64,
     ) -> Result<TableRecord> {
         let table = self.open_table(path).await?;
+        let ctx = SessionContext::new();
+        table.update_datafusion_session(&ctx.state())?;
+        let row_count = ctx
+            .read_table(table.table_provider().await?)?
+            .count()
+            .await? as u64;
         let snapshot = table.snapshot()?;
         let schema = snapshot.snapshot().arrow_schema();
         let version = table.version().unwrap_or_default();
@@ -663,6 +646,36 @@ impl Lake {
 
 /// Shared handle.
 pub type LakeRef = Arc<Lake>;
+
+/// Writes a frame of `ctx` to `table` in one commit carrying the transaction (`app_id`,
+/// `version`); new columns widen the table's schema.
+async fn write_frame(
+    table: DeltaTable,
+    ctx: &SessionContext,
+    frame: datafusion::dataframe::DataFrame,
+    save_mode: SaveMode,
+    name: &str,
+    app_id: &str,
+    version: i64,
+) -> Result<WriteOutcome> {
+    // Counting a spooled Parquet file reads its footer only.
+    let rows = frame.clone().count().await? as u64;
+    let commit =
+        CommitProperties::default().with_application_transaction(Transaction::new(app_id, version));
+    let table = table
+        .write(Vec::new())
+        .with_input_plan(frame.into_unoptimized_plan())
+        .with_session_state(Arc::new(ctx.state()))
+        .with_save_mode(save_mode)
+        .with_schema_mode(deltalake::operations::write::SchemaMode::Merge)
+        .with_table_name(name)
+        .with_commit_properties(commit)
+        .await?;
+    let version = table
+        .version()
+        .ok_or_else(|| EngineError::Schema("write committed no version".into()))?;
+    Ok(WriteOutcome { version, rows })
+}
 
 /// A DataFusion session with delta-rs's planner, for plans that delta-rs executes (writes
 /// and merges fed from a frame).

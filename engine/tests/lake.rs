@@ -81,10 +81,11 @@ async fn write_append_overwrite_and_read_back() {
     assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
 
     let record = lake
-        .table_record(&ResourceId::new("R1"), "main", "base/test/t", 1)
+        .table_record(&ResourceId::new("R1"), "main", "base/test/t")
         .await
         .unwrap();
     assert_eq!(record.version, 2);
+    assert_eq!(record.row_count, 1);
     assert!(
         record.location.ends_with("/lake/base/test/t")
             || record.location.ends_with("/lake/base/test/t/"),

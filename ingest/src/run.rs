@@ -141,6 +141,11 @@ async fn validate_with_target(
     for check in &spec.checks {
         check.compile(&resource.columns).map_err(&job_err)?;
     }
+    if spec.mode == Mode::Append && matches!(spec.source, SourceSpec::Delta { .. }) {
+        return Err(job_err(
+            "a Delta source is read whole at its latest version; use mode = \"overwrite\" to mirror it, \"merge\" to upsert it or \"history\" to keep its history".into(),
+        ));
+    }
     if matches!(spec.mode, Mode::Merge | Mode::History)
         && merge_keys(&spec, &resource.columns).is_empty()
     {
@@ -513,9 +518,6 @@ async fn execute(
                 "only jobs reading files take re-submitted files".into(),
             ));
         }
-        if spec.mode == Mode::Append && matches!(spec.source, SourceSpec::Delta { .. }) {
-            return Err(job_err("a Delta source is read whole at its latest version; use mode = \"overwrite\" to mirror it, \"merge\" to upsert it or \"history\" to keep its history".into()));
-        }
         let landed = store.landed_files(&job.id).await?;
         run.inputs = source
             .plan(&PlanContext {
@@ -739,10 +741,9 @@ async fn execute(
         return Ok(());
     }
 
-    let rows = ctx.lake.count(path).await?;
     let record = ctx
         .lake
-        .table_record(&job.resource, &job.table, path, rows)
+        .table_record(&job.resource, &job.table, path)
         .await?;
     store
         .upsert_table(&Actor(format!("ingest:{}", job.id)), &record)

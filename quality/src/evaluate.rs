@@ -103,7 +103,8 @@ struct Plan {
     fail: String,
 }
 
-fn plan(rule: &BoundRule, resource: &ResourceDetail) -> Result<Plan> {
+/// `reference` names the session table holding a reference rule's referenced table.
+fn plan(rule: &BoundRule, resource: &ResourceDetail, reference: &str) -> Result<Plan> {
     let id = &rule.spec.id;
     let column = || {
         rule.column.as_ref().map(|c| quote(&c.name)).ok_or_else(|| {
@@ -212,7 +213,7 @@ fn plan(rule: &BoundRule, resource: &ResourceDetail) -> Result<Plan> {
             let c = column()?;
             Plan {
                 from: format!(
-                    "t LEFT JOIN (SELECT DISTINCT CAST({} AS VARCHAR) AS __ref FROM ref) r \
+                    "t LEFT JOIN (SELECT DISTINCT CAST({} AS VARCHAR) AS __ref FROM {reference}) r \
                      ON {} = r.__ref",
                     quote(key),
                     text(&c)
@@ -322,11 +323,11 @@ pub async fn evaluate_resource(
     store: &dyn CatalogStore,
     lake: &Lake,
     rules: &[RuleSpec],
+    elements: &[DataElement],
     resource: &ResourceDetail,
     trigger: &str,
 ) -> Result<Vec<QualityResult>> {
-    let elements = store.list_elements().await?;
-    let bound = rules_for(rules, resource, &elements);
+    let bound = rules_for(rules, resource, elements);
     let Some(path) = table_path(resource, "main") else {
         return Ok(Vec::new());
     };
@@ -349,9 +350,42 @@ pub async fn evaluate_resource(
         .filter(|c| c.is_key)
         .map(|c| c.name.clone())
         .collect();
+    // One session per resource: its table as `t`, each reference rule's table as `ref_N`.
+    let mut tables: Vec<(String, String)> = vec![("t".into(), path.clone())];
+    for (i, rule) in bound.iter().enumerate() {
+        if let Check::Reference {
+            ref_resource: other,
+            ref_table: table,
+            ..
+        } = &rule.spec.check
+        {
+            let other = store
+                .get_resource(&ResourceId::new(other.clone()))
+                .await?
+                .ok_or_else(|| {
+                    QualityError::Rule(format!(
+                        "rule {}: referenced resource {other} is not in the catalog",
+                        rule.spec.id
+                    ))
+                })?;
+            let other_path = table_path(&other, table).ok_or_else(|| {
+                QualityError::Rule(format!(
+                    "rule {}: resource {} has no table `{table}` yet",
+                    rule.spec.id, other.resource.id
+                ))
+            })?;
+            tables.push((format!("ref_{i}"), other_path));
+        }
+    }
+    let table_refs: Vec<(&str, &str)> = tables
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.as_str()))
+        .collect();
+    let ctx = lake.internal_session(&table_refs).await?;
+    udf::register(&ctx);
     let now = chrono::Utc::now();
     let mut out = Vec::new();
-    for rule in &bound {
+    for (i, rule) in bound.iter().enumerate() {
         let mut result = QualityResult {
             evaluation: 0,
             rule: rule.spec.id.clone(),
@@ -389,37 +423,7 @@ pub async fn evaluate_resource(
             out.push(result);
             continue;
         }
-        let mut tables: Vec<(String, String)> = vec![("t".into(), path.clone())];
-        if let Check::Reference {
-            ref_resource: other,
-            ref_table: table,
-            ..
-        } = &rule.spec.check
-        {
-            let other = store
-                .get_resource(&ResourceId::new(other.clone()))
-                .await?
-                .ok_or_else(|| {
-                    QualityError::Rule(format!(
-                        "rule {}: referenced resource {other} is not in the catalog",
-                        rule.spec.id
-                    ))
-                })?;
-            let other_path = table_path(&other, table).ok_or_else(|| {
-                QualityError::Rule(format!(
-                    "rule {}: resource {} has no table `{table}` yet",
-                    rule.spec.id, other.resource.id
-                ))
-            })?;
-            tables.push(("ref".into(), other_path));
-        }
-        let table_refs: Vec<(&str, &str)> = tables
-            .iter()
-            .map(|(n, p)| (n.as_str(), p.as_str()))
-            .collect();
-        let ctx = lake.internal_session(&table_refs).await?;
-        udf::register(&ctx);
-        let plan = plan(rule, resource)?;
+        let plan = plan(rule, resource, &format!("ref_{i}"))?;
         let counts = sql(
             &ctx,
             &format!(

@@ -87,30 +87,19 @@ pub async fn check(
         .map_err(QualityError::Rule)?;
     let ids: Vec<ResourceId> = match only {
         Some(id) => vec![id.clone()],
-        None => {
-            let mut ids = Vec::new();
-            let mut page = zhongshu_catalog::Page {
-                offset: 0,
-                limit: 500,
-            };
-            loop {
-                let listed = store.list_resources(&Default::default(), page).await?;
-                let n = listed.items.len();
-                ids.extend(listed.items.into_iter().map(|r| r.id));
-                if n < page.limit as usize {
-                    break;
-                }
-                page.offset += page.limit;
-            }
-            ids
-        }
+        None => all_resources(store)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect(),
     };
+    let elements = store.list_elements().await?;
     let mut results = Vec::new();
     for id in &ids {
         let Some(detail) = store.get_resource(id).await? else {
             return Err(QualityError::Rule(format!("no resource {id}")));
         };
-        results.extend(evaluate_resource(store, lake, &rules, &detail, trigger).await?);
+        results.extend(evaluate_resource(store, lake, &rules, &elements, &detail, trigger).await?);
     }
     results.extend(check_consistency(store, lake, only, trigger).await?);
     if !results.is_empty() {
@@ -144,6 +133,25 @@ pub async fn department_ranking(
     let latest = store.quality_results(None, true).await?;
     let orgs = store.list_orgs().await?;
     let mut resources = Vec::new();
+    for r in all_resources(store).await? {
+        let name = orgs
+            .iter()
+            .find(|o| o.id == r.provider)
+            .map_or(r.provider.to_string(), |o| o.name.clone());
+        let has_table = store
+            .get_resource(&r.id)
+            .await?
+            .is_some_and(|d| !d.tables.is_empty());
+        resources.push((r.provider.to_string(), name, r.id, has_table));
+    }
+    Ok(rank(&resources, &latest))
+}
+
+/// Every resource of the catalog, page by page.
+async fn all_resources(
+    store: &dyn CatalogStore,
+) -> Result<Vec<zhongshu_catalog::Resource>, QualityError> {
+    let mut out = Vec::new();
     let mut page = zhongshu_catalog::Page {
         offset: 0,
         limit: 500,
@@ -151,21 +159,10 @@ pub async fn department_ranking(
     loop {
         let listed = store.list_resources(&Default::default(), page).await?;
         let n = listed.items.len();
-        for r in listed.items {
-            let name = orgs
-                .iter()
-                .find(|o| o.id == r.provider)
-                .map_or(r.provider.to_string(), |o| o.name.clone());
-            let has_table = store
-                .get_resource(&r.id)
-                .await?
-                .is_some_and(|d| !d.tables.is_empty());
-            resources.push((r.provider.to_string(), name, r.id, has_table));
-        }
+        out.extend(listed.items);
         if n < page.limit as usize {
-            break;
+            return Ok(out);
         }
         page.offset += page.limit;
     }
-    Ok(rank(&resources, &latest))
 }

@@ -464,3 +464,15 @@ employer_uscc = "统一社会信用代码"
     assert out.returncode != 0 and "[derive] status" in out.stderr, out.stderr
     out = create_job(tmp_path, data, job.replace("[cast]\nenrolled_on", "[cast]\nname"))
     assert out.returncode != 0 and "date and timestamp" in out.stderr, out.stderr
+
+
+def test_a_delta_source_cannot_append(tmp_path, data):
+    out = create_job(tmp_path, data, f'''
+id = "city-append"
+resource = "{RESOURCE}"
+mode = "append"
+[source]
+kind = "delta"
+url = "{data}/nowhere"
+''')
+    assert out.returncode != 0 and "read whole at its latest version" in out.stderr, out.stderr

@@ -12,8 +12,8 @@ use std::str::FromStr;
 use zhongshu_catalog::discovery::classify_sample;
 use zhongshu_catalog::{
     Actor, AttributeChange, BindingRole, CatalogError, Category, ElementId, Grade, LibraryTier,
-    NewResource, NewSuggestion, OpenAttr, OrgId, Page, PrincipalId, ResourceFilter, ResourceId,
-    ShareAttr, Suggestion, SuggestionStatus,
+    NewResource, NewSuggestion, OpenAttr, OrgId, Page, ResourceFilter, ResourceId, ShareAttr,
+    Suggestion, SuggestionStatus,
 };
 
 fn parse<T: FromStr>(text: &str) -> CliResult<T>
@@ -34,17 +34,7 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliResult {
     use zhongshu_catalog::CatalogStore as _;
     let store = d.store.as_ref();
-    if actor != "operator"
-        && store
-            .get_principal(&PrincipalId::new(actor))
-            .await?
-            .is_none()
-    {
-        return Err(CliError::Usage(format!(
-            "--as {actor}: no such principal; see `zhongshu catalog principals`"
-        )));
-    }
-    let actor = Actor(actor.to_owned());
+    let actor = super::actor(d, actor).await?;
     match command {
         CatalogCommand::Orgs => {
             let orgs = store.list_orgs().await?;

@@ -9,7 +9,7 @@ use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use indicatif::{ProgressBar, ProgressStyle};
-use zhongshu_catalog::{Actor, CatalogStore as _, IngestRun, JobId, PrincipalId};
+use zhongshu_catalog::{CatalogStore as _, IngestRun, JobId};
 use zhongshu_ingest::run::quarantine_path;
 use zhongshu_ingest::{IngestContext, create_job, resubmit, run_job};
 
@@ -114,17 +114,10 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
     let store = d.store.as_ref();
     match command {
         IngestCommand::Create { file, actor } => {
-            if actor != "operator"
-                && store
-                    .get_principal(&PrincipalId::new(actor.clone()))
-                    .await?
-                    .is_none()
-            {
-                return Err(CliError::Usage(format!("--as {actor}: no such principal")));
-            }
+            let actor = super::actor(d, &actor).await?;
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
-            let job = create_job(store, &Actor(actor), &text).await?;
+            let job = create_job(store, &actor, &text).await?;
             println!(
                 "job {} → {}.{} saved; run it with `zhongshu ingest run {}`",
                 job.id, job.resource, job.table, job.id

@@ -5,3 +5,22 @@ pub mod catalog;
 pub mod ingest;
 pub mod quality;
 pub mod table;
+
+use crate::deployment::Deployment;
+use crate::error::{CliError, CliResult};
+use zhongshu_catalog::{Actor, CatalogStore as _, PrincipalId};
+
+/// The actor a command records (`--as USER`): `operator`, or an existing principal.
+pub async fn actor(d: &Deployment, name: &str) -> CliResult<Actor> {
+    if name != "operator"
+        && d.store
+            .get_principal(&PrincipalId::new(name))
+            .await?
+            .is_none()
+    {
+        return Err(CliError::Usage(format!(
+            "--as {name}: no such principal; see `zhongshu catalog principals`"
+        )));
+    }
+    Ok(Actor(name.to_owned()))
+}

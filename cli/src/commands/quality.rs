@@ -4,7 +4,7 @@ use crate::cli::QualityCommand;
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult};
 use crate::output;
-use zhongshu_catalog::{Actor, CatalogStore as _, PrincipalId, QualityResult, ResourceId};
+use zhongshu_catalog::{Actor, CatalogStore as _, QualityResult, ResourceId};
 use zhongshu_quality::RuleSpec;
 
 fn result_rows(results: &[QualityResult], examples: bool) -> Vec<Vec<String>> {
@@ -63,19 +63,12 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
     let store = d.store.as_ref();
     match command {
         QualityCommand::Add { file, actor } => {
-            if actor != "operator"
-                && store
-                    .get_principal(&PrincipalId::new(actor.clone()))
-                    .await?
-                    .is_none()
-            {
-                return Err(CliError::Usage(format!("--as {actor}: no such principal")));
-            }
+            let actor = super::actor(d, &actor).await?;
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
             let rules = RuleSpec::parse_toml(&text)
                 .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
-            zhongshu_quality::add_rules(store, &Actor(actor), &rules).await?;
+            zhongshu_quality::add_rules(store, &actor, &rules).await?;
             println!(
                 "{} rule(s) saved; evaluate them with `zhongshu quality check`",
                 rules.len()

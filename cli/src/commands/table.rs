@@ -26,11 +26,7 @@ async fn table_of(d: &Deployment, resource: &str, table: &str) -> CliResult<Tabl
 }
 
 async fn refresh(d: &Deployment, t: &TableRecord, action: &str) -> CliResult<TableRecord> {
-    let rows = d.lake.count(&t.path).await?;
-    let record = d
-        .lake
-        .table_record(&t.resource, &t.name, &t.path, rows)
-        .await?;
+    let record = d.lake.table_record(&t.resource, &t.name, &t.path).await?;
     d.store
         .upsert_table(&Actor(format!("table:{action}")), &record)
         .await?;
