@@ -27,37 +27,7 @@ if [ ! -f "$SRC" ]; then
 fi
 ls -l "$SRC"
 
-cat > "$WORK/resource.toml" <<'TOML'
-id = "BENCH-POP-0001"
-name = "人口基准测试数据"
-provider = "root"
-share_attr = "conditional"
-open_attr = "not_open"
-update_cycle = "daily"
-tier = "base"
-columns = [
-  { name = "id_no", title = "公民身份号码", data_type = "string", category = "personal_sensitive", grade = "L4", is_key = true },
-  { name = "name", title = "姓名", data_type = "string", category = "personal", grade = "L3" },
-  { name = "sex", title = "性别", data_type = "string", category = "personal", grade = "L2" },
-  { name = "birth_date", title = "出生日期", data_type = "date", category = "personal", grade = "L3" },
-  { name = "native_division", title = "户籍地行政区划代码", data_type = "string", category = "personal", grade = "L2" },
-  { name = "mobile", title = "手机号码", data_type = "string", category = "personal", grade = "L3" },
-  { name = "household_address", title = "居住地址", data_type = "string", category = "personal", grade = "L3" },
-  { name = "street_code", title = "街道代码", data_type = "string", category = "public", grade = "L1" },
-  { name = "community_code", title = "社区代码", data_type = "string", category = "public", grade = "L1" },
-  { name = "registered_on", title = "登记日期", data_type = "date", category = "public", grade = "L2" },
-  { name = "education", title = "学历", data_type = "string", category = "personal", grade = "L2" },
-  { name = "marital_status", title = "婚姻状况", data_type = "string", category = "personal", grade = "L3" },
-  { name = "ethnicity", title = "民族", data_type = "string", category = "personal", grade = "L3" },
-  { name = "occupation", title = "职业", data_type = "string", category = "personal", grade = "L2" },
-  { name = "employer_uscc", title = "工作单位统一社会信用代码", data_type = "string", category = "organisation", grade = "L1" },
-  { name = "monthly_income", title = "月收入", data_type = "float64", category = "personal_sensitive", grade = "L4" },
-  { name = "insured", title = "是否参保", data_type = "boolean", category = "personal", grade = "L2" },
-  { name = "height_cm", title = "身高", data_type = "int64", category = "personal", grade = "L3" },
-  { name = "updated_at", title = "更新时间", data_type = "timestamp", category = "public", grade = "L1" },
-  { name = "remark", title = "备注", data_type = "string", category = "public", grade = "L1" },
-]
-TOML
+cp "$ROOT/bench/pop-resource.toml" "$WORK/resource.toml"
 
 OUT="$ROOT/bench/results/ingest-$MODE-$(date +%Y%m%d-%H%M%S).jsonl"
 measure() { # name, command...

@@ -576,8 +576,154 @@ pub struct IngestRun {
     pub table_version: Option<i64>,
     /// Quarantine table version committed.
     pub quarantine_version: Option<i64>,
+    /// Rows landed but flagged by a warn rule.
+    #[serde(default)]
+    pub rows_flagged: i64,
+    /// Flag table version committed.
+    #[serde(default)]
+    pub flag_version: Option<i64>,
     /// Inputs.
     pub inputs: Vec<RunInput>,
     /// Why it failed.
     pub error: Option<String>,
+}
+
+/// Where an objection (数据纠错) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectionStatus {
+    /// Filed, waiting for the owning department.
+    Open,
+    /// The owner corrected the record.
+    Accepted,
+    /// The owner kept the record, with a reason.
+    Rejected,
+}
+
+impl ObjectionStatus {
+    /// Stable code.
+    pub fn as_code(self) -> &'static str {
+        match self {
+            ObjectionStatus::Open => "open",
+            ObjectionStatus::Accepted => "accepted",
+            ObjectionStatus::Rejected => "rejected",
+        }
+    }
+
+    /// Chinese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ObjectionStatus::Open => "待处理",
+            ObjectionStatus::Accepted => "已更正",
+            ObjectionStatus::Rejected => "已驳回",
+        }
+    }
+}
+
+impl std::str::FromStr for ObjectionStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "open" => Ok(ObjectionStatus::Open),
+            "accepted" => Ok(ObjectionStatus::Accepted),
+            "rejected" => Ok(ObjectionStatus::Rejected),
+            other => Err(format!(
+                "unknown objection status `{other}` (open, accepted, rejected)"
+            )),
+        }
+    }
+}
+
+/// An objection to file: a user believes one value of one record is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewObjection {
+    /// The resource.
+    pub resource: ResourceId,
+    /// Its table.
+    pub table: String,
+    /// The record, by its key columns.
+    pub record_key: std::collections::BTreeMap<String, String>,
+    /// The column believed wrong.
+    pub column: String,
+    /// The value the user saw (as shown to them, possibly masked).
+    pub current_value: Option<String>,
+    /// The value the user believes is right.
+    pub proposed_value: String,
+    /// Evidence: a document number, a link, a description.
+    pub evidence: String,
+}
+
+/// A filed objection (数据纠错) and its decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Objection {
+    /// Number.
+    pub id: i64,
+    /// What was filed.
+    #[serde(flatten)]
+    pub filed: NewObjection,
+    /// The department that owns the resource (its inbox).
+    pub owner: OrgId,
+    /// Who filed it.
+    pub filed_by: String,
+    /// When.
+    pub filed_at: String,
+    /// Status.
+    pub status: ObjectionStatus,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<String>,
+    /// Why it was rejected (or a note on the correction).
+    pub decision_reason: Option<String>,
+    /// The table version holding the correction.
+    pub table_version: Option<i64>,
+}
+
+/// One measured metric of one evaluation (row count, a column's null rate), the series anomaly
+/// detection reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityMetric {
+    /// Evaluation number.
+    pub evaluation: i64,
+    /// Resource.
+    pub resource: ResourceId,
+    /// `row_count` or `null_rate`.
+    pub metric: String,
+    /// Column (empty for table metrics).
+    pub column: String,
+    /// Value.
+    pub value: f64,
+    /// When.
+    pub measured_at: String,
+}
+
+/// A quality incident: a metric left the band its trailing history predicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityIncident {
+    /// Number.
+    pub id: i64,
+    /// Resource.
+    pub resource: ResourceId,
+    /// Metric.
+    pub metric: String,
+    /// Column (empty for table metrics).
+    pub column: String,
+    /// The value measured.
+    pub observed: f64,
+    /// The trailing mean.
+    pub expected: f64,
+    /// Lower edge of the accepted band.
+    pub low: f64,
+    /// Upper edge of the accepted band.
+    pub high: f64,
+    /// The evaluation that measured it.
+    pub evaluation: i64,
+    /// When.
+    pub detected_at: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// Who resolved it.
+    pub resolved_by: Option<String>,
+    /// When.
+    pub resolved_at: Option<String>,
 }

@@ -12,9 +12,10 @@ use crate::error::{CatalogError, Result, SourceConflict};
 use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
     ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
-    IngestJob, IngestRun, NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged,
-    Principal, PrincipalAttributes, QualityResult, QualityRuleRecord, Resource, ResourceDetail,
-    ResourceFilter, RunStatus, SearchDocument, Suggestion, TableRecord,
+    IngestJob, IngestRun, NewObjection, NewPrincipal, NewResource, NewSuggestion, Objection,
+    ObjectionStatus, OrgUnit, Page, Paged, Principal, PrincipalAttributes, QualityIncident,
+    QualityMetric, QualityResult, QualityRuleRecord, Resource, ResourceDetail, ResourceFilter,
+    RunStatus, SearchDocument, Suggestion, TableRecord,
 };
 use crate::store::{Actor, AttributeChange, CatalogStore};
 use crate::{auth, rules};
@@ -25,6 +26,8 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Row, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
+
+mod quality_loop;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -332,7 +335,8 @@ fn change_from_row(row: &AnyRow) -> Result<ChangeEvent> {
 }
 
 const RUN_COLUMNS: &str = "job_id, run, status, started_at, finished_at, rows_read, rows_written, \
-    rows_quarantined, bytes, duration_ms, table_version, quarantine_version, inputs, error";
+    rows_quarantined, bytes, duration_ms, table_version, quarantine_version, inputs, error, \
+    rows_flagged, flag_version";
 
 fn job_from_row(row: &AnyRow) -> Result<IngestJob> {
     Ok(IngestJob {
@@ -360,6 +364,8 @@ fn run_from_row(row: &AnyRow) -> Result<IngestRun> {
         duration_ms: row.try_get("duration_ms")?,
         table_version: row.try_get("table_version")?,
         quarantine_version: row.try_get("quarantine_version")?,
+        rows_flagged: row.try_get("rows_flagged")?,
+        flag_version: row.try_get("flag_version")?,
         inputs: serde_json::from_str(&inputs).map_err(CatalogError::corrupt)?,
         error: row.try_get("error")?,
     })
@@ -1702,6 +1708,8 @@ impl CatalogStore for SqlCatalogStore {
             duration_ms: 0,
             table_version: None,
             quarantine_version: None,
+            rows_flagged: 0,
+            flag_version: None,
             inputs: Vec::new(),
             error: None,
         };
@@ -1723,7 +1731,8 @@ impl CatalogStore for SqlCatalogStore {
         sqlx::query(
             "UPDATE ingest_runs SET status = $1, finished_at = $2, rows_read = $3, rows_written = $4, \
              rows_quarantined = $5, bytes = $6, duration_ms = $7, table_version = $8, \
-             quarantine_version = $9, inputs = $10, error = $11 WHERE job_id = $12 AND run = $13",
+             quarantine_version = $9, inputs = $10, error = $11, rows_flagged = $12, \
+             flag_version = $13 WHERE job_id = $14 AND run = $15",
         )
         .bind(run.status.as_code())
         .bind(run.finished_at.clone().unwrap_or_else(now))
@@ -1736,6 +1745,8 @@ impl CatalogStore for SqlCatalogStore {
         .bind(run.quarantine_version)
         .bind(to_json(&run.inputs)?)
         .bind(run.error.clone())
+        .bind(run.rows_flagged)
+        .bind(run.flag_version)
         .bind(run.job.as_str())
         .bind(run.run)
         .execute(&mut *tx)
@@ -1856,36 +1867,59 @@ impl CatalogStore for SqlCatalogStore {
         Ok(())
     }
 
-    async fn record_quality_results(&self, results: &[QualityResult]) -> Result<i64> {
-        let (mut tx, _head) = self.begin_write().await?;
-        let evaluation: i64 =
-            sqlx::query("SELECT COALESCE(MAX(evaluation), 0) + 1 AS n FROM quality_results")
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-        for r in results {
-            sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO quality_results ({QUALITY_RESULT_COLUMNS}) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-            )))
-            .bind(evaluation)
-            .bind(&r.rule)
-            .bind(r.resource.as_str())
-            .bind(r.column.clone())
-            .bind(&r.kind)
-            .bind(&r.dimension)
-            .bind(&r.severity)
-            .bind(&r.trigger)
-            .bind(&r.evaluated_at)
-            .bind(r.table_version)
-            .bind(r.rows_checked)
-            .bind(r.rows_failed)
-            .bind(to_json(&r.examples)?)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(evaluation)
+    async fn record_quality_results(
+        &self,
+        results: &[QualityResult],
+        metrics: &[QualityMetric],
+    ) -> Result<i64> {
+        quality_loop::record_evaluation(self, results, metrics).await
+    }
+
+    async fn quality_metrics(&self, resource: &ResourceId) -> Result<Vec<QualityMetric>> {
+        quality_loop::metrics(self, resource).await
+    }
+
+    async fn open_incidents(&self, new: &[QualityIncident]) -> Result<Vec<QualityIncident>> {
+        quality_loop::open_incidents(self, new).await
+    }
+
+    async fn list_incidents(
+        &self,
+        resource: Option<&ResourceId>,
+        open_only: bool,
+    ) -> Result<Vec<QualityIncident>> {
+        quality_loop::list_incidents(self, resource, open_only).await
+    }
+
+    async fn resolve_incident(&self, actor: &Actor, id: i64) -> Result<QualityIncident> {
+        quality_loop::resolve_incident(self, actor, id).await
+    }
+
+    async fn file_objection(&self, actor: &Actor, new: &NewObjection) -> Result<Objection> {
+        quality_loop::file_objection(self, actor, new).await
+    }
+
+    async fn get_objection(&self, id: i64) -> Result<Option<Objection>> {
+        quality_loop::get_objection(&self.pool, id).await
+    }
+
+    async fn list_objections(
+        &self,
+        owner: Option<&OrgId>,
+        status: Option<ObjectionStatus>,
+    ) -> Result<Vec<Objection>> {
+        quality_loop::list_objections(self, owner, status).await
+    }
+
+    async fn decide_objection(
+        &self,
+        actor: &Actor,
+        id: i64,
+        status: ObjectionStatus,
+        reason: Option<&str>,
+        table_version: Option<i64>,
+    ) -> Result<Objection> {
+        quality_loop::decide_objection(self, actor, id, status, reason, table_version).await
     }
 
     async fn quality_results(

@@ -10,9 +10,9 @@ use crate::error::Result;
 use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
     ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBindings, IngestJob, IngestRun,
-    NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged, Principal, QualityResult,
-    QualityRuleRecord, Resource, ResourceDetail, ResourceFilter, SearchDocument, Suggestion,
-    TableRecord,
+    NewObjection, NewPrincipal, NewResource, NewSuggestion, Objection, ObjectionStatus, OrgUnit,
+    Page, Paged, Principal, QualityIncident, QualityMetric, QualityResult, QualityRuleRecord,
+    Resource, ResourceDetail, ResourceFilter, SearchDocument, Suggestion, TableRecord,
 };
 use async_trait::async_trait;
 
@@ -181,8 +181,47 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     async fn list_quality_rules(&self) -> Result<Vec<QualityRuleRecord>>;
     /// Removes a quality rule (a logged change); its results stay in the history.
     async fn delete_quality_rule(&self, actor: &Actor, id: &str) -> Result<()>;
-    /// Appends results to the metric history as one evaluation; returns its number.
-    async fn record_quality_results(&self, results: &[QualityResult]) -> Result<i64>;
+    /// Appends results and measured metrics to the history as one evaluation; returns its
+    /// number.
+    async fn record_quality_results(
+        &self,
+        results: &[QualityResult],
+        metrics: &[QualityMetric],
+    ) -> Result<i64>;
+    /// A resource's measured metrics, oldest evaluation first.
+    async fn quality_metrics(&self, resource: &ResourceId) -> Result<Vec<QualityMetric>>;
+    /// Records incidents (their `id` is assigned); returns them.
+    async fn open_incidents(&self, new: &[QualityIncident]) -> Result<Vec<QualityIncident>>;
+    /// Incidents, newest first: all, or only open ones; for one resource or all.
+    async fn list_incidents(
+        &self,
+        resource: Option<&ResourceId>,
+        open_only: bool,
+    ) -> Result<Vec<QualityIncident>>;
+    /// Marks an incident resolved.
+    async fn resolve_incident(&self, actor: &Actor, id: i64) -> Result<QualityIncident>;
+
+    // --- objections (数据纠错) ---------------------------------------------------------------
+    /// Files an objection into the inbox of the department owning the resource.
+    async fn file_objection(&self, actor: &Actor, new: &NewObjection) -> Result<Objection>;
+    /// One objection.
+    async fn get_objection(&self, id: i64) -> Result<Option<Objection>>;
+    /// Objections, oldest first, optionally of one owning department and one status.
+    async fn list_objections(
+        &self,
+        owner: Option<&OrgId>,
+        status: Option<ObjectionStatus>,
+    ) -> Result<Vec<Objection>>;
+    /// Decides an open objection: accepted (with the table version holding the correction) or
+    /// rejected (with a reason).
+    async fn decide_objection(
+        &self,
+        actor: &Actor,
+        id: i64,
+        status: ObjectionStatus,
+        reason: Option<&str>,
+        table_version: Option<i64>,
+    ) -> Result<Objection>;
     /// Results, oldest first: every evaluation, or (`latest`) only the newest of each rule on
     /// each resource; for one resource or all.
     async fn quality_results(

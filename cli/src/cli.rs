@@ -125,6 +125,18 @@ pub enum Command {
         #[command(subcommand)]
         command: QualityCommand,
     },
+    /// Objections (数据纠错): file a correction, decide it as the owning department.
+    Objection {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// The principal acting (filing, accepting, rejecting).
+        #[arg(long = "as", global = true, default_value = "operator")]
+        actor: String,
+        /// What to do.
+        #[command(subcommand)]
+        command: ObjectionCommand,
+    },
     /// Delta table maintenance: history, optimize, vacuum, restore.
     Table {
         /// Where.
@@ -362,6 +374,9 @@ pub enum IngestCommand {
         /// How many.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Show the rows that landed flagged by `warn` quality rules instead.
+        #[arg(long)]
+        flagged: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -421,8 +436,121 @@ pub enum QualityCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Departments ranked by the quality of the data they provide (考核).
+    /// Departments ranked by the quality of the data they provide (考核), less a penalty for
+    /// open objections.
     Rank {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Profile a resource's table (nulls, distinct values, min/max, frequent values and
+    /// patterns per column) and suggest rules.
+    Profile {
+        /// Resource code.
+        resource: String,
+        /// Write the suggested rules to this TOML file (edit it, then `quality add` it).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Save every suggested rule now.
+        #[arg(long)]
+        accept: bool,
+        /// Principal recorded in the change log when accepting.
+        #[arg(long = "as", default_value = "operator")]
+        actor: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Quality incidents: metrics that jumped against their trailing history.
+    Incidents {
+        /// Resource code (default: every resource).
+        resource: Option<String>,
+        /// Resolved ones too.
+        #[arg(long)]
+        all: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark an incident resolved.
+    Resolve {
+        /// Incident number.
+        id: i64,
+        /// Principal recorded in the change log.
+        #[arg(long = "as", default_value = "operator")]
+        actor: String,
+    },
+    /// A resource's quality report for its department, in Markdown or HTML.
+    Report {
+        /// Resource code.
+        resource: String,
+        /// `md` or `html`.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// `zhongshu objection …`
+#[derive(Debug, Subcommand)]
+pub enum ObjectionCommand {
+    /// File an objection: one value of one record is wrong.
+    File {
+        /// Resource code.
+        resource: String,
+        /// The record's key, `COLUMN=VALUE` (repeat for a composite key).
+        #[arg(long = "key", required = true)]
+        key: Vec<String>,
+        /// The column believed wrong.
+        #[arg(long)]
+        column: String,
+        /// The value believed right.
+        #[arg(long)]
+        value: String,
+        /// Evidence: a document number, a link, a description.
+        #[arg(long)]
+        evidence: String,
+        /// The value seen (optional).
+        #[arg(long)]
+        current: Option<String>,
+        /// Table of the resource.
+        #[arg(long, default_value = "main")]
+        table: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Objections, oldest first (an administrator sees all; others their department's inbox
+    /// and what they filed).
+    List {
+        /// `open`, `accepted` or `rejected`.
+        #[arg(long)]
+        status: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept an objection as the owning department: the correction lands as a new table
+    /// version.
+    Accept {
+        /// Objection number.
+        id: i64,
+        /// A note on the correction.
+        #[arg(long)]
+        note: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject an objection as the owning department, with a reason.
+    Reject {
+        /// Objection number.
+        id: i64,
+        /// Why the record stands.
+        #[arg(long)]
+        reason: String,
         /// JSON output.
         #[arg(long)]
         json: bool,

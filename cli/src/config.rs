@@ -42,6 +42,28 @@ impl Default for HttpConfig {
     }
 }
 
+/// Data quality settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualityConfig {
+    /// When `zhongshu serve` evaluates every resource (cron, China Standard Time); empty
+    /// turns the schedule off. Each ingest run is evaluated after it commits regardless.
+    #[serde(default = "default_quality_schedule")]
+    pub schedule: String,
+}
+
+fn default_quality_schedule() -> String {
+    "0 3 * * *".into()
+}
+
+impl Default for QualityConfig {
+    fn default() -> Self {
+        QualityConfig {
+            schedule: default_quality_schedule(),
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +77,9 @@ pub struct Config {
     /// HTTP server.
     #[serde(default)]
     pub http: HttpConfig,
+    /// Data quality.
+    #[serde(default)]
+    pub quality: QualityConfig,
 }
 
 /// The configuration could not be loaded.
@@ -116,6 +141,10 @@ impl Config {
 
 [http]
 addr = "127.0.0.1:8080"
+
+[quality]
+# When `zhongshu serve` evaluates every resource (cron in China Standard Time; "" = never).
+schedule = "0 3 * * *"
 "#
     }
 }

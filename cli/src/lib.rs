@@ -9,6 +9,7 @@ pub mod demo;
 pub mod deployment;
 pub mod error;
 pub mod output;
+pub mod quality_hooks;
 pub mod server;
 
 use cli::{Cli, Command};
@@ -110,6 +111,14 @@ pub async fn run(cli: Cli) -> CliResult {
         } => {
             let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
             commands::quality::run(&d, command).await
+        }
+        Command::Objection {
+            deployment,
+            actor,
+            command,
+        } => {
+            let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
+            commands::objection::run(&d, &actor, command).await
         }
         Command::Table {
             deployment,

@@ -1,5 +1,6 @@
-//! `zhongshu serve`: the HTTP door (health and the catalog API) and the ingest scheduler. The
-//! PostgreSQL wire protocol and Flight SQL doors join here as they are built.
+//! `zhongshu serve`: the HTTP door (health and the catalog API), the ingest scheduler and the
+//! scheduled quality evaluation. The PostgreSQL wire protocol and Flight SQL doors join here
+//! as they are built.
 
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult};
@@ -14,6 +15,7 @@ pub async fn serve(d: &Deployment, http: Option<&str>) -> CliResult {
     let state = ApiState {
         catalog: d.catalog(),
         search: d.search.clone(),
+        lake: d.lake.clone(),
     };
     let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
         CliError::Usage(format!(
@@ -41,6 +43,17 @@ pub async fn serve(d: &Deployment, http: Option<&str>) -> CliResult {
         crate::commands::ingest::context(d),
         std::time::Duration::from_secs(1),
     ));
+    let schedule = d.config.quality.schedule.trim();
+    if schedule.is_empty() {
+        println!("  quality   evaluated after each ingest run; no schedule");
+    } else {
+        let cron = zhongshu_ingest::schedule::parse_schedule(schedule)
+            .map_err(|e| CliError::Usage(format!("[quality] {e}")))?;
+        println!(
+            "  quality   evaluated after each ingest run and on schedule `{schedule}` (China Standard Time)"
+        );
+        tokio::spawn(quality_schedule(d.catalog(), d.lake.clone(), cron));
+    }
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();
     axum::serve(listener, router(state))
@@ -49,4 +62,31 @@ pub async fn serve(d: &Deployment, http: Option<&str>) -> CliResult {
         })
         .await
         .map_err(|e| CliError::Failed(format!("HTTP server: {e}")))
+}
+
+/// Evaluates every resource whenever `schedule` comes due, recording the results with the
+/// trigger `schedule`.
+async fn quality_schedule(
+    store: std::sync::Arc<dyn zhongshu_catalog::CatalogStore>,
+    lake: zhongshu_engine::Lake,
+    schedule: croner::Cron,
+) {
+    let mut last = chrono::Utc::now();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = chrono::Utc::now();
+        if !zhongshu_ingest::schedule::is_due(&schedule, Some(last), last, now) {
+            continue;
+        }
+        last = now;
+        match zhongshu_quality::check(store.as_ref(), &lake, None, "schedule").await {
+            Ok(e) => tracing::info!(
+                evaluation = e.evaluation,
+                results = e.results.len(),
+                incidents = e.incidents.len(),
+                "scheduled quality evaluation"
+            ),
+            Err(e) => tracing::warn!(error = %e, "scheduled quality evaluation failed"),
+        }
+    }
 }

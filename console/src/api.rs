@@ -23,6 +23,8 @@ pub struct ApiState {
     pub catalog: Arc<dyn CatalogStore>,
     /// The resource search index.
     pub search: Arc<Mutex<SearchIndex>>,
+    /// The lake (quality reports, profiles and corrections read and write it).
+    pub lake: zhongshu_engine::Lake,
 }
 
 /// The catalog routes with authentication, plus an open `/healthz`.
@@ -39,6 +41,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/quality/results", get(quality_results))
         .route("/quality/scores", get(quality_scores))
         .route("/quality/rank", get(quality_rank))
+        .merge(crate::quality_api::routes())
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/healthz", get(health))

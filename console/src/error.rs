@@ -42,6 +42,16 @@ impl From<zhongshu_quality::QualityError> for ApiError {
     fn from(e: zhongshu_quality::QualityError) -> Self {
         match e {
             zhongshu_quality::QualityError::Catalog(e) => e.into(),
+            zhongshu_quality::QualityError::Rule(message) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalid",
+                message,
+            },
+            zhongshu_quality::QualityError::Refused(message) => ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: "forbidden",
+                message,
+            },
             other => {
                 tracing::error!(error = %other, "quality failure");
                 ApiError {

@@ -349,6 +349,60 @@ impl Lake {
         ))
     }
 
+    /// Sets one column of the rows matching `key` (column → value, compared as text) to
+    /// `value` (cast to the column's type; `None` sets null), as the `version`-th commit of
+    /// `app_id`. How an accepted objection (数据纠错) lands its correction. Returns the version
+    /// holding the correction and the rows changed (0 when the commit already existed).
+    pub async fn correct_value(
+        &self,
+        path: &str,
+        key: &[(String, String)],
+        column: &str,
+        value: Option<&str>,
+        app_id: &str,
+        version: i64,
+    ) -> Result<(u64, usize)> {
+        use datafusion::arrow::datatypes::DataType;
+        use datafusion::prelude::{cast, ident, lit};
+        let table = self.table_handle(path).await?;
+        let Some(current) = table.version() else {
+            return Err(EngineError::Schema(format!("table {path} has no data yet")));
+        };
+        if self.holds(&table, app_id, version).await? {
+            return Ok((current, 0));
+        }
+        let schema = table.snapshot()?.snapshot().arrow_schema();
+        let field = schema
+            .field_with_name(column)
+            .map_err(|_| EngineError::Schema(format!("table {path} has no column `{column}`")))?;
+        let predicate = key
+            .iter()
+            .map(|(k, v)| cast(ident(k), DataType::Utf8).eq(lit(v.clone())))
+            .reduce(|a, b| a.and(b))
+            .ok_or_else(|| EngineError::Schema("a correction names its row by key".into()))?;
+        let new_value = match value {
+            Some(v) => cast(lit(v.to_owned()), field.data_type().clone()),
+            None => cast(
+                lit(datafusion::scalar::ScalarValue::Null),
+                field.data_type().clone(),
+            ),
+        };
+        let commit = CommitProperties::default()
+            .with_application_transaction(Transaction::new(app_id, version));
+        let (table, metrics) = table
+            .update()
+            .with_predicate(predicate)
+            .with_update(column, new_value)
+            .with_session_state(Arc::new(delta_session().state()))
+            .with_safe_cast(false)
+            .with_commit_properties(commit)
+            .await?;
+        Ok((
+            table.version().unwrap_or_default(),
+            metrics.num_updated_rows,
+        ))
+    }
+
     /// Lands a full snapshot with history (SCD type 2) as the `version`-th commit of `app_id`.
     /// The table holds `schema`'s columns plus `valid_from` and `valid_to` (UTC timestamps;
     /// `valid_to` is null for the current version of a key). Against the current versions:

@@ -18,6 +18,18 @@ use zhongshu_catalog::Column;
 /// Rows per batch handed to the writer.
 pub const BATCH_ROWS: usize = 64 * 1024;
 
+/// What a finished lander hands back to the run.
+pub struct Landed {
+    /// Rejected rows.
+    pub quarantine: QuarantineRows,
+    /// Flags of landed rows (one entry per failed `warn` check).
+    pub flags: QuarantineRows,
+    /// Rows landed with at least one flag.
+    pub flagged: u64,
+    /// Rows handed to the writer.
+    pub accepted: u64,
+}
+
 /// Lands the rows of one run; see the module documentation.
 pub struct Lander<'a> {
     spec: &'a JobSpec,
@@ -26,6 +38,10 @@ pub struct Lander<'a> {
     derivation: &'a Derivation,
     target: TargetRows,
     quarantine: QuarantineRows,
+    /// Failures of `warn` checks on rows that landed.
+    flags: QuarantineRows,
+    /// Rows landed with at least one flag.
+    flagged: u64,
     sink: tokio::sync::mpsc::Sender<RecordBatch>,
     /// Name of the input being read (file path, query, URL).
     input: String,
@@ -36,14 +52,14 @@ pub struct Lander<'a> {
 }
 
 impl<'a> Lander<'a> {
-    /// A lander writing accepted batches to `sink`.
+    /// A lander for run `run` of `job`, writing accepted batches to `sink`.
     pub fn new(
         spec: &'a JobSpec,
         columns: &'a [Column],
         checks: &'a [&'a dyn RowCheck],
         derivation: &'a Derivation,
         target: TargetRows,
-        quarantine: QuarantineRows,
+        (job, run): (&str, i64),
         sink: tokio::sync::mpsc::Sender<RecordBatch>,
     ) -> Self {
         Lander {
@@ -52,7 +68,9 @@ impl<'a> Lander<'a> {
             checks,
             derivation,
             target,
-            quarantine,
+            quarantine: QuarantineRows::new(job, run),
+            flags: QuarantineRows::new(job, run),
+            flagged: 0,
             sink,
             input: String::new(),
             positions: Vec::new(),
@@ -113,8 +131,16 @@ impl<'a> Lander<'a> {
             let values: Vec<Option<&str>> = cast.iter().map(|v| v.as_deref()).collect();
             self.target.push(&values, self.checks)
         };
-        if let Err(why) = outcome {
-            self.quarantine.push(&self.input, line, &raw(), &why);
+        match outcome {
+            Ok(flags) if flags.is_empty() => {}
+            Ok(flags) => {
+                let raw = raw();
+                for why in &flags {
+                    self.flags.push(&self.input, line, &raw, why);
+                }
+                self.flagged += 1;
+            }
+            Err(why) => self.quarantine.push(&self.input, line, &raw(), &why),
         }
         self.flush_if_full().await
     }
@@ -174,13 +200,17 @@ impl<'a> Lander<'a> {
         Ok(())
     }
 
-    /// Sends the rows collected so far; returns the quarantined rows and the number of rows
-    /// handed to the writer.
-    pub async fn finish(mut self) -> Result<(QuarantineRows, u64), RunError> {
+    /// Sends the rows collected so far; returns what the run records beside its table.
+    pub async fn finish(mut self) -> Result<Landed, RunError> {
         if !self.target.is_empty() {
             self.flush().await?;
         }
-        Ok((self.quarantine, self.accepted))
+        Ok(Landed {
+            quarantine: self.quarantine,
+            flags: self.flags,
+            flagged: self.flagged,
+            accepted: self.accepted,
+        })
     }
 
     /// Applies the job's parse formats: a date or timestamp in the declared format is

@@ -20,5 +20,8 @@ pub mod source;
 pub mod spec;
 
 pub use files::{DecodingReader, Encoding, FileFormat};
-pub use run::{IngestContext, Progress, RunError, create_job, resubmit, run_job, validate};
+pub use run::{
+    IngestContext, Progress, QualityHooks, RunError, create_job, flag_path, resubmit, run_job,
+    validate,
+};
 pub use spec::JobSpec;

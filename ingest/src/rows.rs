@@ -27,6 +27,12 @@ pub struct Rejection {
 pub trait RowCheck: Send + Sync {
     /// Checks one row, given as the text of each target column in order.
     fn check(&self, columns: &[Column], values: &[Option<&str>]) -> Result<(), Rejection>;
+
+    /// Whether a failure only flags the row (a `warn` rule): the row lands and the failure is
+    /// recorded in the run's flag table. By default a failure quarantines the row.
+    fn flags_only(&self) -> bool {
+        false
+    }
 }
 
 fn parse_date(v: &str) -> Option<i32> {
@@ -138,12 +144,12 @@ impl TargetRows {
     }
 
     /// Parses one row (the text of each target column, `None` when absent or empty) and
-    /// appends it, or says why it cannot land.
+    /// appends it with the flags of the `warn` checks it failed, or says why it cannot land.
     pub fn push(
         &mut self,
         values: &[Option<&str>],
         checks: &[&dyn RowCheck],
-    ) -> Result<(), Rejection> {
+    ) -> Result<Vec<Rejection>, Rejection> {
         let mut typed = Vec::with_capacity(values.len());
         for (c, v) in self.columns.iter().zip(values) {
             match v {
@@ -162,8 +168,13 @@ impl TargetRows {
                 })?),
             }
         }
+        let mut flags = Vec::new();
         for check in checks {
-            check.check(&self.columns, values)?;
+            match check.check(&self.columns, values) {
+                Ok(()) => {}
+                Err(why) if check.flags_only() => flags.push(why),
+                Err(why) => return Err(why),
+            }
         }
         for (b, v) in self.builders.iter_mut().zip(typed) {
             match (b, v) {
@@ -182,7 +193,7 @@ impl TargetRows {
             }
         }
         self.rows += 1;
-        Ok(())
+        Ok(flags)
     }
 
     /// Rows accepted since the last batch.
@@ -222,7 +233,7 @@ pub fn quarantine_schema() -> SchemaRef {
     ]))
 }
 
-/// Accumulates rejected rows.
+/// Accumulates rejected rows (and, in the same shape, the flags of landed rows).
 pub struct QuarantineRows {
     job: String,
     run: i64,

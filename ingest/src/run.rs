@@ -15,7 +15,7 @@
 use crate::checks::UniqueKey;
 use crate::derive::Derivation;
 use crate::lander::{Lander, map_header};
-use crate::rows::{QuarantineRows, RowCheck, TargetRows};
+use crate::rows::{RowCheck, TargetRows};
 use crate::source::{PlanContext, Source, WATERMARK, source_for, type_fits};
 use crate::spec::{ExtraColumns, JobSpec, Mode, SourceSpec};
 use arrow::array::RecordBatch;
@@ -66,8 +66,32 @@ pub struct IngestContext {
     pub lake: Lake,
     /// Base for relative source directories.
     pub data_dir: PathBuf,
-    /// Row checks applied before landing (quality rules).
-    pub checks: Vec<Box<dyn RowCheck>>,
+    /// Quality rules at ingest (row checks, evaluation after each commit); none in tests of
+    /// ingest alone.
+    pub quality: Option<Arc<dyn QualityHooks>>,
+}
+
+/// What the quality crate adds to a run. Ingest and quality are siblings, so whoever assembles
+/// the context (the CLI) supplies this: the rules on the target resource as row checks, and an
+/// evaluation after each committed run.
+#[async_trait::async_trait]
+pub trait QualityHooks: Send + Sync {
+    /// Row checks for the target's columns: `error` rules quarantine, `warn` rules flag
+    /// ([`RowCheck::flags_only`]). An error fails the run before anything is read.
+    async fn row_checks(
+        &self,
+        resource: &ResourceId,
+        columns: &[Column],
+    ) -> Result<Vec<Box<dyn RowCheck>>, String>;
+
+    /// Called once a run has committed and been recorded; failures are the hook's to report
+    /// (the run stands).
+    async fn after_commit(&self, job: &IngestJob, run: &IngestRun);
+}
+
+/// The lake path of a target's flag table (rows landed despite failing a `warn` rule).
+pub fn flag_path(target_path: &str) -> String {
+    format!("flags/{target_path}")
 }
 
 /// Progress of a run, for progress bars.
@@ -332,6 +356,9 @@ async fn run_job_on(
         Ok(()) => {
             run.status = RunStatus::Succeeded;
             store.finish_run(&run).await?;
+            if let (Some(quality), Some(_)) = (&ctx.quality, run.table_version) {
+                quality.after_commit(&job, &run).await;
+            }
             Ok(run)
         }
         Err(e) => {
@@ -558,7 +585,14 @@ async fn execute(
     let columns = columns.as_slice();
 
     let schema = arrow_schema(columns)?;
-    let mut checks: Vec<&dyn RowCheck> = ctx.checks.iter().map(|c| c.as_ref()).collect();
+    let rules = match &ctx.quality {
+        Some(q) => q
+            .row_checks(&job.resource, columns)
+            .await
+            .map_err(|e| job_err(format!("quality rules: {e}")))?,
+        None => Vec::new(),
+    };
+    let mut checks: Vec<&dyn RowCheck> = rules.iter().map(|c| c.as_ref()).collect();
     let compiled = spec
         .checks
         .iter()
@@ -609,7 +643,7 @@ async fn execute(
         &checks,
         &derivation,
         TargetRows::new(columns, schema.clone()),
-        QuarantineRows::new(job.id.as_str(), run.run),
+        (job.id.as_str(), run.run),
         tx,
     );
     let mut state = Progress {
@@ -642,11 +676,17 @@ async fn execute(
     let joined = writer
         .await
         .map_err(|e| RunError::Input(format!("table writer task: {e}")))?;
-    let ((mut quarantine, accepted), sink) = match (finished, joined) {
+    let (landed, sink) = match (finished, joined) {
         (Ok(landed), Ok(sink)) => (landed, sink),
         // A writer failure explains a reader-side "writer stopped"; report it first.
         (_, Err(e)) | (Err(e), Ok(_)) => return Err(e),
     };
+    let crate::lander::Landed {
+        mut quarantine,
+        mut flags,
+        flagged,
+        accepted,
+    } = landed;
     let quarantined = quarantine.len() as u64;
     if state.rows != accepted + quarantined {
         return Err(job_err(format!(
@@ -657,6 +697,7 @@ async fn execute(
     run.rows_read = state.rows as i64;
     run.rows_written = accepted as i64;
     run.rows_quarantined = quarantined as i64;
+    run.rows_flagged = flagged as i64;
     run.bytes = state.bytes as i64;
 
     // Quarantine first, then the target: each commit carries the run's transaction id, so a
@@ -676,6 +717,21 @@ async fn execute(
             )
             .await?;
         run.quarantine_version = Some(q.version as i64);
+    }
+    if !flags.is_empty() {
+        let (f, _) = ctx
+            .lake
+            .write_once(
+                &flag_path(path),
+                "flags",
+                crate::rows::quarantine_schema(),
+                vec![flags.take_batch()?],
+                WriteMode::Append,
+                &format!("{}:flags", app_id(&job.id)),
+                run.run,
+            )
+            .await?;
+        run.flag_version = Some(f.version as i64);
     }
     failpoint("after_quarantine_commit");
     let data =

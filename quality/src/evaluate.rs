@@ -27,9 +27,12 @@ use zhongshu_engine::Lake;
 /// An evaluation failed (a broken rule or an unreadable table).
 #[derive(Debug, thiserror::Error)]
 pub enum QualityError {
-    /// A rule is wrong.
+    /// A rule is wrong (or a request names something that is not there).
     #[error("{0}")]
     Rule(String),
+    /// The principal may not do this.
+    #[error("refused: {0}")]
+    Refused(String),
     /// Catalog failure.
     #[error(transparent)]
     Catalog(#[from] zhongshu_catalog::CatalogError),
@@ -101,6 +104,8 @@ pub fn rules_for(
 struct Plan {
     from: String,
     fail: String,
+    /// For `unique`: the key columns; the rule is then one grouped query over `t` instead.
+    duplicates_of: Option<String>,
 }
 
 /// `reference` names the session table holding a reference rule's referenced table.
@@ -119,6 +124,7 @@ fn plan(rule: &BoundRule, resource: &ResourceDetail, reference: &str) -> Result<
     let plain = |fail: String| Plan {
         from: "t".into(),
         fail,
+        duplicates_of: None,
     };
     Ok(match &rule.spec.check {
         Check::NotNull => {
@@ -219,6 +225,7 @@ fn plan(rule: &BoundRule, resource: &ResourceDetail, reference: &str) -> Result<
                     text(&c)
                 ),
                 fail: format!("({c} IS NOT NULL AND r.__ref IS NULL)"),
+                duplicates_of: None,
             }
         }
         Check::Unique { columns } => {
@@ -238,12 +245,10 @@ fn plan(rule: &BoundRule, resource: &ResourceDetail, reference: &str) -> Result<
                     resource.resource.id
                 )));
             }
-            let keys = keys.join(", ");
             Plan {
-                from: format!(
-                    "(SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY {keys}) AS __copy FROM t) t"
-                ),
-                fail: "t.__copy > 1".into(),
+                from: "t".into(),
+                fail: String::new(),
+                duplicates_of: Some(keys.join(", ")),
             }
         }
         Check::Sql { predicate } => plain(format!("NOT COALESCE(({predicate}), TRUE)")),
@@ -384,6 +389,15 @@ pub async fn evaluate_resource(
     let ctx = lake.internal_session(&table_refs).await?;
     udf::register(&ctx);
     let now = chrono::Utc::now();
+    let plans: Vec<Option<Plan>> = bound
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| match rule.spec.check {
+            Check::Freshness => Ok(None),
+            _ => plan(rule, resource, &format!("ref_{i}")).map(Some),
+        })
+        .collect::<Result<_>>()?;
+    let mut counts = count_failures(&ctx, &bound, &plans).await?;
     let mut out = Vec::new();
     for (i, rule) in bound.iter().enumerate() {
         let mut result = QualityResult {
@@ -401,7 +415,7 @@ pub async fn evaluate_resource(
             rows_failed: 0,
             examples: Vec::new(),
         };
-        if rule.spec.check == Check::Freshness {
+        let Some(plan) = &plans[i] else {
             let last = resource
                 .tables
                 .iter()
@@ -422,20 +436,12 @@ pub async fn evaluate_resource(
             }
             out.push(result);
             continue;
-        }
-        let plan = plan(rule, resource, &format!("ref_{i}"))?;
-        let counts = sql(
-            &ctx,
-            &format!(
-                "SELECT COUNT(*) AS checked, SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS failed FROM {}",
-                plan.fail, plan.from
-            ),
-        )
-        .await
-        .map_err(|e| QualityError::Rule(format!("rule {}: {e}", rule.spec.id)))?;
-        result.rows_checked = first_i64(&counts, 0);
-        result.rows_failed = first_i64(&counts, 1);
-        if result.rows_failed > 0 {
+        };
+        let counted = &mut counts[i];
+        (result.rows_checked, result.rows_failed) = (counted.checked, counted.failed);
+        if let Some(found) = counted.examples.take() {
+            result.examples = examples(&found, &grades);
+        } else if result.rows_failed > 0 {
             let mut shown: Vec<String> = keys.iter().map(|k| format!("t.{}", quote(k))).collect();
             if let Some(c) = &rule.column
                 && !keys.contains(&c.name)
@@ -468,6 +474,109 @@ pub async fn evaluate_resource(
         out.push(result);
     }
     Ok(out)
+}
+
+/// What counting found for one rule.
+#[derive(Default)]
+struct Counted {
+    checked: i64,
+    failed: i64,
+    /// Examples found on the way (duplicate keys), so no second query is needed.
+    examples: Option<Vec<RecordBatch>>,
+}
+
+/// Rows checked and failed per rule. Rules over the table alone share one scan (one `SUM` per
+/// rule); `unique` is one grouped query (the duplicate keys, whose surplus copies are the
+/// failures); joins run as their own query. Should the shared scan fail (a broken `sql`
+/// predicate), each rule runs alone so that the error names it.
+async fn count_failures(
+    ctx: &SessionContext,
+    bound: &[BoundRule],
+    plans: &[Option<Plan>],
+) -> Result<Vec<Counted>> {
+    let mut counts: Vec<Counted> = plans.iter().map(|_| Counted::default()).collect();
+    let is_shared = |p: &Plan| p.from == "t" && p.duplicates_of.is_none();
+    let shared: Vec<usize> = (0..plans.len())
+        .filter(|i| plans[*i].as_ref().is_some_and(is_shared))
+        .collect();
+    let mut alone: Vec<usize> = (0..plans.len())
+        .filter(|i| plans[*i].as_ref().is_some_and(|p| !is_shared(p)))
+        .collect();
+    let sums: Vec<String> = shared
+        .iter()
+        .filter_map(|i| plans[*i].as_ref())
+        .map(|p| format!("SUM(CASE WHEN {} THEN 1 ELSE 0 END)", p.fail))
+        .collect();
+    // The row count, with the shared rules when there are some.
+    let mut rows = None;
+    if !sums.is_empty() {
+        match sql(ctx, &format!("SELECT COUNT(*), {} FROM t", sums.join(", "))).await {
+            Ok(batches) => {
+                let checked = first_i64(&batches, 0);
+                rows = Some(checked);
+                for (k, i) in shared.iter().enumerate() {
+                    counts[*i].checked = checked;
+                    counts[*i].failed = first_i64(&batches, k + 1);
+                }
+            }
+            Err(_) => alone.extend(&shared),
+        }
+    }
+    for i in alone {
+        let Some(plan) = &plans[i] else { continue };
+        let named = |e: QualityError| QualityError::Rule(format!("rule {}: {e}", bound[i].spec.id));
+        if let Some(keys) = &plan.duplicates_of {
+            let checked = match rows {
+                Some(n) => n,
+                None => first_i64(&sql(ctx, "SELECT COUNT(*) FROM t").await?, 0),
+            };
+            rows = Some(checked);
+            let batches = sql(
+                ctx,
+                &format!(
+                    "SELECT {keys}, COUNT(*) AS copies FROM t GROUP BY {keys} HAVING COUNT(*) > 1"
+                ),
+            )
+            .await
+            .map_err(named)?;
+            let mut failed = 0;
+            for b in &batches {
+                let copies = b.column(b.num_columns() - 1);
+                let copies = cast(copies, &DataType::Int64)
+                    .map_err(|e| QualityError::Engine(zhongshu_engine::EngineError::Arrow(e)))?;
+                let copies = copies.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+                failed += copies.iter().flatten().map(|n| n - 1).sum::<i64>();
+            }
+            let mut examples = Vec::new();
+            let mut left = EXAMPLES;
+            for b in &batches {
+                if left == 0 {
+                    break;
+                }
+                let take = left.min(b.num_rows());
+                examples.push(b.slice(0, take));
+                left -= take;
+            }
+            counts[i] = Counted {
+                checked,
+                failed,
+                examples: Some(examples),
+            };
+            continue;
+        }
+        let batches = sql(
+            ctx,
+            &format!(
+                "SELECT COUNT(*) AS checked, SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS failed FROM {}",
+                plan.fail, plan.from
+            ),
+        )
+        .await
+        .map_err(named)?;
+        counts[i].checked = first_i64(&batches, 0);
+        counts[i].failed = first_i64(&batches, 1);
+    }
+    Ok(counts)
 }
 
 async fn sql(ctx: &SessionContext, query: &str) -> Result<Vec<RecordBatch>> {

@@ -4,8 +4,13 @@
 //! scores per resource and a ranking of departments.
 #![deny(missing_docs)]
 
+pub mod anomaly;
 pub mod evaluate;
 pub mod mask;
+pub mod objection;
+pub mod profile;
+pub mod report;
+pub mod row;
 pub mod rule;
 pub mod score;
 pub mod udf;
@@ -14,7 +19,9 @@ pub use evaluate::{QualityError, check_consistency, evaluate_resource, rules_for
 pub use rule::{Check, Dimension, RuleSpec, Severity};
 pub use score::{DepartmentScore, ResourceScore, rank, score_resource};
 
-use zhongshu_catalog::{Actor, CatalogStore, QualityResult, QualityRuleRecord, ResourceId};
+use zhongshu_catalog::{
+    Actor, CatalogStore, QualityIncident, QualityResult, QualityRuleRecord, ResourceId,
+};
 use zhongshu_engine::Lake;
 
 /// Validates rules against the catalog and stores them.
@@ -70,14 +77,26 @@ pub async fn add_rules(
     Ok(())
 }
 
+/// One evaluation: its number, the rule results and the incidents it raised.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Evaluation {
+    /// Evaluation number (0 when nothing was evaluated).
+    pub evaluation: i64,
+    /// Rule and consistency results.
+    pub results: Vec<QualityResult>,
+    /// Incidents opened because a metric left its trailing band.
+    pub incidents: Vec<QualityIncident>,
+}
+
 /// Evaluates every rule on `only` (or on every resource with a table) and the 一数一源
-/// consistency of their replicas, and records the results as one evaluation. Returns them.
+/// consistency of their replicas, measures row counts and null rates, records all of it as one
+/// evaluation and opens incidents for metrics that jumped.
 pub async fn check(
     store: &dyn CatalogStore,
     lake: &Lake,
     only: Option<&ResourceId>,
     trigger: &str,
-) -> Result<Vec<QualityResult>, QualityError> {
+) -> Result<Evaluation, QualityError> {
     let rules: Vec<RuleSpec> = store
         .list_quality_rules()
         .await?
@@ -94,21 +113,56 @@ pub async fn check(
             .collect(),
     };
     let elements = store.list_elements().await?;
+    let at = chrono::Utc::now().to_rfc3339();
     let mut results = Vec::new();
+    let mut metrics = Vec::new();
+    let mut measured = Vec::new();
     for id in &ids {
         let Some(detail) = store.get_resource(id).await? else {
             return Err(QualityError::Rule(format!("no resource {id}")));
         };
+        let started = std::time::Instant::now();
         results.extend(evaluate_resource(store, lake, &rules, &elements, &detail, trigger).await?);
+        let evaluated = started.elapsed();
+        let m = anomaly::measure(lake, &detail, &at).await?;
+        tracing::debug!(resource = %id, ?evaluated, measured = ?(started.elapsed() - evaluated), "resource evaluated");
+        if !m.is_empty() {
+            measured.push(id.clone());
+        }
+        metrics.extend(m);
     }
     results.extend(check_consistency(store, lake, only, trigger).await?);
-    if !results.is_empty() {
-        let evaluation = store.record_quality_results(&results).await?;
-        for r in &mut results {
-            r.evaluation = evaluation;
-        }
+    if results.is_empty() && metrics.is_empty() {
+        return Ok(Evaluation {
+            evaluation: 0,
+            results,
+            incidents: Vec::new(),
+        });
     }
-    Ok(results)
+    let evaluation = store.record_quality_results(&results, &metrics).await?;
+    for r in &mut results {
+        r.evaluation = evaluation;
+    }
+    let open = store.list_incidents(None, true).await?;
+    let mut incidents = Vec::new();
+    for id in &measured {
+        let history = store.quality_metrics(id).await?;
+        incidents.extend(anomaly::detect(&history, &at).into_iter().filter(|new| {
+            !open.iter().any(|o| {
+                o.resource == new.resource && o.metric == new.metric && o.column == new.column
+            })
+        }));
+    }
+    let incidents = if incidents.is_empty() {
+        incidents
+    } else {
+        store.open_incidents(&incidents).await?
+    };
+    Ok(Evaluation {
+        evaluation,
+        results,
+        incidents,
+    })
 }
 
 /// Scores of every evaluated resource (or of `only`), from the latest results.
@@ -144,7 +198,17 @@ pub async fn department_ranking(
             .is_some_and(|d| !d.tables.is_empty());
         resources.push((r.provider.to_string(), name, r.id, has_table));
     }
-    Ok(rank(&resources, &latest))
+    let now = chrono::Utc::now();
+    let mut open: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for o in store
+        .list_objections(None, Some(zhongshu_catalog::ObjectionStatus::Open))
+        .await?
+    {
+        open.entry(o.owner.to_string())
+            .or_default()
+            .push(objection::age_days(&o, now));
+    }
+    Ok(rank(&resources, &latest, &open))
 }
 
 /// Every resource of the catalog, page by page.

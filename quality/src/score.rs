@@ -6,8 +6,10 @@
 //! - a resource's score is the weighted mean of the dimensions it has results for, with
 //!   weights completeness 0.25, validity 0.25, consistency 0.20, uniqueness 0.15,
 //!   timeliness 0.15 (re-normalised over the dimensions present);
-//! - a department's score is the mean of its evaluated resources' scores; its coverage is the
-//!   share of its resources with a table that have been evaluated.
+//! - a department's score is the mean of its evaluated resources' scores, less a penalty for
+//!   the objections (数据纠错) waiting in its inbox: each open objection costs 1 point plus 1
+//!   per full week it has been open, at most 20 points in all; its coverage is the share of its
+//!   resources with a table that have been evaluated.
 
 use crate::rule::Dimension;
 use serde::Serialize;
@@ -70,18 +72,39 @@ pub struct DepartmentScore {
     pub department: String,
     /// Its name.
     pub name: String,
-    /// Mean resource score.
+    /// Mean resource score less the objection penalty.
     pub score: f64,
+    /// Mean resource score.
+    pub data_score: f64,
+    /// Points deducted for open objections.
+    pub objection_penalty: f64,
+    /// Objections waiting in its inbox.
+    pub open_objections: usize,
+    /// Days the oldest of them has waited.
+    pub oldest_open_days: f64,
     /// Resources evaluated.
     pub evaluated: usize,
     /// Resources with a table.
     pub resources: usize,
 }
 
-/// Ranks departments: `resources` lists (department, name, resource, has a table).
+/// Most points open objections can cost a department.
+pub const MAX_OBJECTION_PENALTY: f64 = 20.0;
+
+/// The penalty for open objections that have waited `ages` days each.
+pub fn objection_penalty(ages: &[f64]) -> f64 {
+    ages.iter()
+        .map(|age| 1.0 + (age / 7.0).floor())
+        .sum::<f64>()
+        .min(MAX_OBJECTION_PENALTY)
+}
+
+/// Ranks departments: `resources` lists (department, name, resource, has a table);
+/// `open_objections` maps a department to the ages in days of its open objections.
 pub fn rank(
     resources: &[(String, String, ResourceId, bool)],
     latest: &[QualityResult],
+    open_objections: &BTreeMap<String, Vec<f64>>,
 ) -> Vec<DepartmentScore> {
     let mut by_department: BTreeMap<(String, String), (Vec<f64>, usize)> = BTreeMap::new();
     for (department, name, resource, has_table) in resources {
@@ -98,16 +121,26 @@ pub fn rank(
     let mut out: Vec<DepartmentScore> = by_department
         .into_iter()
         .filter(|(_, (scores, _))| !scores.is_empty())
-        .map(
-            |((department, name), (scores, resources))| DepartmentScore {
+        .map(|((department, name), (scores, resources))| {
+            let ages = open_objections
+                .get(&department)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let data_score = scores.iter().sum::<f64>() / scores.len() as f64;
+            let penalty = objection_penalty(ages);
+            DepartmentScore {
                 rank: 0,
                 department,
                 name,
-                score: scores.iter().sum::<f64>() / scores.len() as f64,
+                score: (data_score - penalty).max(0.0),
+                data_score,
+                objection_penalty: penalty,
+                open_objections: ages.len(),
+                oldest_open_days: ages.iter().copied().fold(0.0, f64::max),
                 evaluated: scores.len(),
                 resources,
-            },
-        )
+            }
+        })
         .collect();
     out.sort_by(|a, b| {
         b.score
@@ -160,9 +193,26 @@ mod tests {
                 ("d2".into(), "二局".into(), ResourceId::new("C"), true),
             ],
             &latest,
+            &BTreeMap::new(),
         );
         assert_eq!(ranking[0].department, "d2");
         assert_eq!((ranking[0].evaluated, ranking[0].resources), (1, 2));
         assert_eq!(ranking[1].rank, 2);
+        // d2 has four open objections, one of them 15 days old: 1 + 1 + 1 + (1 + 2) = 6
+        // points, which drops it below d1 (100 − 6 < 95).
+        let objections = BTreeMap::from([("d2".to_owned(), vec![0.5, 3.0, 1.0, 15.0])]);
+        let ranking = rank(
+            &[
+                ("d1".into(), "一局".into(), ResourceId::new("A"), true),
+                ("d2".into(), "二局".into(), ResourceId::new("B"), true),
+            ],
+            &latest,
+            &objections,
+        );
+        assert_eq!(ranking[0].department, "d1");
+        let d2 = &ranking[1];
+        assert_eq!((d2.open_objections, d2.objection_penalty), (4, 6.0));
+        assert!((d2.score - 94.0).abs() < 1e-9 && (d2.oldest_open_days - 15.0).abs() < 1e-9);
+        assert_eq!(objection_penalty(&[70.0; 5]), MAX_OBJECTION_PENALTY);
     }
 }

@@ -94,6 +94,27 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(text_udf("zs_id_sex", |v| {
         check_resident_id(v).ok().map(|p| p.sex_code.to_string())
     }));
+    ctx.register_udf(text_udf("zs_pattern", |v| Some(pattern(v))));
+}
+
+/// A value's shape for profiling: a digit becomes `9`, a Latin letter `A`, a Han character
+/// `汉`; anything else stays. `440310199001011234` → `999999999999999999`, `粤B12345` →
+/// `汉A99999`.
+pub fn pattern(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                '9'
+            } else if c.is_ascii_alphabetic() {
+                'A'
+            } else if zhongshu_catalog::reference::is_han(c) {
+                '汉'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 """Fixtures: a demo deployment built by the real `zhongshu` binary, and a running server."""
 
+import contextlib
 import json
 import os
 import re
@@ -38,12 +39,12 @@ def credentials(demo) -> dict:
     return {p["username"]: p for p in creds["principals"]}
 
 
-@pytest.fixture(scope="session")
-def server(demo):
-    """`zhongshu serve` on a free port; yields its base URL."""
+@contextlib.contextmanager
+def serving(data: Path):
+    """`zhongshu serve` on `data` and a free port; yields its base URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHONGSHU__")}
     proc = subprocess.Popen(
-        [zhongshu_bin(), "serve", "--data-dir", str(demo), "--http", "127.0.0.1:0"],
+        [zhongshu_bin(), "serve", "--data-dir", str(data), "--http", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -61,6 +62,15 @@ def server(demo):
     if base is None:
         proc.kill()
         raise RuntimeError("server did not announce its address: " + proc.stderr.read())
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(demo):
+    """`zhongshu serve` on the demo deployment; yields its base URL."""
+    with serving(demo) as base:
+        yield base

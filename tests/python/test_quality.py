@@ -113,11 +113,11 @@ min = 0
 max = 5000
 ''')
     zs("quality", "add", str(rules), "--data-dir", str(demo))
-    out = json.loads(zs("quality", "check", "440310-RS-0001", "--json", "--data-dir", str(demo)))
+    out = json.loads(zs("quality", "check", "440310-RS-0001", "--json", "--data-dir", str(demo)))["results"]
     base = next(r for r in out if r["rule"] == "enrolment-base-range")
     enrolments = table(demo, "440310-RS-0001")
     assert base["rows_failed"] == enrolments.filter(pl.col("monthly_base") > 5000).height > 0
-    out = json.loads(zs("quality", "check", "440310-GA-0001", "--json", "--data-dir", str(demo)))
+    out = json.loads(zs("quality", "check", "440310-GA-0001", "--json", "--data-dir", str(demo)))["results"]
     assert next(r for r in out if r["rule"] == "persons-born-after-1900")["rows_failed"] == 0
     persons = table(demo, "440310-GA-0001")
     bad_sex = persons.filter(~pl.col("sex").is_in(["0", "1", "2", "9"]) & pl.col("sex").is_not_null()).height

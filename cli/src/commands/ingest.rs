@@ -11,15 +11,18 @@ use arrow::datatypes::DataType;
 use indicatif::{ProgressBar, ProgressStyle};
 use zhongshu_catalog::{CatalogStore as _, IngestRun, JobId};
 use zhongshu_ingest::run::quarantine_path;
-use zhongshu_ingest::{IngestContext, create_job, resubmit, run_job};
+use zhongshu_ingest::{IngestContext, create_job, flag_path, resubmit, run_job};
 
-/// The ingest context of a deployment.
+/// The ingest context of a deployment, with its quality rules applied at ingest.
 pub fn context(d: &Deployment) -> IngestContext {
     IngestContext {
         store: d.catalog(),
         lake: d.lake.clone(),
         data_dir: d.data_dir.clone(),
-        checks: Vec::new(),
+        quality: Some(std::sync::Arc::new(crate::quality_hooks::RuleHooks {
+            store: d.catalog(),
+            lake: d.lake.clone(),
+        })),
     }
 }
 
@@ -65,6 +68,7 @@ fn run_row(r: &IngestRun) -> Vec<String> {
         r.rows_read.to_string(),
         r.rows_written.to_string(),
         r.rows_quarantined.to_string(),
+        r.rows_flagged.to_string(),
         r.bytes.to_string(),
         format!("{} ms", r.duration_ms),
         r.table_version
@@ -74,7 +78,7 @@ fn run_row(r: &IngestRun) -> Vec<String> {
     ]
 }
 
-fn print_run(run: &IngestRun) {
+async fn print_run(d: &Deployment, run: &IngestRun) -> CliResult {
     println!(
         "run #{} {}: {} rows read = {} written + {} quarantined, {} bytes, {} ms, table version {}",
         run.run,
@@ -94,15 +98,54 @@ fn print_run(run: &IngestRun) {
             run.job
         );
     }
+    if run.rows_flagged > 0 {
+        println!(
+            "{} row(s) landed flagged by warn rules: `zhongshu ingest quarantine {} --flagged`",
+            run.rows_flagged, run.job
+        );
+    }
+    if run.table_version.is_some() {
+        let trigger = crate::quality_hooks::ingest_trigger(run.job.as_str(), run.run);
+        let job = d.store.get_job(&run.job).await?;
+        let results: Vec<_> = match job {
+            Some(j) => d
+                .store
+                .quality_results(Some(&j.resource), false)
+                .await?
+                .into_iter()
+                .filter(|r| r.trigger == trigger)
+                .collect(),
+            None => Vec::new(),
+        };
+        if !results.is_empty() {
+            let failing: Vec<String> = results
+                .iter()
+                .filter(|r| r.rows_failed > 0)
+                .map(|r| format!("{} ({} rows)", r.rule, r.rows_failed))
+                .collect();
+            println!(
+                "quality: {} rule(s) evaluated on the new version, {} failing{}",
+                results.len(),
+                failing.len(),
+                if failing.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", failing.join(", "))
+                }
+            );
+        }
+    }
+    Ok(())
 }
 
-const RUN_HEADERS: [&str; 10] = [
+const RUN_HEADERS: [&str; 11] = [
     "run",
     "status",
     "started",
     "read",
     "written",
     "quarantined",
+    "flagged",
     "bytes",
     "duration",
     "version",
@@ -158,11 +201,11 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
         }
         IngestCommand::Resubmit { job, files } => {
             let run = run_files_with_progress(d, &JobId::new(job), Some(&files)).await?;
-            print_run(&run);
+            print_run(d, &run).await?;
         }
         IngestCommand::Run { job } => {
             let run = run_with_progress(d, &JobId::new(job)).await?;
-            print_run(&run);
+            print_run(d, &run).await?;
         }
         IngestCommand::History { job, limit, json } => {
             let runs = store.list_runs(&JobId::new(job), limit).await?;
@@ -172,7 +215,12 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
                 output::table(&RUN_HEADERS, &runs.iter().map(run_row).collect::<Vec<_>>());
             }
         }
-        IngestCommand::Quarantine { job, limit, json } => {
+        IngestCommand::Quarantine {
+            job,
+            limit,
+            flagged,
+            json,
+        } => {
             let j = store
                 .get_job(&JobId::new(job.clone()))
                 .await?
@@ -187,9 +235,13 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
                 println!("job {job} has not landed anything yet");
                 return Ok(());
             };
-            let path = quarantine_path(&table.path);
+            let (path, nothing) = if flagged {
+                (flag_path(&table.path), "flagged")
+            } else {
+                (quarantine_path(&table.path), "quarantined")
+            };
             if !d.lake.exists(&path).await? {
-                println!("job {job} has quarantined nothing");
+                println!("job {job} has {nothing} nothing");
                 return Ok(());
             }
             // Rows of runs that failed after their quarantine commit stay in the table (Delta
@@ -202,7 +254,7 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
                 .map(|r| r.run.to_string())
                 .collect();
             if succeeded.is_empty() {
-                println!("job {job} has quarantined nothing");
+                println!("job {job} has {nothing} nothing");
                 return Ok(());
             }
             let ctx = d.lake.internal_session(&[("q", path.as_str())]).await?;

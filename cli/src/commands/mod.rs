@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod ingest;
+pub mod objection;
 pub mod quality;
 pub mod table;
 

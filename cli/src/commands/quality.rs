@@ -119,14 +119,21 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
             json,
         } => {
             let only = resource.map(ResourceId::new);
-            let results = zhongshu_quality::check(store, &d.lake, only.as_ref(), "manual").await?;
-            print_results(&results, examples, json);
-            if !json {
-                let failed: i64 = results.iter().map(|r| r.rows_failed).sum();
+            let evaluation =
+                zhongshu_quality::check(store, &d.lake, only.as_ref(), "manual").await?;
+            if json {
+                output::json(&evaluation);
+            } else {
+                print_results(&evaluation.results, examples, false);
+                let failed: i64 = evaluation.results.iter().map(|r| r.rows_failed).sum();
                 println!(
-                    "{} result(s), {failed} failing row(s); scores: `zhongshu quality score`",
-                    results.len()
+                    "evaluation {}: {} result(s), {failed} failing row(s); scores: `zhongshu quality score`",
+                    evaluation.evaluation,
+                    evaluation.results.len()
                 );
+                for i in &evaluation.incidents {
+                    println!("incident {}: {}", i.id, incident_text(i));
+                }
             }
         }
         QualityCommand::Results {
@@ -175,13 +182,185 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
                             d.department.clone(),
                             d.name.clone(),
                             format!("{:.1}", d.score),
+                            format!("{:.1}", d.data_score),
+                            format!("{} (−{:.0})", d.open_objections, d.objection_penalty),
                             format!("{}/{}", d.evaluated, d.resources),
                         ]
                     })
                     .collect();
-                output::table(&["rank", "department", "name", "score", "evaluated"], &rows);
+                output::table(
+                    &[
+                        "rank",
+                        "department",
+                        "name",
+                        "score",
+                        "data",
+                        "open objections",
+                        "evaluated",
+                    ],
+                    &rows,
+                );
+            }
+        }
+        QualityCommand::Profile {
+            resource,
+            rules,
+            accept,
+            actor,
+            json,
+        } => {
+            let detail = store
+                .get_resource(&ResourceId::new(resource.clone()))
+                .await?
+                .ok_or_else(|| CliError::Failed(format!("no resource {resource}")))?;
+            let profile = zhongshu_quality::profile::profile(&d.lake, &detail).await?;
+            if json {
+                output::json(&profile);
+            } else {
+                print_profile(&profile);
+            }
+            if let Some(path) = rules {
+                let text = rules_toml(&profile.suggestions)?;
+                std::fs::write(&path, text)
+                    .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+                if !json {
+                    println!(
+                        "{} suggested rule(s) written to {}; edit them, then `zhongshu quality add {}`",
+                        profile.suggestions.len(),
+                        path.display(),
+                        path.display()
+                    );
+                }
+            }
+            if accept {
+                let actor = super::actor(d, &actor).await?;
+                zhongshu_quality::add_rules(store, &actor, &profile.suggestions).await?;
+                if !json {
+                    println!("{} suggested rule(s) saved", profile.suggestions.len());
+                }
+            }
+        }
+        QualityCommand::Incidents {
+            resource,
+            all,
+            json,
+        } => {
+            let only = resource.map(ResourceId::new);
+            let incidents = store.list_incidents(only.as_ref(), !all).await?;
+            if json {
+                output::json(&incidents);
+            } else if incidents.is_empty() {
+                println!("no {}incidents", if all { "" } else { "open " });
+            } else {
+                for i in &incidents {
+                    println!("incident {} [{}]: {}", i.id, i.status, incident_text(i));
+                }
+            }
+        }
+        QualityCommand::Resolve { id, actor } => {
+            let actor = super::actor(d, &actor).await?;
+            let i = store.resolve_incident(&actor, id).await?;
+            println!("incident {} resolved by {}", i.id, actor.0);
+        }
+        QualityCommand::Report {
+            resource,
+            format,
+            output,
+        } => {
+            let report =
+                zhongshu_quality::report::gather(store, &ResourceId::new(resource)).await?;
+            let text = match format.as_str() {
+                "md" | "markdown" => zhongshu_quality::report::markdown(&report),
+                "html" => zhongshu_quality::report::html(&report),
+                other => {
+                    return Err(CliError::Usage(format!("--format {other}: use md or html")));
+                }
+            };
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+                    println!("report written to {}", path.display());
+                }
+                None => print!("{text}"),
             }
         }
     }
     Ok(())
+}
+
+/// One line describing an incident.
+pub fn incident_text(i: &zhongshu_catalog::QualityIncident) -> String {
+    let series = if i.column.is_empty() {
+        i.metric.clone()
+    } else {
+        format!("{} of {}", i.metric, i.column)
+    };
+    format!(
+        "{} {series} = {:.4} outside [{:.4}, {:.4}] (expected {:.4}), evaluation {}",
+        i.resource, i.observed, i.low, i.high, i.expected, i.evaluation
+    )
+}
+
+fn print_profile(p: &zhongshu_quality::profile::Profile) {
+    println!(
+        "{}: {} rows (table version {})",
+        p.resource,
+        p.rows,
+        p.table_version.map_or("-".into(), |v| v.to_string())
+    );
+    let freq = |f: &[zhongshu_quality::profile::Frequency]| {
+        f.iter()
+            .map(|f| format!("{}×{}", f.value, f.count))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let rows: Vec<Vec<String>> = p
+        .columns
+        .iter()
+        .map(|c| {
+            vec![
+                c.column.clone(),
+                c.data_type.clone(),
+                format!("{:.2}%", 100.0 * c.null_rate),
+                c.distinct.to_string(),
+                c.min.clone().unwrap_or_default(),
+                c.max.clone().unwrap_or_default(),
+                freq(&c.top_values),
+                freq(&c.patterns),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "column",
+            "type",
+            "nulls",
+            "distinct",
+            "min",
+            "max",
+            "top values",
+            "patterns",
+        ],
+        &rows,
+    );
+    println!("suggested rules:");
+    for r in &p.suggestions {
+        println!(
+            "  {} ({} on {}): {}",
+            r.id,
+            r.check.kind(),
+            r.column.as_deref().unwrap_or("table"),
+            r.description
+        );
+    }
+}
+
+/// Rules as a TOML file of `[[rules]]`.
+fn rules_toml(rules: &[RuleSpec]) -> CliResult<String> {
+    #[derive(serde::Serialize)]
+    struct File<'a> {
+        rules: &'a [RuleSpec],
+    }
+    toml::to_string(&File { rules }).map_err(|e| CliError::Failed(e.to_string()))
 }

@@ -1,0 +1,213 @@
+//! Metrics measured at every evaluation, and the incidents raised when one jumps.
+//!
+//! Each evaluation measures, per resource, the table's row count and each column's null rate
+//! (one scan). A new value is compared with the trailing window of the series (the previous
+//! [`WINDOW`] evaluations, at least [`MIN_HISTORY`]):
+//!
+//! - **row count** is judged by its change since the previous evaluation, because tables that
+//!   receive appends grow: the band is the trailing mean change ± max(3σ, 5 % of the previous
+//!   count). A delivery three times the usual size, or a table that suddenly shrinks, leaves it.
+//! - **null rate** is judged by its level: trailing mean ± max(3σ, 0.05).
+//!
+//! A value outside its band opens a quality incident (unless one is already open for the same
+//! series); a data officer resolves it once explained.
+
+use crate::evaluate::QualityError;
+use std::collections::BTreeMap;
+use zhongshu_catalog::{QualityIncident, QualityMetric, ResourceDetail};
+use zhongshu_engine::Lake;
+
+/// Trailing evaluations a new value is compared with.
+pub const WINDOW: usize = 10;
+/// Evaluations needed before a series is judged.
+pub const MIN_HISTORY: usize = 4;
+
+/// Measures row count and per-column null rates of a resource's main table.
+pub async fn measure(
+    lake: &Lake,
+    resource: &ResourceDetail,
+    at: &str,
+) -> Result<Vec<QualityMetric>, QualityError> {
+    let Some(table) = resource.tables.iter().find(|t| t.name == "main") else {
+        return Ok(Vec::new());
+    };
+    let ctx = lake.internal_session(&[("t", table.path.as_str())]).await?;
+    let present: Vec<String> = ctx
+        .table("t")
+        .await?
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let columns: Vec<&str> = resource
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|c| present.iter().any(|p| p == c))
+        .collect();
+    let mut select = vec!["COUNT(*)".to_owned()];
+    select.extend(
+        columns
+            .iter()
+            .map(|c| format!("COUNT(\"{}\")", c.replace('"', "\"\""))),
+    );
+    let batches = ctx
+        .sql(&format!("SELECT {} FROM t", select.join(", ")))
+        .await?
+        .collect()
+        .await?;
+    let value = |i: usize| -> f64 {
+        use datafusion::arrow::array::AsArray;
+        batches
+            .first()
+            .and_then(|b| {
+                datafusion::arrow::compute::cast(
+                    b.column(i),
+                    &datafusion::arrow::datatypes::DataType::Int64,
+                )
+                .ok()
+            })
+            .map(|a| {
+                a.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .value(0) as f64
+            })
+            .unwrap_or(0.0)
+    };
+    let rows = value(0);
+    let metric = |metric: &str, column: &str, value: f64| QualityMetric {
+        evaluation: 0,
+        resource: resource.resource.id.clone(),
+        metric: metric.into(),
+        column: column.into(),
+        value,
+        measured_at: at.into(),
+    };
+    let mut out = vec![metric("row_count", "", rows)];
+    for (i, c) in columns.iter().enumerate() {
+        let nulls = if rows > 0.0 {
+            (rows - value(i + 1)) / rows
+        } else {
+            0.0
+        };
+        out.push(metric("null_rate", c, nulls));
+    }
+    Ok(out)
+}
+
+fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// Judges the newest evaluation of each series in `history` (one resource's metrics, oldest
+/// first) against its trailing window; returns the incidents to open.
+pub fn detect(history: &[QualityMetric], at: &str) -> Vec<QualityIncident> {
+    let mut series: BTreeMap<(&str, &str), Vec<&QualityMetric>> = BTreeMap::new();
+    for m in history {
+        series
+            .entry((m.metric.as_str(), m.column.as_str()))
+            .or_default()
+            .push(m);
+    }
+    let mut out = Vec::new();
+    for ((metric, column), points) in series {
+        let Some((latest, before)) = points.split_last() else {
+            continue;
+        };
+        if before.len() < MIN_HISTORY {
+            continue;
+        }
+        let trailing = &before[before.len().saturating_sub(WINDOW)..];
+        let previous = trailing[trailing.len() - 1].value;
+        let (observed, expected, low, high) = if metric == "row_count" {
+            let changes: Vec<f64> = trailing
+                .windows(2)
+                .map(|w| w[1].value - w[0].value)
+                .collect();
+            let (mean, sd) = mean_sd(&changes);
+            let half = (3.0 * sd).max(0.05 * previous);
+            (
+                latest.value,
+                previous + mean,
+                previous + mean - half,
+                previous + mean + half,
+            )
+        } else {
+            let levels: Vec<f64> = trailing.iter().map(|m| m.value).collect();
+            let (mean, sd) = mean_sd(&levels);
+            let half = (3.0 * sd).max(0.05);
+            (latest.value, mean, mean - half, mean + half)
+        };
+        if observed < low || observed > high {
+            out.push(QualityIncident {
+                id: 0,
+                resource: latest.resource.clone(),
+                metric: metric.into(),
+                column: column.into(),
+                observed,
+                expected,
+                low,
+                high,
+                evaluation: latest.evaluation,
+                detected_at: at.into(),
+                status: "open".into(),
+                resolved_by: None,
+                resolved_at: None,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zhongshu_catalog::ResourceId;
+
+    fn series(metric: &str, values: &[f64]) -> Vec<QualityMetric> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| QualityMetric {
+                evaluation: i as i64 + 1,
+                resource: ResourceId::new("R"),
+                metric: metric.into(),
+                column: if metric == "row_count" { "" } else { "c" }.into(),
+                value: *v,
+                measured_at: String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn steady_growth_is_normal_and_a_jump_is_not() {
+        let growing = [1000.0, 2000.0, 3010.0, 3990.0, 5000.0];
+        assert!(detect(&series("row_count", &growing), "").is_empty());
+        let mut jump = growing.to_vec();
+        jump.push(15_000.0);
+        let found = detect(&series("row_count", &jump), "");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].evaluation, 6);
+        let mut shrink = growing.to_vec();
+        shrink.push(2500.0);
+        assert_eq!(detect(&series("row_count", &shrink), "").len(), 1);
+        assert!(
+            detect(&series("row_count", &growing[..4]), "").is_empty(),
+            "too little history"
+        );
+    }
+
+    #[test]
+    fn null_rate_jumps_raise_incidents() {
+        let steady = [0.01, 0.012, 0.011, 0.01, 0.013];
+        assert!(detect(&series("null_rate", &steady), "").is_empty());
+        let mut jump = steady.to_vec();
+        jump.push(0.4);
+        let found = detect(&series("null_rate", &jump), "");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].column, "c");
+    }
+}
