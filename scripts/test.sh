@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every zhongshu test. Idempotent: installs what the tests need when it is missing
-# (PostgreSQL, a Python venv with the outside clients), starts a private PostgreSQL on port 5439,
+# (PostgreSQL, Chromium for pages, a Python venv with the outside clients), starts a private PostgreSQL on port 5439,
 # builds once with the release profile and runs the Rust and Python suites.
 #
 #   ./scripts/test.sh            everything
@@ -81,6 +81,7 @@ else
 fi
 
 if [ "$ONLY" != "--rust" ]; then
+  need_apt chromium
   python_env
   log "Python tests with outside clients"
   export ZHONGSHU_BIN="$CARGO_TARGET_DIR/release/zhongshu"
