@@ -47,11 +47,17 @@ impl QualityHooks for RuleHooks {
         &self,
         resource: &ResourceId,
         columns: &[Column],
+        derived: &[String],
     ) -> Result<Vec<Box<dyn RowCheck>>, String> {
-        let rules =
-            zhongshu_quality::row::row_rules(self.store.as_ref(), &self.lake, resource, columns)
-                .await
-                .map_err(|e| e.to_string())?;
+        let rules = zhongshu_quality::row::row_rules(
+            self.store.as_ref(),
+            &self.lake,
+            resource,
+            columns,
+            derived,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         Ok(rules
             .into_iter()
             .map(|r| Box::new(RuleCheck(r)) as Box<dyn RowCheck>)

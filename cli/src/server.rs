@@ -80,12 +80,17 @@ async fn quality_schedule(
         }
         last = now;
         match zhongshu_quality::check(store.as_ref(), &lake, None, "schedule").await {
-            Ok(e) => tracing::info!(
-                evaluation = e.evaluation,
-                results = e.results.len(),
-                incidents = e.incidents.len(),
-                "scheduled quality evaluation"
-            ),
+            Ok(e) => {
+                tracing::info!(
+                    evaluation = e.evaluation,
+                    results = e.results.len(),
+                    incidents = e.incidents.len(),
+                    "scheduled quality evaluation"
+                );
+                for error in &e.errors {
+                    tracing::warn!(%error, "scheduled quality evaluation skipped a resource");
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "scheduled quality evaluation failed"),
         }
     }

@@ -2,8 +2,9 @@
 //! objection (数据纠错) loop.
 //!
 //! - `GET /quality/incidents?resource=&all=true`
-//! - `GET /quality/report/{id}?format=html|md|json`
-//! - `GET /quality/profile/{id}`
+//! - `GET /quality/report/{id}?format=html|md|json` (for whoever can see the resource's
+//!   records; objections only as far as the caller may read them)
+//! - `GET /quality/profile/{id}` (for the resource's department, administrators and CDOs)
 //! - `GET /objections?status=&page=&page_size=`: an administrator or CDO sees every objection;
 //!   anyone else sees their department's inbox and the objections they filed.
 //! - `POST /objections` `{resource, table?, record_key, column, current_value?, proposed_value,
@@ -21,6 +22,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use zhongshu_catalog::{NewObjection, Objection, ObjectionStatus, Principal, ResourceId, Role};
+use zhongshu_quality::objection::visible;
 
 /// The routes, to nest under `/api/v1` behind authentication.
 pub fn routes() -> Router<ApiState> {
@@ -55,13 +57,47 @@ struct ReportQuery {
     format: Option<String>,
 }
 
+/// A resource the principal may see the records of (404 otherwise, as for a missing one).
+async fn seen_resource(
+    state: &ApiState,
+    principal: &Principal,
+    id: String,
+) -> Result<zhongshu_catalog::ResourceDetail, ApiError> {
+    let not_found = || zhongshu_catalog::CatalogError::NotFound {
+        kind: "resource",
+        id: id.clone(),
+    };
+    let detail = state
+        .catalog
+        .get_resource(&ResourceId::new(id.clone()))
+        .await?
+        .ok_or_else(not_found)?;
+    if !zhongshu_quality::objection::can_see(principal, &detail) {
+        return Err(not_found().into());
+    }
+    Ok(detail)
+}
+
+/// Quality work on a resource (reports, profiles) is for its department, administrators and
+/// CDOs.
+fn governs(principal: &Principal, detail: &zhongshu_catalog::ResourceDetail) -> bool {
+    principal.org == detail.resource.provider
+        || principal.has_role(Role::Admin)
+        || principal.has_role(Role::Cdo)
+}
+
 async fn report(
     State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let report =
-        zhongshu_quality::report::gather(state.catalog.as_ref(), &ResourceId::new(id)).await?;
+    let detail = seen_resource(&state, &principal, id).await?;
+    let mut report =
+        zhongshu_quality::report::gather(state.catalog.as_ref(), &detail.resource.id).await?;
+    report
+        .objections
+        .retain(|o| zhongshu_quality::objection::visible(&principal, o));
     Ok(match q.format.as_deref().unwrap_or("html") {
         "html" => (
             [(CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -84,16 +120,20 @@ async fn report(
 
 async fn profile(
     State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<zhongshu_quality::profile::Profile>, ApiError> {
-    let detail = state
-        .catalog
-        .get_resource(&ResourceId::new(id.clone()))
-        .await?
-        .ok_or(zhongshu_catalog::CatalogError::NotFound {
-            kind: "resource",
-            id,
-        })?;
+    let detail = seen_resource(&state, &principal, id).await?;
+    if !governs(&principal, &detail) {
+        return Err(ApiError {
+            status: axum::http::StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: format!(
+                "profiling {} is for its department, administrators and CDOs",
+                detail.resource.id
+            ),
+        });
+    }
     Ok(Json(
         zhongshu_quality::profile::profile(&state.lake, &detail).await?,
     ))
@@ -104,14 +144,6 @@ struct ObjectionQuery {
     status: Option<String>,
     page: Option<i64>,
     page_size: Option<i64>,
-}
-
-fn sees_all(p: &Principal) -> bool {
-    p.has_role(Role::Admin) || p.has_role(Role::Cdo)
-}
-
-fn visible(p: &Principal, o: &Objection) -> bool {
-    sees_all(p) || o.owner == p.org || o.filed_by == p.id.as_str()
 }
 
 async fn list_objections(
@@ -148,7 +180,7 @@ async fn list_objections(
     let total = all.len();
     let items: Vec<Value> = all
         .into_iter()
-        .skip(((page - 1) * size) as usize)
+        .skip((page - 1).saturating_mul(size) as usize)
         .take(size as usize)
         .collect();
     Ok(Json(

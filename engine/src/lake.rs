@@ -349,16 +349,29 @@ impl Lake {
         ))
     }
 
+    /// Whether the table at `path` holds the `version`-th commit of `app_id`.
+    pub async fn holds_transaction(&self, path: &str, app_id: &str, version: i64) -> Result<bool> {
+        let table = self.table_handle(path).await?;
+        if table.version().is_none() {
+            return Ok(false);
+        }
+        self.holds(&table, app_id, version).await
+    }
+
     /// Sets one column of the rows matching `key` (column → value, compared as text) to
     /// `value` (cast to the column's type; `None` sets null), as the `version`-th commit of
-    /// `app_id`. How an accepted objection (数据纠错) lands its correction. Returns the version
-    /// holding the correction and the rows changed (0 when the commit already existed).
+    /// `app_id`; with `current_only`, only rows whose `valid_to` is null (the current versions
+    /// of a history table). How an accepted objection (数据纠错) lands its correction. Returns
+    /// the table's version and the rows changed (0, and the current version, when the commit
+    /// already existed).
+    #[allow(clippy::too_many_arguments)] // one argument per aspect of the commit
     pub async fn correct_value(
         &self,
         path: &str,
         key: &[(String, String)],
         column: &str,
         value: Option<&str>,
+        current_only: bool,
         app_id: &str,
         version: i64,
     ) -> Result<(u64, usize)> {
@@ -380,6 +393,11 @@ impl Lake {
             .map(|(k, v)| cast(ident(k), DataType::Utf8).eq(lit(v.clone())))
             .reduce(|a, b| a.and(b))
             .ok_or_else(|| EngineError::Schema("a correction names its row by key".into()))?;
+        let predicate = if current_only {
+            predicate.and(ident(VALID_TO).is_null())
+        } else {
+            predicate
+        };
         let new_value = match value {
             Some(v) => cast(lit(v.to_owned()), field.data_type().clone()),
             None => cast(

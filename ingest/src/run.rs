@@ -77,11 +77,13 @@ pub struct IngestContext {
 #[async_trait::async_trait]
 pub trait QualityHooks: Send + Sync {
     /// Row checks for the target's columns: `error` rules quarantine, `warn` rules flag
-    /// ([`RowCheck::flags_only`]). An error fails the run before anything is read.
+    /// ([`RowCheck::flags_only`]). Rules on `derived` columns (computed after the checks) are
+    /// left out. An error fails the run before anything is read.
     async fn row_checks(
         &self,
         resource: &ResourceId,
         columns: &[Column],
+        derived: &[String],
     ) -> Result<Vec<Box<dyn RowCheck>>, String>;
 
     /// Called once a run has committed and been recorded; failures are the hook's to report
@@ -585,21 +587,24 @@ async fn execute(
     let columns = columns.as_slice();
 
     let schema = arrow_schema(columns)?;
+    // Derived columns are computed after the checks, so rules on them wait for the evaluation.
+    let derived: Vec<String> = spec.derive.keys().cloned().collect();
     let rules = match &ctx.quality {
         Some(q) => q
-            .row_checks(&job.resource, columns)
+            .row_checks(&job.resource, columns, &derived)
             .await
             .map_err(|e| job_err(format!("quality rules: {e}")))?,
         None => Vec::new(),
     };
-    let mut checks: Vec<&dyn RowCheck> = rules.iter().map(|c| c.as_ref()).collect();
     let compiled = spec
         .checks
         .iter()
         .map(|c| c.compile(columns))
         .collect::<Result<Vec<_>, _>>()
         .map_err(job_err)?;
-    checks.extend(compiled.iter().map(|c| c as &dyn RowCheck));
+    // The job's checks, then the quality rules (their in-run uniqueness last among them).
+    let mut checks: Vec<&dyn RowCheck> = compiled.iter().map(|c| c as &dyn RowCheck).collect();
+    checks.extend(rules.iter().map(|c| c.as_ref()));
     let keys = merge_keys(spec, columns);
     let unique = match spec.mode {
         Mode::Merge | Mode::History => Some(UniqueKey::new(columns, &keys).map_err(job_err)?),

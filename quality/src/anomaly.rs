@@ -9,7 +9,10 @@
 //!   count). A delivery three times the usual size, or a table that suddenly shrinks, leaves it.
 //! - **null rate** is judged by its level: trailing mean ± max(3σ, 0.05).
 //!
-//! A value outside its band opens a quality incident (unless one is already open for the same
+//! Only evaluations that saw a new table version count: a nightly evaluation of an unchanged
+//! table adds no change to the series, and nothing is judged until the data changes again.
+//! Only series measured by the newest evaluation are judged (a dropped column is not). A value
+//! outside its band opens a quality incident (unless one is already open for the same
 //! series); a data officer resolves it once explained.
 
 use crate::evaluate::QualityError;
@@ -50,7 +53,7 @@ pub async fn measure(
     select.extend(
         columns
             .iter()
-            .map(|c| format!("COUNT(\"{}\")", c.replace('"', "\"\""))),
+            .map(|c| format!("COUNT({})", crate::evaluate::quote(c))),
     );
     let batches = ctx
         .sql(&format!("SELECT {} FROM t", select.join(", ")))
@@ -83,7 +86,10 @@ pub async fn measure(
         value,
         measured_at: at.into(),
     };
-    let mut out = vec![metric("row_count", "", rows)];
+    let mut out = vec![
+        metric("table_version", "", table.version as f64),
+        metric("row_count", "", rows),
+    ];
     for (i, c) in columns.iter().enumerate() {
         let nulls = if rows > 0.0 {
             (rows - value(i + 1)) / rows
@@ -105,13 +111,38 @@ fn mean_sd(values: &[f64]) -> (f64, f64) {
 /// Judges the newest evaluation of each series in `history` (one resource's metrics, oldest
 /// first) against its trailing window; returns the incidents to open.
 pub fn detect(history: &[QualityMetric], at: &str) -> Vec<QualityIncident> {
+    let Some(newest) = history.iter().map(|m| m.evaluation).max() else {
+        return Vec::new();
+    };
+    // The evaluations that saw a new table version (all of them when versions were not kept).
+    let versions: BTreeMap<i64, f64> = history
+        .iter()
+        .filter(|m| m.metric == "table_version")
+        .map(|m| (m.evaluation, m.value))
+        .collect();
+    let mut fresh = std::collections::BTreeSet::new();
+    let mut previous = None;
+    for (evaluation, version) in &versions {
+        if previous != Some(*version) {
+            fresh.insert(*evaluation);
+        }
+        previous = Some(*version);
+    }
+    let counts = |e: i64| versions.is_empty() || fresh.contains(&e);
+    if !counts(newest) {
+        return Vec::new();
+    }
     let mut series: BTreeMap<(&str, &str), Vec<&QualityMetric>> = BTreeMap::new();
-    for m in history {
+    for m in history
+        .iter()
+        .filter(|m| m.metric != "table_version" && counts(m.evaluation))
+    {
         series
             .entry((m.metric.as_str(), m.column.as_str()))
             .or_default()
             .push(m);
     }
+    series.retain(|_, points| points.last().is_some_and(|m| m.evaluation == newest));
     let mut out = Vec::new();
     for ((metric, column), points) in series {
         let Some((latest, before)) = points.split_last() else {
@@ -198,6 +229,58 @@ mod tests {
             detect(&series("row_count", &growing[..4]), "").is_empty(),
             "too little history"
         );
+    }
+
+    #[test]
+    fn only_new_versions_count() {
+        // Appends of 1,000 rows, each evaluated twice (after the run and on the nightly
+        // schedule): the repeats are not changes of zero.
+        let mut history = Vec::new();
+        let mut evaluation = 0;
+        for (version, rows) in [
+            (1.0, 1000.0),
+            (2.0, 2000.0),
+            (3.0, 3000.0),
+            (4.0, 4000.0),
+            (5.0, 5000.0),
+        ] {
+            for _ in 0..2 {
+                evaluation += 1;
+                for (metric, value) in [("table_version", version), ("row_count", rows)] {
+                    history.push(QualityMetric {
+                        evaluation,
+                        resource: ResourceId::new("R"),
+                        metric: metric.into(),
+                        column: String::new(),
+                        value,
+                        measured_at: String::new(),
+                    });
+                }
+            }
+        }
+        assert!(detect(&history, "").is_empty());
+        // With every repeat counted as a change of zero, the band would have been about
+        // ±3σ around +500 and each nightly repeat a false alarm; a real jump still is one.
+        let push = |history: &mut Vec<QualityMetric>, evaluation, version, rows| {
+            for (metric, value) in [("table_version", version), ("row_count", rows)] {
+                history.push(QualityMetric {
+                    evaluation,
+                    resource: ResourceId::new("R"),
+                    metric: metric.into(),
+                    column: String::new(),
+                    value,
+                    measured_at: String::new(),
+                });
+            }
+        };
+        let mut jump = history.clone();
+        push(&mut jump, evaluation + 1, 6.0, 6000.0);
+        assert!(detect(&jump, "").is_empty());
+        push(&mut jump, evaluation + 2, 7.0, 20_000.0);
+        assert_eq!(detect(&jump, "").len(), 1);
+        // An evaluation of an unchanged table judges nothing.
+        push(&mut jump, evaluation + 3, 7.0, 20_000.0);
+        assert!(detect(&jump, "").is_empty());
     }
 
     #[test]

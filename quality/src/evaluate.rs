@@ -52,11 +52,13 @@ type Result<T> = std::result::Result<T, QualityError>;
 /// Failing examples kept per result.
 const EXAMPLES: usize = 5;
 
-fn quote(name: &str) -> String {
+/// A SQL identifier, quoted.
+pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-fn literal(text: &str) -> String {
+/// A SQL string literal.
+pub(crate) fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 

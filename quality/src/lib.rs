@@ -86,6 +86,8 @@ pub struct Evaluation {
     pub results: Vec<QualityResult>,
     /// Incidents opened because a metric left its trailing band.
     pub incidents: Vec<QualityIncident>,
+    /// Resources that could not be evaluated, with why (when evaluating them all).
+    pub errors: Vec<String>,
 }
 
 /// Evaluates every rule on `only` (or on every resource with a table) and the 一数一源
@@ -117,15 +119,26 @@ pub async fn check(
     let mut results = Vec::new();
     let mut metrics = Vec::new();
     let mut measured = Vec::new();
+    let mut errors = Vec::new();
     for id in &ids {
         let Some(detail) = store.get_resource(id).await? else {
             return Err(QualityError::Rule(format!("no resource {id}")));
         };
         let started = std::time::Instant::now();
-        results.extend(evaluate_resource(store, lake, &rules, &elements, &detail, trigger).await?);
-        let evaluated = started.elapsed();
+        let evaluated =
+            match evaluate_resource(store, lake, &rules, &elements, &detail, trigger).await {
+                Ok(r) => r,
+                // One broken rule or table must not stop the evaluation of every other resource.
+                Err(e) if only.is_none() => {
+                    errors.push(format!("{id}: {e}"));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+        results.extend(evaluated);
+        let elapsed = started.elapsed();
         let m = anomaly::measure(lake, &detail, &at).await?;
-        tracing::debug!(resource = %id, ?evaluated, measured = ?(started.elapsed() - evaluated), "resource evaluated");
+        tracing::debug!(resource = %id, evaluated = ?elapsed, measured = ?(started.elapsed() - elapsed), "resource evaluated");
         if !m.is_empty() {
             measured.push(id.clone());
         }
@@ -137,6 +150,7 @@ pub async fn check(
             evaluation: 0,
             results,
             incidents: Vec::new(),
+            errors,
         });
     }
     let evaluation = store.record_quality_results(&results, &metrics).await?;
@@ -162,6 +176,7 @@ pub async fn check(
         evaluation,
         results,
         incidents,
+        errors,
     })
 }
 

@@ -10,9 +10,12 @@
 //!
 //! Who can see a record is decided here by catalog facts until governed access (Cedar
 //! policies and grants) decides it for every door: the owning department, administrators and
-//! CDOs; government principals for 无条件共享 resources; the public for 无条件开放 ones.
+//! CDOs; government principals (users and service accounts) for 无条件共享 resources; the
+//! public and external recipients for 无条件开放 ones. Objections are decided by the owning
+//! department's data officers or an administrator; key columns cannot be corrected this way
+//! (a record's identity is the source department's to change).
 
-use crate::evaluate::QualityError;
+use crate::evaluate::{QualityError, literal, quote};
 use std::collections::BTreeMap;
 use zhongshu_catalog::{
     Actor, CatalogStore, NewObjection, Objection, ObjectionStatus, OpenAttr, Principal,
@@ -30,14 +33,25 @@ pub fn can_see(principal: &Principal, resource: &ResourceDetail) -> bool {
         return true;
     }
     match principal.kind {
-        PrincipalKind::Public => r.open_attr == OpenAttr::Unconditional,
-        _ => r.share_attr == ShareAttr::Unconditional,
+        PrincipalKind::Public | PrincipalKind::External => r.open_attr == OpenAttr::Unconditional,
+        PrincipalKind::User | PrincipalKind::Service => r.share_attr == ShareAttr::Unconditional,
     }
 }
 
-/// Whether `principal` decides objections on resources of `owner`.
-fn decides(principal: &Principal, owner: &zhongshu_catalog::OrgId) -> bool {
-    &principal.org == owner || principal.has_role(Role::Admin)
+/// Whether `principal` decides objections on resources of `owner`: its data officers, or an
+/// administrator.
+pub fn decides(principal: &Principal, owner: &zhongshu_catalog::OrgId) -> bool {
+    principal.has_role(Role::Admin)
+        || (&principal.org == owner && principal.has_role(Role::DataOfficer))
+}
+
+/// Whether `principal` may read an objection: administrators and CDOs read all, others their
+/// department's inbox and what they filed.
+pub fn visible(principal: &Principal, objection: &Objection) -> bool {
+    principal.has_role(Role::Admin)
+        || principal.has_role(Role::Cdo)
+        || objection.owner == principal.org
+        || objection.filed_by == principal.id.as_str()
 }
 
 fn refused(what: String) -> QualityError {
@@ -75,13 +89,7 @@ async fn matching_rows(
     let ctx = lake.internal_session(&[("t", path)]).await?;
     let condition = key
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "CAST(\"{}\" AS VARCHAR) = '{}'",
-                k.replace('"', "\"\""),
-                v.replace('\'', "''")
-            )
-        })
+        .map(|(k, v)| format!("CAST({} AS VARCHAR) = {}", quote(k), literal(v)))
         .collect::<Vec<_>>()
         .join(" AND ");
     let batches = ctx
@@ -121,6 +129,12 @@ pub async fn file(
         .filter(|c| c.is_key)
         .map(|c| c.name.as_str())
         .collect();
+    if keys.contains(&filed.column.as_str()) {
+        return Err(QualityError::Rule(format!(
+            "`{}` is a key column: a record's identity is corrected by its source department, not by an objection",
+            filed.column
+        )));
+    }
     if keys.is_empty() || keys.iter().any(|k| !filed.record_key.contains_key(*k)) {
         return Err(QualityError::Rule(format!(
             "name the record by its key: {}",
@@ -177,7 +191,7 @@ pub async fn accept(
     note: Option<&str>,
 ) -> Result<Objection, QualityError> {
     let objection = open_objection(store, principal, id).await?;
-    let (_, path) = resource_and_path(store, &objection.filed).await?;
+    let (detail, path) = resource_and_path(store, &objection.filed).await?;
     let key: Vec<(String, String)> = objection
         .filed
         .record_key
@@ -185,7 +199,16 @@ pub async fn accept(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let app = format!("zhongshu-objection:{id}");
-    if matching_rows(lake, &path, &objection.filed.record_key).await? == 0 {
+    // A history (SCD2) table corrects only the current version of the record.
+    let current_only = detail.tables.iter().any(|t| {
+        t.name == objection.filed.table
+            && t.schema_json
+                .contains(&format!("\"{}\"", zhongshu_engine::VALID_TO))
+    });
+    // A retried acceptance whose correction already committed skips straight to the decision.
+    if !lake.holds_transaction(&path, &app, 1).await?
+        && matching_rows(lake, &path, &objection.filed.record_key).await? == 0
+    {
         return Err(QualityError::Rule(format!(
             "objection {id}: the record is no longer in {}; reject it with a reason",
             objection.filed.resource
@@ -197,6 +220,7 @@ pub async fn accept(
             &key,
             &objection.filed.column,
             Some(&objection.filed.proposed_value),
+            current_only,
             &app,
             1,
         )

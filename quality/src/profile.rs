@@ -20,7 +20,7 @@
 //!
 //! Suggested rules are `warn` rules: they start by flagging, never by quarantining.
 
-use crate::evaluate::QualityError;
+use crate::evaluate::{QualityError, quote};
 use crate::rule::{Check, RuleSpec, Severity};
 use crate::udf;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -89,10 +89,6 @@ pub struct Profile {
     pub columns: Vec<ColumnProfile>,
     /// Suggested rules.
     pub suggestions: Vec<RuleSpec>,
-}
-
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn texts(batches: &[RecordBatch], column: usize) -> Result<Vec<Option<String>>, QualityError> {

@@ -6,7 +6,9 @@
 //! agreement, and reference (the referenced column's values are read from the lake once, when
 //! the run starts). `unique` is checked within the run (a key delivered twice in one run);
 //! duplicates against rows already in the table, `sql` predicates and freshness are
-//! dataset-level and are found by the evaluation that follows every committed run.
+//! dataset-level and are found by the evaluation that follows every committed run. An `error`
+//! reference rule whose referenced table does not exist yet fails the run (nothing could be
+//! checked); a `warn` one is skipped with a warning.
 
 use crate::evaluate::{QualityError, rules_for};
 use crate::rule::{Check, RuleSpec, Severity};
@@ -207,8 +209,8 @@ async fn reference_values(
     let ctx = lake.internal_session(&[("r", path.as_str())]).await?;
     let batches = ctx
         .sql(&format!(
-            "SELECT DISTINCT CAST(\"{}\" AS VARCHAR) FROM r",
-            column.replace('"', "\"\"")
+            "SELECT DISTINCT CAST({} AS VARCHAR) FROM r",
+            crate::evaluate::quote(column)
         ))
         .await?
         .collect()
@@ -230,6 +232,7 @@ pub async fn row_rules(
     lake: &Lake,
     resource: &ResourceId,
     columns: &[Column],
+    derived: &[String],
 ) -> Result<Vec<RowRule>, QualityError> {
     let rules: Vec<RuleSpec> = store
         .list_quality_rules()
@@ -249,10 +252,30 @@ pub async fn row_rules(
     let mut out = Vec::new();
     for bound in rules_for(&rules, &detail, &elements) {
         let id = bound.spec.id.clone();
-        let column = match &bound.column {
-            Some(c) => Some(position(columns, &c.name, &id)?),
-            None => None,
+        let column = match (&bound.column, &bound.spec.column) {
+            (Some(c), _) => Some(position(columns, &c.name, &id)?),
+            (None, Some(name)) => {
+                return Err(QualityError::Rule(format!(
+                    "rule {id}: resource {resource} has no column `{name}`"
+                )));
+            }
+            (None, None) => None,
         };
+        let uses_derived = |name: &str| derived.iter().any(|d| d == name);
+        let checked: Vec<&str> = match &bound.spec.check {
+            Check::IdAgreement { birth_date, sex } => [birth_date, sex]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect(),
+            Check::Unique { columns: keys } => keys.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if bound.column.as_ref().is_some_and(|c| uses_derived(&c.name))
+            || checked.iter().any(|c| uses_derived(c))
+        {
+            continue;
+        }
         let test = match &bound.spec.check {
             Check::NotNull => Test::NotNull,
             Check::Regex { pattern } => Test::Regex(
@@ -285,9 +308,19 @@ pub async fn row_rules(
                 ref_resource,
                 ref_column,
                 ref_table,
-            } => Test::Reference(
-                reference_values(store, lake, &id, ref_resource, ref_table, ref_column).await?,
-            ),
+            } => {
+                match reference_values(store, lake, &id, ref_resource, ref_table, ref_column).await
+                {
+                    Ok(known) => Test::Reference(known),
+                    // A warn rule cannot stop a landing: without its referenced table it waits
+                    // for the evaluation after the run (which reports the same problem).
+                    Err(e) if bound.spec.severity == Severity::Warn => {
+                        tracing::warn!(rule = %id, error = %e, "reference rule skipped at ingest");
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             Check::Unique { columns: keys } => {
                 let keys: Vec<String> = if keys.is_empty() {
                     columns

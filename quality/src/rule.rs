@@ -298,6 +298,10 @@ impl RuleSpec {
             )
             .map_err(|_| format!("rule {}: unknown validator `{validator}`", self.id))?;
         }
+        if let Check::Sql { predicate } = &self.check {
+            single_expression(predicate)
+                .map_err(|e| format!("rule {}: predicate `{predicate}`: {e}", self.id))?;
+        }
         if let Check::CodeList { standard, values } = &self.check
             && standard.is_none()
             && values.is_empty()
@@ -328,4 +332,33 @@ pub struct BoundRule {
     pub spec: RuleSpec,
     /// The column it checks, if any.
     pub column: Option<Column>,
+}
+
+/// Checks that `text` is one SQL expression and nothing more, so that a predicate can be
+/// placed inside a larger query (the shared scan) without changing its shape.
+fn single_expression(text: &str) -> Result<(), String> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    use datafusion::sql::sqlparser::tokenizer::Token;
+    let dialect = GenericDialect {};
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(text)
+        .map_err(|e| e.to_string())?;
+    parser.parse_expr().map_err(|e| e.to_string())?;
+    match parser.peek_token().token {
+        Token::EOF => Ok(()),
+        other => Err(format!("unexpected `{other}` after the expression")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_predicate_is_one_expression() {
+        assert!(single_expression("monthly_base BETWEEN 0 AND 50000 OR status = '停保'").is_ok());
+        assert!(single_expression("x) THEN 1 ELSE 0 END), SUM(CASE WHEN (TRUE").is_err());
+        assert!(single_expression("x = 1; DROP TABLE t").is_err());
+    }
 }

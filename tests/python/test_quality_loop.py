@@ -127,41 +127,53 @@ encoding = "utf8"
     assert after["rs-base-cap"]["rows_checked"] == landed.height
 
 
-def test_a_jump_in_row_count_raises_an_incident(tmp_path, data):
-    # History: the demo's landing and check, then three more checks on an unchanged table.
-    for _ in range(3):
-        ok("quality", "check", ENROLMENTS, "--data-dir", str(data))
-    assert json.loads(ok("quality", "incidents", ENROLMENTS, "--json", "--data-dir", str(data))) == []
-    current = table(data, ENROLMENTS).height
-    extra = max(current // 2, 20)
-    (data / "incoming/jump").mkdir(parents=True)
-    (data / "incoming/jump/a.csv").write_text(
+def deliver(tmp_path, data, name, rows):
+    """Lands `rows` enrolments (no employer) through a new append job `name`."""
+    (data / f"incoming/{name}").mkdir(parents=True)
+    (data / f"incoming/{name}/a.csv").write_text(
         "id_no,name,insurance_type,employer_uscc,status,enrolled_on,monthly_base\n"
-        + "".join(f"{id_no(n)},测试,工伤保险,,正常参保,2026-11-01,5000\n" for n in range(extra)))
-    job = tmp_path / "job.toml"
+        + "".join(f"{id_no(n)},测试,工伤保险,,正常参保,2026-11-01,5000\n" for n in rows))
+    job = tmp_path / f"{name}.toml"
     job.write_text(f'''
-id = "jump"
+id = "{name}"
 resource = "{ENROLMENTS}"
 [source]
 kind = "files"
-dir = "incoming/jump"
+dir = "incoming/{name}"
 format = "csv"
 encoding = "utf8"
 ''')
     ok("ingest", "create", str(job), "--data-dir", str(data))
-    ok("ingest", "run", "jump", "--data-dir", str(data))
+    ok("ingest", "run", name, "--data-dir", str(data))
+
+
+def test_a_jump_in_row_count_raises_an_incident(tmp_path, data):
+    # Evaluations of an unchanged table add nothing to the series.
+    for _ in range(3):
+        ok("quality", "check", ENROLMENTS, "--data-dir", str(data))
+    # Four steady deliveries of 5 rows (each evaluated after its run): no incident.
+    for k in range(4):
+        deliver(tmp_path, data, f"steady{k}", range(100 + 5 * k, 105 + 5 * k))
+    assert json.loads(ok("quality", "incidents", ENROLMENTS, "--json", "--data-dir", str(data))) == []
+    current = table(data, ENROLMENTS).height
+    extra = max(current // 2, 50)
+    deliver(tmp_path, data, "jump", range(200, 200 + extra))
     incidents = json.loads(ok("quality", "incidents", ENROLMENTS, "--json", "--data-dir", str(data)))
     counts = [i for i in incidents if i["metric"] == "row_count"]
     assert len(counts) == 1, incidents
-    assert counts[0]["observed"] == current + extra and counts[0]["expected"] == current
+    assert counts[0]["observed"] == current + extra and counts[0]["expected"] == current + 5
     assert counts[0]["observed"] > counts[0]["high"]
-    # The new rows have no employer: that column's null rate jumped as well; no other did.
+    # The new rows have no employer: if anything else jumped, it is that column's null rate.
     landed = table(data, ENROLMENTS)
-    nulls = [i for i in incidents if i["metric"] == "null_rate"]
-    assert [i["column"] for i in nulls] == ["employer_uscc"], incidents
-    assert abs(nulls[0]["observed"] - landed["employer_uscc"].null_count() / landed.height) < 1e-9
+    for i in incidents:
+        if i["metric"] == "null_rate":
+            assert i["column"] == "employer_uscc", incidents
+            assert abs(i["observed"] - landed["employer_uscc"].null_count() / landed.height) < 1e-9
     for i in incidents:
         ok("quality", "resolve", str(i["id"]), "--data-dir", str(data))
+    assert json.loads(ok("quality", "incidents", ENROLMENTS, "--json", "--data-dir", str(data))) == []
+    # A check of the unchanged table judges nothing, so nothing reopens.
+    ok("quality", "check", ENROLMENTS, "--data-dir", str(data))
     assert json.loads(ok("quality", "incidents", ENROLMENTS, "--json", "--data-dir", str(data))) == []
 
 
@@ -240,6 +252,8 @@ def test_an_objection_travels_from_filing_to_a_corrected_version(data):
         refused = call("POST", "/objections", "scjg_officer",
                        json={**body, "resource": ENROLMENTS, "record_key": {"id_no": "x", "insurance_type": "y"}})
         assert refused.status_code == 403, refused.text
+        key_column = call("POST", "/objections", "scjg_officer", json={**body, "column": "uscc"})
+        assert key_column.status_code == 400 and "key column" in key_column.json()["error"]["message"]
         missing = call("POST", "/objections", "scjg_officer", json={**body, "record_key": {"uscc": "NOPE"}})
         assert missing.status_code == 400 and "no record" in missing.json()["error"]["message"]
         filed = call("POST", "/objections", "scjg_officer", json=body)
@@ -267,6 +281,14 @@ def test_an_objection_travels_from_filing_to_a_corrected_version(data):
         assert rejected["status"] == "rejected" and rejected["decision_reason"] == "原记录有效"
         rank = {d["department"]: d for d in call("GET", "/quality/rank", "cdo").json()["items"]}
         assert rank["440310-fgj"]["open_objections"] == 0
+        # The report shows a reader only the objections they may read.
+        report = call("GET", f"/quality/report/{CREDIT}?format=json", "rsj_officer").json()
+        assert report["objections"] == []
+        report = call("GET", f"/quality/report/{CREDIT}?format=json", "scjg_officer").json()
+        assert {o["id"] for o in report["objections"]} == {first["id"], second["id"]}
+        # Profiles are for the owning department, administrators and CDOs.
+        assert call("GET", f"/quality/profile/{CREDIT}", "scjg_officer").status_code == 403
+        assert call("GET", f"/quality/profile/{CREDIT}", "cdo").json()["rows"] == credit.height
 
     corrected = DeltaTable(location(data, CREDIT))
     assert corrected.version() == accepted["table_version"]
@@ -306,3 +328,27 @@ def test_objections_from_the_cli(data):
     # The correction now disagrees with 法人库, the source of 企业名称: consistency finds it.
     ok("quality", "check", CREDIT, "--data-dir", str(data))
     assert conflicts() == before + 1
+
+
+def test_serve_evaluates_on_its_quality_schedule(data):
+    config = data / "zhongshu.toml"
+    text = config.read_text() if config.exists() else ""
+    if "[quality]" in text:
+        text = "\n".join(l for l in text.splitlines() if not l.startswith("schedule ="))
+        text = text.replace("[quality]", '[quality]\nschedule = "*/2 * * * * *"')
+    else:
+        text += '\n[quality]\nschedule = "*/2 * * * * *"\n'
+    config.write_text(text)
+    import time
+    with serving(data):
+        deadline = time.monotonic() + 30
+        scheduled = []
+        while time.monotonic() < deadline and not scheduled:
+            time.sleep(1)
+            history = json.loads(ok("quality", "results", "--history", "--json", "--data-dir", str(data)))
+            scheduled = [r for r in history if r["trigger"] == "schedule"]
+    assert scheduled, "no scheduled evaluation within 30 s"
+    # A scheduled evaluation covers every rule, like `quality check`.
+    rules = {r["id"] for r in json.loads(ok("quality", "rules", "--json", "--data-dir", str(data)))}
+    evaluation = scheduled[0]["evaluation"]
+    assert rules <= {r["rule"] for r in scheduled if r["evaluation"] == evaluation}

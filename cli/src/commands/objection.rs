@@ -99,13 +99,12 @@ pub async fn run(d: &Deployment, actor: &str, command: ObjectionCommand) -> CliR
                 .map(|s| s.parse::<ObjectionStatus>())
                 .transpose()
                 .map_err(CliError::Usage)?;
-            let sees_all = who.has_role(Role::Admin) || who.has_role(Role::Cdo);
             let now = chrono::Utc::now();
             let list: Vec<Objection> = store
                 .list_objections(None, status)
                 .await?
                 .into_iter()
-                .filter(|o| sees_all || o.owner == who.org || o.filed_by == who.id.as_str())
+                .filter(|o| zhongshu_quality::objection::visible(&who, o))
                 .collect();
             if json {
                 output::json(&list);

@@ -134,6 +134,9 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
                 for i in &evaluation.incidents {
                     println!("incident {}: {}", i.id, incident_text(i));
                 }
+                for e in &evaluation.errors {
+                    eprintln!("not evaluated: {e}");
+                }
             }
         }
         QualityCommand::Results {
