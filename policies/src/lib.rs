@@ -2,7 +2,10 @@
 //! masking functions (脱敏) and the logical-plan rewrite that applies row filters and column
 //! masks below every user expression.
 //!
-//! Nothing is implemented here yet: the governed query path is built in the issue "Governed
-//! query". The crate exists now so that the dependency direction of ARCHITECTURE.md
-//! (`catalog` ← `policies` ← `engine`) holds from the start.
+//! Built so far: [`mask`], the masking functions and each column's default mask. Policies,
+//! grants and the plan rewrite follow in the issue "Governed query".
 #![deny(missing_docs)]
+
+pub mod mask;
+
+pub use mask::{Mask, MaskKey, default_mask};
