@@ -29,6 +29,9 @@ pub enum EngineError {
     /// Arrow failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// A governed session refused a statement (DDL, DML, settings).
+    #[error("refused: {0}")]
+    Refused(String),
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] zhongshu_catalog::CatalogError),

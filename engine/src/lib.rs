@@ -2,12 +2,13 @@
 //!
 //! This crate owns the physical side of the lakehouse. [`Lake`] maps zones and tiers to Delta
 //! tables on a local directory or an S3-compatible store and writes them through delta-rs;
-//! [`schema`] turns catalog items into Arrow schemas. The governed session that principals query
-//! through is built here on top of DataFusion (a later step); nothing outside this crate reads
-//! a table directly.
+//! [`schema`] turns catalog items into Arrow schemas. [`governed`] is the session principals
+//! query through: only granted tables, masks and row filters below every user expression,
+//! statements other than queries refused.
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod governed;
 pub mod lake;
 pub mod maintenance;
 pub mod schema;
