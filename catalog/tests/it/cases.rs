@@ -710,3 +710,154 @@ async fn ingest_runs_resume_and_record_landed_files() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn objections_metrics_and_incidents() {
+    on_every_backend(|store: SqlCatalogStore| async move {
+        let store = &store;
+        seed_orgs(store).await;
+        let mut r = persons();
+        r.columns[0].is_key = true;
+        store.register_resource(&actor(), &r).await.unwrap();
+        let filed = NewObjection {
+            resource: ResourceId::new("440310-GA-0001"),
+            table: "main".into(),
+            record_key: [("id_no".to_owned(), "440310199001011234".to_owned())].into(),
+            column: "name".into(),
+            current_value: Some("张*".into()),
+            proposed_value: "张三丰".into(),
+            evidence: "户籍证明".into(),
+        };
+        let o = store.file_objection(&actor(), &filed).await.unwrap();
+        assert_eq!(
+            (o.id, o.owner.as_str(), o.status),
+            (1, "440310-gaj", ObjectionStatus::Open)
+        );
+        // The record is named by key columns only, with a value and evidence.
+        let mut bad = filed.clone();
+        bad.record_key = [("name".to_owned(), "x".to_owned())].into();
+        assert!(matches!(
+            store.file_objection(&actor(), &bad).await,
+            Err(CatalogError::Invalid { .. })
+        ));
+        let mut bad = filed.clone();
+        bad.evidence = " ".into();
+        assert!(matches!(
+            store.file_objection(&actor(), &bad).await,
+            Err(CatalogError::Invalid { .. })
+        ));
+        let inbox = store
+            .list_objections(Some(&OrgId::new("440310-gaj")), Some(ObjectionStatus::Open))
+            .await
+            .unwrap();
+        assert_eq!(inbox, vec![o.clone()]);
+        assert!(
+            store
+                .list_objections(Some(&OrgId::new("440310-rsj")), None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // A decision is complete or refused.
+        for (status, reason, version) in [
+            (ObjectionStatus::Accepted, None, None),
+            (ObjectionStatus::Rejected, None, None),
+            (ObjectionStatus::Open, Some("x"), Some(1)),
+        ] {
+            assert!(matches!(
+                store
+                    .decide_objection(&actor(), 1, status, reason, version)
+                    .await,
+                Err(CatalogError::Invalid { .. })
+            ));
+        }
+        let done = store
+            .decide_objection(
+                &actor(),
+                1,
+                ObjectionStatus::Accepted,
+                Some("已核实"),
+                Some(3),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (done.status, done.table_version),
+            (ObjectionStatus::Accepted, Some(3))
+        );
+        assert_eq!(store.get_objection(1).await.unwrap(), Some(done));
+        assert!(
+            store
+                .decide_objection(&actor(), 1, ObjectionStatus::Rejected, Some("x"), None)
+                .await
+                .is_err()
+        );
+
+        // Evaluations number results and metrics together.
+        let metric = |value: f64| QualityMetric {
+            evaluation: 0,
+            resource: ResourceId::new("440310-GA-0001"),
+            metric: "row_count".into(),
+            column: String::new(),
+            value,
+            measured_at: "2026-11-22T00:00:00Z".into(),
+        };
+        assert_eq!(
+            store
+                .record_quality_results(&[], &[metric(10.0)])
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .record_quality_results(&[], &[metric(12.5)])
+                .await
+                .unwrap(),
+            2
+        );
+        let series = store
+            .quality_metrics(&ResourceId::new("440310-GA-0001"))
+            .await
+            .unwrap();
+        assert_eq!(
+            series
+                .iter()
+                .map(|m| (m.evaluation, m.value))
+                .collect::<Vec<_>>(),
+            vec![(1, 10.0), (2, 12.5)]
+        );
+        let incident = QualityIncident {
+            id: 0,
+            resource: ResourceId::new("440310-GA-0001"),
+            metric: "row_count".into(),
+            column: String::new(),
+            observed: 12.5,
+            expected: 10.0,
+            low: 9.5,
+            high: 10.5,
+            evaluation: 2,
+            detected_at: "2026-11-22T00:00:00Z".into(),
+            status: "open".into(),
+            resolved_by: None,
+            resolved_at: None,
+        };
+        let opened = store.open_incidents(&[incident]).await.unwrap();
+        assert_eq!(opened[0].id, 1);
+        assert_eq!(store.list_incidents(None, true).await.unwrap().len(), 1);
+        let resolved = store.resolve_incident(&actor(), 1).await.unwrap();
+        assert_eq!(resolved.status, "resolved");
+        assert!(store.list_incidents(None, true).await.unwrap().is_empty());
+        assert_eq!(store.list_incidents(None, false).await.unwrap().len(), 1);
+        assert!(store.resolve_incident(&actor(), 1).await.is_err());
+        assert!(
+            store
+                .verify_change_log()
+                .await
+                .unwrap()
+                .first_broken
+                .is_none()
+        );
+    })
+    .await;
+}
