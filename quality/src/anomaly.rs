@@ -31,7 +31,7 @@ pub async fn measure(
     resource: &ResourceDetail,
     at: &str,
 ) -> Result<Vec<QualityMetric>, QualityError> {
-    let Some(table) = resource.tables.iter().find(|t| t.name == "main") else {
+    let Some(table) = crate::evaluate::main_table(resource) else {
         return Ok(Vec::new());
     };
     let ctx = lake.internal_session(&[("t", table.path.as_str())]).await?;
@@ -60,23 +60,7 @@ pub async fn measure(
         .await?
         .collect()
         .await?;
-    let value = |i: usize| -> f64 {
-        use datafusion::arrow::array::AsArray;
-        batches
-            .first()
-            .and_then(|b| {
-                datafusion::arrow::compute::cast(
-                    b.column(i),
-                    &datafusion::arrow::datatypes::DataType::Int64,
-                )
-                .ok()
-            })
-            .map(|a| {
-                a.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
-                    .value(0) as f64
-            })
-            .unwrap_or(0.0)
-    };
+    let value = |i: usize| crate::evaluate::first_i64(&batches, i) as f64;
     let rows = value(0);
     let metric = |metric: &str, column: &str, value: f64| QualityMetric {
         evaluation: 0,

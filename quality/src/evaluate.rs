@@ -10,7 +10,7 @@
 //! 统一社会信用代码, …); a replica row whose value differs from the source's is a conflict.
 
 use crate::mask::mask;
-use crate::rule::{BoundRule, Check, Dimension, RuleSpec, Severity};
+use crate::rule::{BoundRule, Check, Dimension, RuleSpec, SEX_CODES, Severity, unique_keys};
 use crate::udf;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
@@ -159,7 +159,9 @@ fn plan(rule: &BoundRule, resource: &ResourceDetail, reference: &str) -> Result<
             let c = column()?;
             let known = match standard.as_deref() {
                 Some("gb2260") => format!("zs_division_known({})", text(&c)),
-                Some("gb2261") => format!("{} IN ('0', '1', '2', '9')", text(&c)),
+                Some("gb2261") => {
+                    format!("{} IN ({})", text(&c), SEX_CODES.map(literal).join(", "))
+                }
                 _ => format!(
                     "{} IN ({})",
                     text(&c),
@@ -197,8 +199,7 @@ fn plan(rule: &BoundRule, resource: &ResourceDetail, reference: &str) -> Result<
             if let Some(s) = sex {
                 let s = quote(s);
                 disagreements.push(format!(
-                    "({s} IS NOT NULL AND (CASE {} WHEN '男' THEN '1' WHEN '女' THEN '2' ELSE {} END) <> zs_id_sex({}))",
-                    text(&s),
+                    "({s} IS NOT NULL AND zs_sex_code({}) <> zs_id_sex({}))",
                     text(&s),
                     text(&c)
                 ));
@@ -231,16 +232,10 @@ fn plan(rule: &BoundRule, resource: &ResourceDetail, reference: &str) -> Result<
             }
         }
         Check::Unique { columns } => {
-            let keys: Vec<String> = if columns.is_empty() {
-                resource
-                    .columns
-                    .iter()
-                    .filter(|c| c.is_key)
-                    .map(|c| quote(&c.name))
-                    .collect()
-            } else {
-                columns.iter().map(|c| quote(c)).collect()
-            };
+            let keys: Vec<String> = unique_keys(columns, &resource.columns)
+                .iter()
+                .map(|k| quote(k))
+                .collect();
             if keys.is_empty() {
                 return Err(QualityError::Rule(format!(
                     "rule {id}: unique needs `columns` (resource {} has no key items)",
@@ -259,7 +254,7 @@ fn plan(rule: &BoundRule, resource: &ResourceDetail, reference: &str) -> Result<
 }
 
 /// The first value of column `i` of the first batch, as i64.
-fn first_i64(batches: &[RecordBatch], i: usize) -> i64 {
+pub(crate) fn first_i64(batches: &[RecordBatch], i: usize) -> i64 {
     batches
         .first()
         .filter(|b| b.num_rows() > 0)
@@ -304,6 +299,11 @@ fn examples(batches: &[RecordBatch], grades: &BTreeMap<String, Grade>) -> Vec<se
     out
 }
 
+/// The resource's main table, the one rules, metrics and profiles look at.
+pub(crate) fn main_table(resource: &ResourceDetail) -> Option<&zhongshu_catalog::TableRecord> {
+    resource.tables.iter().find(|t| t.name == "main")
+}
+
 fn table_path(resource: &ResourceDetail, table: &str) -> Option<String> {
     resource
         .tables
@@ -341,11 +341,7 @@ pub async fn evaluate_resource(
     if bound.is_empty() {
         return Ok(Vec::new());
     }
-    let version = resource
-        .tables
-        .iter()
-        .find(|t| t.name == "main")
-        .map(|t| t.version);
+    let version = main_table(resource).map(|t| t.version);
     let grades: BTreeMap<String, Grade> = resource
         .columns
         .iter()
@@ -418,10 +414,7 @@ pub async fn evaluate_resource(
             examples: Vec::new(),
         };
         let Some(plan) = &plans[i] else {
-            let last = resource
-                .tables
-                .iter()
-                .find(|t| t.name == "main")
+            let last = main_table(resource)
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t.last_update).ok());
             result.rows_checked = 1;
             let stale = match (allowance(resource.resource.update_cycle), last) {
@@ -738,11 +731,7 @@ pub async fn check_consistency(
                 severity: Severity::Warn.as_code().into(),
                 trigger: trigger.into(),
                 evaluated_at: now.clone(),
-                table_version: replica_detail
-                    .tables
-                    .iter()
-                    .find(|t| t.name == "main")
-                    .map(|t| t.version),
+                table_version: main_table(&replica_detail).map(|t| t.version),
                 rows_checked: first_i64(&counts, 0),
                 rows_failed,
                 examples,

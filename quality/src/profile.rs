@@ -119,16 +119,12 @@ const TRIED: [Validator; 4] = [
 
 /// Profiles the resource's main table.
 pub async fn profile(lake: &Lake, resource: &ResourceDetail) -> Result<Profile, QualityError> {
-    let table = resource
-        .tables
-        .iter()
-        .find(|t| t.name == "main")
-        .ok_or_else(|| {
-            QualityError::Rule(format!(
-                "resource {} has no table yet; land it first",
-                resource.resource.id
-            ))
-        })?;
+    let table = crate::evaluate::main_table(resource).ok_or_else(|| {
+        QualityError::Rule(format!(
+            "resource {} has no table yet; land it first",
+            resource.resource.id
+        ))
+    })?;
     let ctx = lake.internal_session(&[("t", table.path.as_str())]).await?;
     udf::register(&ctx);
     let present: Vec<String> = ctx
@@ -393,7 +389,7 @@ fn suggest(
             let divisions = zhongshu_catalog::reference::Divisions::get();
             let check = if values
                 .iter()
-                .all(|v| ["0", "1", "2", "9"].contains(&v.as_str()))
+                .all(|v| crate::rule::SEX_CODES.contains(&v.as_str()))
             {
                 Check::CodeList {
                     standard: Some("gb2261".into()),

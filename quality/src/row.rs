@@ -11,7 +11,7 @@
 //! checked); a `warn` one is skipped with a warning.
 
 use crate::evaluate::{QualityError, rules_for};
-use crate::rule::{Check, RuleSpec, Severity};
+use crate::rule::{Check, RuleSpec, SEX_CODES, Severity, sex_code, unique_keys};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
@@ -74,14 +74,6 @@ fn iso_date(text: &str) -> String {
         format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..])
     } else {
         text.to_owned()
-    }
-}
-
-fn sex_code(text: &str) -> &str {
-    match text {
-        "男" => "1",
-        "女" => "2",
-        other => other,
     }
 }
 
@@ -288,7 +280,7 @@ pub async fn row_rules(
             } if s == "gb2260" => Test::Divisions,
             Check::CodeList {
                 standard: Some(_), ..
-            } => Test::Codes(["0", "1", "2", "9"].map(str::to_owned).into()),
+            } => Test::Codes(SEX_CODES.map(str::to_owned).into()),
             Check::CodeList { values, .. } => Test::Codes(values.iter().cloned().collect()),
             Check::CheckDigit { validator } => Test::Valid(
                 serde_json::from_value(serde_json::Value::String(validator.clone()))
@@ -322,15 +314,7 @@ pub async fn row_rules(
                 }
             }
             Check::Unique { columns: keys } => {
-                let keys: Vec<String> = if keys.is_empty() {
-                    columns
-                        .iter()
-                        .filter(|c| c.is_key)
-                        .map(|c| c.name.clone())
-                        .collect()
-                } else {
-                    keys.clone()
-                };
+                let keys = unique_keys(keys, columns);
                 if keys.is_empty() {
                     continue;
                 }

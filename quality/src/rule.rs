@@ -221,6 +221,31 @@ impl Check {
     }
 }
 
+/// GB/T 2261.1 sex codes.
+pub const SEX_CODES: [&str; 4] = ["0", "1", "2", "9"];
+
+/// A sex column's value as a GB/T 2261.1 code (`男` → `1`, `女` → `2`; codes unchanged).
+pub fn sex_code(text: &str) -> &str {
+    match text {
+        "男" => "1",
+        "女" => "2",
+        other => other,
+    }
+}
+
+/// The key of a `unique` rule: its `columns`, or else the resource's key items.
+pub fn unique_keys(declared: &[String], columns: &[Column]) -> Vec<String> {
+    if declared.is_empty() {
+        columns
+            .iter()
+            .filter(|c| c.is_key)
+            .map(|c| c.name.clone())
+            .collect()
+    } else {
+        declared.to_vec()
+    }
+}
+
 /// A declared rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleSpec {

@@ -95,6 +95,9 @@ pub fn register(ctx: &SessionContext) {
         check_resident_id(v).ok().map(|p| p.sex_code.to_string())
     }));
     ctx.register_udf(text_udf("zs_pattern", |v| Some(pattern(v))));
+    ctx.register_udf(text_udf("zs_sex_code", |v| {
+        Some(crate::rule::sex_code(v).to_owned())
+    }));
 }
 
 /// A value's shape for profiling: a digit becomes `9`, a Latin letter `A`, a Han character

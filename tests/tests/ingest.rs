@@ -72,6 +72,11 @@ fn encoding_rs_gbk(text: &str) -> Vec<u8> {
     output.stdout
 }
 
+/// Runs a job to success; returns its output.
+fn run_job(data: &str, job: &str) -> String {
+    ok(zhongshu(&["ingest", "run", job, "--data-dir", data]))
+}
+
 fn history(data: &str) -> Vec<serde_json::Value> {
     serde_json::from_str::<serde_json::Value>(&ok(zhongshu(&[
         "ingest",
@@ -121,13 +126,7 @@ fn conservation_quarantine_and_exactly_once() {
 110105194912310061,孙八,生育保险,,暂停参保,2026-11-04,3100.5\n"
         ),
     );
-    let out = ok(zhongshu(&[
-        "ingest",
-        "run",
-        "rsj-monthly",
-        "--data-dir",
-        &data,
-    ]));
+    let out = run_job(&data, "rsj-monthly");
     assert!(
         out.contains("6 rows read = 2 written + 4 quarantined"),
         "{out}"
@@ -172,26 +171,14 @@ fn conservation_quarantine_and_exactly_once() {
     );
 
     // Re-running lands nothing twice; a new file lands alone.
-    let out = ok(zhongshu(&[
-        "ingest",
-        "run",
-        "rsj-monthly",
-        "--data-dir",
-        &data,
-    ]));
+    let out = run_job(&data, "rsj-monthly");
     assert!(out.contains("0 rows read"), "{out}");
     assert_eq!(table(&data), (v1, rows1));
     write_gbk(
         &dir.join("incoming/rsj/2026-12.csv"),
         &format!("{HEADER}110105194912310070,周九,失业保险,,正常参保,2026-12-01,4200\n"),
     );
-    let out = ok(zhongshu(&[
-        "ingest",
-        "run",
-        "rsj-monthly",
-        "--data-dir",
-        &data,
-    ]));
+    let out = run_job(&data, "rsj-monthly");
     assert!(
         out.contains("1 rows read = 1 written + 0 quarantined"),
         "{out}"
@@ -287,13 +274,7 @@ fn crashes_at_any_point_land_exactly_once() {
             );
         }
 
-        let out = ok(zhongshu(&[
-            "ingest",
-            "run",
-            "rsj-monthly",
-            "--data-dir",
-            &data,
-        ]));
+        let out = run_job(&data, "rsj-monthly");
         assert!(
             out.contains("run #1 succeeded"),
             "{point}: the interrupted run is resumed: {out}"
@@ -317,13 +298,7 @@ fn crashes_at_any_point_land_exactly_once() {
             1,
             "{point}: exactly one quarantined row"
         );
-        let out = ok(zhongshu(&[
-            "ingest",
-            "run",
-            "rsj-monthly",
-            "--data-dir",
-            &data,
-        ]));
+        let out = run_job(&data, "rsj-monthly");
         assert!(out.contains("0 rows read"), "{point}: {out}");
     }
 }
@@ -376,13 +351,7 @@ fn table_maintenance_keeps_the_catalog_in_step() {
             &dir.join(format!("incoming/rsj/{i}.csv")),
             &format!("{HEADER}11010519491231{i:03}9,{name},失业保险,,正常参保,2026-11-01,5000\n"),
         );
-        ok(zhongshu(&[
-            "ingest",
-            "run",
-            "rsj-monthly",
-            "--data-dir",
-            &data,
-        ]));
+        run_job(&data, "rsj-monthly");
     }
     assert_eq!(table(&data), (v0 + 2, rows0 + 2));
 
@@ -515,13 +484,7 @@ fn declared_checks_quarantine_by_rule() {
             "{HEADER}11010519491231002X,张三,失业保险,,正常参保,2026-11-01,5000\n110105194912310021,李四,失业保险,,正常参保,2026-11-01,5000\n11010519491231002X,王五,工伤保险,,正常参保,2026-11-01,999999\n"
         ),
     );
-    let out = ok(zhongshu(&[
-        "ingest",
-        "run",
-        "rsj-monthly",
-        "--data-dir",
-        &data,
-    ]));
+    let out = run_job(&data, "rsj-monthly");
     assert!(
         out.contains("3 rows read = 1 written + 2 quarantined"),
         "{out}"
@@ -644,13 +607,7 @@ fn merge_upserts_on_keys_and_quarantines_repeated_keys() {
              11010519491231002X,张三,工伤保险,,正常参保,2026-11-01,5000\n"
         ),
     );
-    let out = ok(zhongshu(&[
-        "ingest",
-        "run",
-        "rsj-monthly",
-        "--data-dir",
-        &data,
-    ]));
+    let out = run_job(&data, "rsj-monthly");
     assert!(
         out.contains("3 rows read = 2 written + 1 quarantined"),
         "{out}"
@@ -675,13 +632,7 @@ fn merge_upserts_on_keys_and_quarantines_repeated_keys() {
             "{HEADER}11010519491231002X,张三,失业保险,,终止参保,2026-12-01,6000\n11010519491231002X,张三,工伤保险,,终止参保,2026-12-01,6000\n"
         ),
     );
-    let out = ok(zhongshu(&[
-        "ingest",
-        "run",
-        "rsj-monthly",
-        "--data-dir",
-        &data,
-    ]));
+    let out = run_job(&data, "rsj-monthly");
     assert!(
         out.contains("2 rows read = 2 written + 0 quarantined"),
         "{out}"

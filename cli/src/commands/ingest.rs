@@ -110,7 +110,7 @@ async fn print_run(d: &Deployment, run: &IngestRun) -> CliResult {
         let results: Vec<_> = match job {
             Some(j) => d
                 .store
-                .quality_results(Some(&j.resource), false)
+                .quality_results(Some(&j.resource), true)
                 .await?
                 .into_iter()
                 .filter(|r| r.trigger == trigger)
