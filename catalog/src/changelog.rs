@@ -1,4 +1,4 @@
-//! The hash chain behind the change log (and, later, the access audit log).
+//! The hash chain behind the change log and the access audit log.
 //!
 //! Each entry's hash is SHA-256 over its own fields and the previous entry's hash, each field
 //! length-prefixed so that no two different entries serialise alike. Editing, deleting or
@@ -31,8 +31,9 @@ pub struct EntryFields<'a> {
     pub after: Option<&'a str>,
 }
 
-/// Computes an entry's hash from its fields and the previous hash.
-pub fn entry_hash(prev_hash: &str, e: &EntryFields<'_>) -> String {
+/// SHA-256 over `prev_hash` and the fields, each length-prefixed (a missing field has its own
+/// marker, so `None` and `""` differ). Shared by the change log and the access audit log.
+pub fn hash_fields(prev_hash: &str, fields: &[Option<&str>]) -> String {
     let mut h = Sha256::new();
     let mut field = |bytes: Option<&[u8]>| match bytes {
         Some(b) => {
@@ -42,15 +43,28 @@ pub fn entry_hash(prev_hash: &str, e: &EntryFields<'_>) -> String {
         None => h.update(u64::MAX.to_be_bytes()),
     };
     field(Some(prev_hash.as_bytes()));
-    field(Some(e.seq.to_string().as_bytes()));
-    field(Some(e.at.as_bytes()));
-    field(Some(e.actor.as_bytes()));
-    field(Some(e.entity_kind.as_bytes()));
-    field(Some(e.entity_id.as_bytes()));
-    field(Some(e.action.as_bytes()));
-    field(e.before.map(str::as_bytes));
-    field(e.after.map(str::as_bytes));
+    for f in fields {
+        field(f.map(str::as_bytes));
+    }
     hex::encode(h.finalize())
+}
+
+/// Computes an entry's hash from its fields and the previous hash.
+pub fn entry_hash(prev_hash: &str, e: &EntryFields<'_>) -> String {
+    let seq = e.seq.to_string();
+    hash_fields(
+        prev_hash,
+        &[
+            Some(seq.as_str()),
+            Some(e.at),
+            Some(e.actor),
+            Some(e.entity_kind),
+            Some(e.entity_id),
+            Some(e.action),
+            e.before,
+            e.after,
+        ],
+    )
 }
 
 impl ChangeEvent {

@@ -16,6 +16,7 @@ pub mod changelog;
 pub mod classification;
 pub mod discovery;
 pub mod error;
+pub mod governance;
 pub mod ids;
 pub mod model;
 pub mod reference;
@@ -31,6 +32,10 @@ pub use classification::{
     SuggestionStatus, UpdateCycle,
 };
 pub use error::{CatalogError, Result, SourceConflict};
+pub use governance::{
+    AuditOutcome, AuditRecord, AuditVerifier, CustomPolicy, Grant, Grantee, NewAuditRecord,
+    NewGrant,
+};
 pub use ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 pub use model::*;
 pub use search::{SearchHit, SearchIndex, SearchResults};

@@ -9,6 +9,7 @@
 use crate::changelog::{ChainVerifier, EntryFields, GENESIS, entry_hash};
 use crate::classification::{BindingRole, Category, Grade, PrincipalKind, Role, SuggestionStatus};
 use crate::error::{CatalogError, Result, SourceConflict};
+use crate::governance::{AuditRecord, CustomPolicy, Grant, NewAuditRecord, NewGrant};
 use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
     ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
@@ -27,6 +28,7 @@ use sqlx::{Any, AnyPool, AssertSqlSafe, Row, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
+mod governance;
 mod quality_loop;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -1989,6 +1991,56 @@ impl CatalogStore for SqlCatalogStore {
                 .await?
                 .try_get("s")?,
         )
+    }
+
+    async fn create_grant(&self, actor: &Actor, new: &NewGrant) -> Result<Grant> {
+        governance::create_grant(self, actor, new).await
+    }
+
+    async fn get_grant(&self, id: i64) -> Result<Option<Grant>> {
+        governance::get_grant(self, id).await
+    }
+
+    async fn list_grants(&self, resource: Option<&ResourceId>) -> Result<Vec<Grant>> {
+        governance::list_grants(self, resource).await
+    }
+
+    async fn grants_for(&self, principal: &Principal) -> Result<Vec<Grant>> {
+        governance::grants_for(self, principal).await
+    }
+
+    async fn revoke_grant(&self, actor: &Actor, id: i64) -> Result<Grant> {
+        governance::revoke_grant(self, actor, id).await
+    }
+
+    async fn upsert_policy(
+        &self,
+        actor: &Actor,
+        id: &str,
+        description: &str,
+        policy: &str,
+    ) -> Result<CustomPolicy> {
+        governance::upsert_policy(self, actor, id, description, policy).await
+    }
+
+    async fn list_policies(&self) -> Result<Vec<CustomPolicy>> {
+        governance::list_policies(self).await
+    }
+
+    async fn delete_policy(&self, actor: &Actor, id: &str) -> Result<()> {
+        governance::delete_policy(self, actor, id).await
+    }
+
+    async fn append_audit(&self, record: &NewAuditRecord) -> Result<AuditRecord> {
+        governance::append_audit(self, record).await
+    }
+
+    async fn audit_records(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+        governance::audit_records(self, after_seq, limit).await
+    }
+
+    async fn verify_audit_log(&self) -> Result<ChainReport> {
+        governance::verify_audit_log(self).await
     }
 
     async fn verify_change_log(&self) -> Result<ChainReport> {

@@ -7,6 +7,7 @@
 
 use crate::classification::{BindingRole, Category, Grade, OpenAttr, ShareAttr, SuggestionStatus};
 use crate::error::Result;
+use crate::governance::{AuditRecord, CustomPolicy, Grant, NewAuditRecord, NewGrant};
 use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
     ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBindings, IngestJob, IngestRun,
@@ -229,6 +230,40 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
         resource: Option<&ResourceId>,
         latest: bool,
     ) -> Result<Vec<QualityResult>>;
+
+    // --- grants and custom policies ------------------------------------------------------
+    /// Creates a grant (a logged change); refuses unknown resources, columns and grantees and
+    /// an expiry in the past.
+    async fn create_grant(&self, actor: &Actor, new: &NewGrant) -> Result<Grant>;
+    /// One grant.
+    async fn get_grant(&self, id: i64) -> Result<Option<Grant>>;
+    /// Grants, revoked and expired ones included, by id; for one resource or all.
+    async fn list_grants(&self, resource: Option<&ResourceId>) -> Result<Vec<Grant>>;
+    /// The grants in force for a principal: its own and its organisation's.
+    async fn grants_for(&self, principal: &Principal) -> Result<Vec<Grant>>;
+    /// Revokes a grant (a logged change).
+    async fn revoke_grant(&self, actor: &Actor, id: i64) -> Result<Grant>;
+    /// Creates or replaces a custom Cedar policy (a logged change). The caller validates the
+    /// text against the schema first.
+    async fn upsert_policy(
+        &self,
+        actor: &Actor,
+        id: &str,
+        description: &str,
+        policy: &str,
+    ) -> Result<CustomPolicy>;
+    /// Custom policies, by id.
+    async fn list_policies(&self) -> Result<Vec<CustomPolicy>>;
+    /// Removes a custom policy (a logged change).
+    async fn delete_policy(&self, actor: &Actor, id: &str) -> Result<()>;
+
+    // --- access audit log ----------------------------------------------------------------
+    /// Appends one governed query to the hash-chained audit log.
+    async fn append_audit(&self, record: &NewAuditRecord) -> Result<AuditRecord>;
+    /// Audit entries after `after_seq`, at most `limit`, in order.
+    async fn audit_records(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRecord>>;
+    /// Recomputes the audit chain and names the first broken entry.
+    async fn verify_audit_log(&self) -> Result<ChainReport>;
 
     // --- change log ----------------------------------------------------------------------
     /// Entries after `after_seq`, at most `limit`, in order.

@@ -40,6 +40,12 @@ pub struct ServeArgs {
     /// HTTP listen address (overrides http.addr; port 0 picks a free port).
     #[arg(long)]
     pub http: Option<String>,
+    /// PostgreSQL wire listen address (overrides gateway.pgwire_addr; "" turns it off).
+    #[arg(long)]
+    pub pgwire: Option<String>,
+    /// Arrow Flight SQL listen address (overrides gateway.flight_addr; "" turns it off).
+    #[arg(long)]
+    pub flight: Option<String>,
 }
 
 /// Top-level commands.
@@ -146,7 +152,42 @@ pub enum Command {
         #[command(subcommand)]
         command: TableCommand,
     },
-    /// The hash-chained change log.
+    /// Run SQL through the governed session, as a principal (masks, row filters, audit).
+    Sql {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// The principal to query as (default: the administrator).
+        #[arg(long = "as", default_value = "admin")]
+        principal: String,
+        /// The purpose declared for grants bound to one.
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Output: table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// The statement.
+        sql: String,
+    },
+    /// Grants: who may read which columns and rows of a resource.
+    Grant {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: GrantCommand,
+    },
+    /// Custom Cedar policies, validated against the schema.
+    Policy {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// The hash-chained change log and access audit log.
     Audit {
         /// Where.
         #[command(flatten)]
@@ -308,11 +349,98 @@ pub enum CatalogCommand {
     },
 }
 
+/// `zhongshu grant …`
+#[derive(Debug, Subcommand)]
+pub enum GrantCommand {
+    /// Grant a principal or an organisation access to a resource.
+    Create {
+        /// Resource code.
+        resource: String,
+        /// The principal receiving it.
+        #[arg(long, conflicts_with = "org", required_unless_present = "org")]
+        principal: Option<String>,
+        /// The organisation receiving it (every principal in it).
+        #[arg(long)]
+        org: Option<String>,
+        /// Columns granted, comma-separated (default: every column up to L3).
+        #[arg(long, value_delimiter = ',')]
+        columns: Vec<String>,
+        /// The purpose the grant is bound to.
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Row filter, a SQL predicate; may use principal.jurisdiction, principal.org,
+        /// principal.id (e.g. "street_code IN (principal.jurisdiction)").
+        #[arg(long)]
+        filter: Option<String>,
+        /// A column's mask, COLUMN=MASK (resident_id, name, mobile, address, year, keyed_hash,
+        /// partial, nullify, none); repeat.
+        #[arg(long = "mask")]
+        masks: Vec<String>,
+        /// Expiry, YYYY-MM-DD or RFC 3339.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List grants.
+    List {
+        /// Only this resource.
+        #[arg(long)]
+        resource: Option<String>,
+    },
+    /// Revoke a grant.
+    Revoke {
+        /// Grant number.
+        id: i64,
+    },
+    /// Show what a principal's session holds: tables, columns, masks, row filters.
+    Explain {
+        /// The principal.
+        principal: String,
+        /// Under this purpose.
+        #[arg(long)]
+        purpose: Option<String>,
+    },
+}
+
+/// `zhongshu policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Add or replace a custom policy (validated against the schema first).
+    Add {
+        /// Policy id.
+        id: String,
+        /// File holding the Cedar policy.
+        #[arg(long)]
+        file: PathBuf,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List the base and custom policies.
+    List,
+    /// Remove a custom policy.
+    Remove {
+        /// Policy id.
+        id: String,
+    },
+    /// Print the Cedar schema policies are written against.
+    Schema,
+}
+
 /// `zhongshu audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the change log's hash chain and name the first broken entry.
+    /// Recompute the change log's and the access audit log's hash chains and name the first
+    /// broken entry.
     Verify,
+    /// Show access audit entries (every governed query).
+    Queries {
+        /// Entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
     /// Show change-log entries.
     Log {
         /// Entries after this sequence number.

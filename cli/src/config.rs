@@ -64,6 +64,74 @@ impl Default for QualityConfig {
     }
 }
 
+/// The SQL gateway: its listen addresses and the limits every governed query runs under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    #[serde(default = "default_pgwire")]
+    /// PostgreSQL wire listen address ("" = off).
+    pub pgwire_addr: String,
+    #[serde(default = "default_flight")]
+    /// Flight SQL listen address ("" = off).
+    pub flight_addr: String,
+    #[serde(default = "default_timeout")]
+    /// Longest a query may run, in seconds.
+    pub timeout_secs: u64,
+    #[serde(default = "default_memory")]
+    /// Memory per session before spilling, in MiB.
+    pub memory_mb: u64,
+    #[serde(default = "default_max_rows")]
+    /// Most rows a result may have.
+    pub max_rows: u64,
+    #[serde(default = "default_max_concurrent")]
+    /// Most queries a principal may run at once.
+    pub max_concurrent: usize,
+}
+
+fn default_pgwire() -> String {
+    "127.0.0.1:5433".into()
+}
+fn default_flight() -> String {
+    "127.0.0.1:50051".into()
+}
+fn default_timeout() -> u64 {
+    300
+}
+fn default_memory() -> u64 {
+    2048
+}
+fn default_max_rows() -> u64 {
+    5_000_000
+}
+fn default_max_concurrent() -> usize {
+    8
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            pgwire_addr: default_pgwire(),
+            flight_addr: default_flight(),
+            timeout_secs: default_timeout(),
+            memory_mb: default_memory(),
+            max_rows: default_max_rows(),
+            max_concurrent: default_max_concurrent(),
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// The limits governed queries run under.
+    pub fn limits(&self) -> zhongshu_engine::Limits {
+        zhongshu_engine::Limits {
+            timeout: std::time::Duration::from_secs(self.timeout_secs),
+            memory_bytes: (self.memory_mb as usize) << 20,
+            max_rows: self.max_rows,
+            max_concurrent: self.max_concurrent,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,6 +148,9 @@ pub struct Config {
     /// Data quality.
     #[serde(default)]
     pub quality: QualityConfig,
+    /// The SQL gateway.
+    #[serde(default)]
+    pub gateway: GatewayConfig,
 }
 
 /// The configuration could not be loaded.
@@ -141,6 +212,15 @@ impl Config {
 
 [http]
 addr = "127.0.0.1:8080"
+
+[gateway]
+# The SQL gateway's doors ("" turns one off) and the limits of every governed query.
+pgwire_addr = "127.0.0.1:5433"
+flight_addr = "127.0.0.1:50051"
+timeout_secs = 300
+memory_mb = 2048
+max_rows = 5000000
+max_concurrent = 8
 
 [quality]
 # When `zhongshu serve` evaluates every resource (cron in China Standard Time; "" = never).

@@ -10,7 +10,8 @@ use zhongshu_catalog::{
     PrincipalAttributes, PrincipalId, PrincipalKind, Role, SearchIndex, SqlCatalogStore, auth,
     standards,
 };
-use zhongshu_engine::{EngineError, Lake};
+use zhongshu_engine::{EngineError, Lake, QueryService};
+use zhongshu_policies::MaskKey;
 
 /// Opening or preparing a deployment failed.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +131,32 @@ impl Deployment {
     /// The store as the trait object the libraries take.
     pub fn catalog(&self) -> Arc<dyn CatalogStore> {
         self.store.clone()
+    }
+
+    /// The deployment's masking key (for keyed-hash masks): `DATA_DIR/mask.key`, 32 random
+    /// bytes created on first use, so masked keys stay joinable for the deployment's life.
+    pub fn mask_key(&self) -> Result<MaskKey, DeploymentError> {
+        let path = self.data_dir.join("mask.key");
+        if !path.exists() {
+            let mut bytes = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+            std::fs::write(&path, hex::encode(bytes)).map_err(io(&path))?;
+        }
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        MaskKey::new(text.trim().as_bytes()).map_err(|e| DeploymentError::Io {
+            path: path.display().to_string(),
+            source: std::io::Error::other(e),
+        })
+    }
+
+    /// The query service every door opens governed sessions through.
+    pub fn query_service(&self) -> Result<Arc<QueryService>, DeploymentError> {
+        Ok(Arc::new(QueryService::new(
+            self.lake.clone(),
+            self.catalog(),
+            self.mask_key()?,
+            self.config.gateway.limits(),
+        )))
     }
 
     /// Brings the search index up to date with the catalog.

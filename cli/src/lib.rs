@@ -68,7 +68,7 @@ pub async fn run(cli: Cli) -> CliResult {
             if no_serve {
                 return Ok(());
             }
-            server::serve(&d, serve.http.as_deref()).await
+            server::serve(&d, &serve).await
         }
         Command::Generate { out, scale, seed } => {
             let manifest = demo::generate::generate(
@@ -88,7 +88,7 @@ pub async fn run(cli: Cli) -> CliResult {
         }
         Command::Serve { deployment, serve } => {
             let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
-            server::serve(&d, serve.http.as_deref()).await
+            server::serve(&d, &serve).await
         }
         Command::Catalog {
             deployment,
@@ -126,6 +126,30 @@ pub async fn run(cli: Cli) -> CliResult {
         } => {
             let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
             commands::table::run(&d, command).await
+        }
+        Command::Sql {
+            deployment,
+            principal,
+            purpose,
+            format,
+            sql,
+        } => {
+            let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
+            commands::sql::run(&d, &principal, purpose, &format, &sql).await
+        }
+        Command::Grant {
+            deployment,
+            command,
+        } => {
+            let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
+            commands::grant::run(&d, command).await
+        }
+        Command::Policy {
+            deployment,
+            command,
+        } => {
+            let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
+            commands::grant::run_policy(&d, command).await
         }
         Command::Audit {
             deployment,

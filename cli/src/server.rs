@@ -1,7 +1,8 @@
-//! `zhongshu serve`: the HTTP door (health and the catalog API), the ingest scheduler and the
-//! scheduled quality evaluation. The PostgreSQL wire protocol and Flight SQL doors join here
-//! as they are built.
+//! `zhongshu serve`: the HTTP door (health, the catalog API and `POST /api/v1/sql`), the
+//! PostgreSQL wire and Flight SQL doors, the ingest scheduler and the scheduled quality
+//! evaluation.
 
+use crate::cli::ServeArgs;
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult};
 use std::io::Write;
@@ -9,8 +10,13 @@ use zhongshu_catalog::CatalogStore as _;
 use zhongshu_console::{ApiState, router};
 
 /// Serves until Ctrl-C.
-pub async fn serve(d: &Deployment, http: Option<&str>) -> CliResult {
-    let addr = http.unwrap_or(&d.config.http.addr).to_owned();
+pub async fn serve(d: &Deployment, args: &ServeArgs) -> CliResult {
+    let addr = args
+        .http
+        .as_deref()
+        .unwrap_or(&d.config.http.addr)
+        .to_owned();
+    let service = d.query_service()?;
     d.sync_search().await?;
     let state = ApiState {
         catalog: d.catalog(),
@@ -27,8 +33,56 @@ pub async fn serve(d: &Deployment, http: Option<&str>) -> CliResult {
         .map_err(|e| CliError::Failed(e.to_string()))?;
     println!("zhongshu serving {}", d.data_dir.display());
     println!(
-        "  HTTP      http://{local}  (GET /healthz, /api/v1/resources, /api/v1/elements, /api/v1/search?q=)"
+        "  HTTP      http://{local}  (GET /healthz, /api/v1/resources, /api/v1/elements, /api/v1/search?q=; POST /api/v1/sql)"
     );
+    let pgwire = args
+        .pgwire
+        .clone()
+        .unwrap_or_else(|| d.config.gateway.pgwire_addr.clone());
+    if pgwire.is_empty() {
+        println!("  pgwire    off");
+    } else {
+        let listener = tokio::net::TcpListener::bind(&pgwire).await.map_err(|e| {
+            CliError::Usage(format!(
+                "cannot listen on {pgwire}: {e}; choose another address with --pgwire"
+            ))
+        })?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| CliError::Failed(e.to_string()))?;
+        println!(
+            "  pgwire    postgresql://USER@{local}/zhongshu  (SCRAM-SHA-256; SET zhongshu.purpose = '…')"
+        );
+        tokio::spawn(zhongshu_sql_gateway::pgwire::serve(
+            listener,
+            service.clone(),
+        ));
+    }
+    let flight = args
+        .flight
+        .clone()
+        .unwrap_or_else(|| d.config.gateway.flight_addr.clone());
+    if flight.is_empty() {
+        println!("  flight    off");
+    } else {
+        let listener = tokio::net::TcpListener::bind(&flight).await.map_err(|e| {
+            CliError::Usage(format!(
+                "cannot listen on {flight}: {e}; choose another address with --flight"
+            ))
+        })?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| CliError::Failed(e.to_string()))?;
+        println!(
+            "  flight    grpc://{local}  (Arrow Flight SQL; authorization: Bearer TOKEN, x-zhongshu-purpose)"
+        );
+        let service = service.clone();
+        tokio::spawn(async move {
+            if let Err(e) = zhongshu_sql_gateway::flight::serve(listener, service).await {
+                tracing::error!("Flight SQL server: {e}");
+            }
+        });
+    }
     let scheduled = d
         .store
         .list_jobs()
@@ -56,12 +110,16 @@ pub async fn serve(d: &Deployment, http: Option<&str>) -> CliResult {
     }
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| CliError::Failed(format!("HTTP server: {e}")))
+    let app = router(state).merge(zhongshu_sql_gateway::http::router(service));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| CliError::Failed(format!("HTTP server: {e}")))
 }
 
 /// Evaluates every resource whenever `schedule` comes due, recording the results with the

@@ -32,6 +32,9 @@ pub enum EngineError {
     /// A governed session refused a statement (DDL, DML, settings).
     #[error("refused: {0}")]
     Refused(String),
+    /// A query went over a limit (concurrency; time, memory and rows surface as query errors).
+    #[error("limit: {0}")]
+    Limit(String),
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] zhongshu_catalog::CatalogError),

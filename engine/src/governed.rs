@@ -4,147 +4,572 @@
 //! mask, with which row filter — are made by the policies layer and arrive here as
 //! [`TableAccess`] values; this module is the mechanism that makes them hold whatever the SQL:
 //!
-//! - the session's catalog holds only the granted tables (also in `information_schema`), each
-//!   in its schema (a department or a library tier); the Delta tables themselves are not
-//!   registered anywhere the principal can name;
+//! - the session's catalog holds only the tables the principal may discover (also in
+//!   `information_schema`), each in its schema (the library tier); the Delta tables themselves
+//!   are not registered anywhere the principal can name. Tables it may discover but not read
+//!   are listed with their columns, and a query on one fails with the reason and what to do;
+//! - tables are opened when a statement names them, not when the session starts, so a session
+//!   over thousands of tables costs nothing until it is used, and each statement sees the
+//!   tables' current versions;
 //! - each granted table is a view over its Delta scan: `scan → row filter → projection` where
 //!   every masked column is replaced by its mask expression and hidden columns are absent. A
 //!   user's WHERE, JOIN, GROUP BY or window is planned *above* the view, so it only ever sees
 //!   masked values and filtered rows (no oracle); `EXPLAIN` shows the filter and masks;
 //! - statements other than queries are refused before planning: DDL (CREATE … including
 //!   CREATE EXTERNAL TABLE and CREATE FUNCTION), DML (INSERT, UPDATE, DELETE, COPY) and
-//!   settings (SET). The session registers no function that reads files or URLs.
+//!   settings (SET). The session registers no function that reads files or URLs;
+//! - limits: a bounded memory pool that spills to disk, a timeout, a result-row cap (see
+//!   [`Limits`]); the query service above adds the per-principal concurrency limit and audit.
 
 use crate::error::{EngineError, Result};
 use crate::lake::Lake;
-use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider};
-use datafusion::datasource::{ViewTable, provider_as_source};
+use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{
+    CatalogProvider, MemTable, MemoryCatalogProvider, SchemaProvider, Session, TableProvider,
+};
+use datafusion::datasource::{TableType, ViewTable, provider_as_source};
+use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder};
+use datafusion::execution::disk_manager::DiskManagerBuilder;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext, ident};
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use zhongshu_policies::{Mask, MaskKey};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use zhongshu_catalog::CatalogStore;
+use zhongshu_policies::MaskKey;
+pub use zhongshu_policies::{ColumnAccess, DeniedTable, SessionAccess, TableAccess};
 
 /// The catalog name principals see.
 pub const CATALOG: &str = "zhongshu";
 
-/// One column a principal sees.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ColumnAccess {
-    /// Column name.
-    pub name: String,
-    /// The mask applied, if any.
-    pub mask: Option<Mask>,
+/// The schema and table the access audit log appears as, for principals allowed to read it.
+pub const AUDIT_TABLE: (&str, &str) = ("audit", "queries");
+
+/// Limits on one principal's queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest a query may run.
+    pub timeout: Duration,
+    /// Memory a session's queries may hold before spilling (and failing when spilling cannot
+    /// help).
+    pub memory_bytes: usize,
+    /// Most rows a result may have.
+    pub max_rows: u64,
+    /// Most queries a principal may run at once.
+    pub max_concurrent: usize,
 }
 
-/// One table a principal may query, as decided by the policies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableAccess {
-    /// The schema it appears in (a department or a library tier).
-    pub schema: String,
-    /// The name it appears under.
-    pub name: String,
-    /// Its lake path.
-    pub path: String,
-    /// The columns shown, in order; others are hidden.
-    pub columns: Vec<ColumnAccess>,
-    /// SQL predicate over the table's columns limiting the rows (principal attributes already
-    /// substituted), if any.
-    pub row_filter: Option<String>,
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(300),
+            memory_bytes: 2 << 30,
+            max_rows: 5_000_000,
+            max_concurrent: 8,
+        }
+    }
+}
+
+/// A table the principal may discover but not read: listed with its columns; any scan fails
+/// with the reason.
+#[derive(Debug)]
+struct DeniedProvider {
+    schema: SchemaRef,
+    reason: String,
+}
+
+/// A readable table: the governed view, presented to clients as a table (`\dt` in psql lists
+/// it), inlined into every plan that names it like any view.
+#[derive(Debug)]
+struct GovernedTable(ViewTable);
+
+#[async_trait::async_trait]
+impl TableProvider for GovernedTable {
+    fn schema(&self) -> SchemaRef {
+        self.0.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn get_logical_plan(&'_ self) -> Option<std::borrow::Cow<'_, LogicalPlan>> {
+        self.0.get_logical_plan()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        self.0.scan(state, projection, filters, limit).await
+    }
+}
+
+/// The error a scan of a [`DeniedProvider`] raises, recognisable under DataFusion's wrapping.
+#[derive(Debug, thiserror::Error)]
+#[error("permission denied: {0}")]
+pub struct AccessDenied(pub String);
+
+#[async_trait::async_trait]
+impl TableProvider for DeniedProvider {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        Err(DataFusionError::External(Box::new(AccessDenied(
+            self.reason.clone(),
+        ))))
+    }
+}
+
+/// A query error as the principal should read it: a scan of a table it may not read becomes
+/// [`EngineError::Refused`] with the reason, not DataFusion's wrapping of it.
+pub fn query_error(error: DataFusionError) -> EngineError {
+    let mut current: &dyn std::error::Error = &error;
+    loop {
+        if let Some(denied) = current.downcast_ref::<AccessDenied>() {
+            return EngineError::Refused(denied.to_string());
+        }
+        match current.source() {
+            Some(next) => current = next,
+            None => return EngineError::Query(error),
+        }
+    }
+}
+
+/// Whether an error is a refusal by policy (a statement or a table not allowed) rather than a
+/// failure.
+pub fn is_denial(error: &EngineError) -> bool {
+    match error {
+        EngineError::Refused(_) => true,
+        EngineError::Query(e) => {
+            let mut current: &dyn std::error::Error = e;
+            loop {
+                if current.downcast_ref::<AccessDenied>().is_some() {
+                    return true;
+                }
+                match current.source() {
+                    Some(next) => current = next,
+                    None => return false,
+                }
+            }
+        }
+        _ => false,
+    }
+}
+
+enum Entry {
+    Read(TableAccess),
+    Denied(DeniedTable),
+    Audit,
+}
+
+/// Everything the session's schemas hold, opened on demand.
+struct Registry {
+    lake: Lake,
+    key: MaskKey,
+    config: SessionConfig,
+    runtime: Arc<RuntimeEnv>,
+    store: Option<Arc<dyn CatalogStore>>,
+    entries: BTreeMap<String, BTreeMap<String, Entry>>,
+    /// Providers opened for the current statement (cleared before each statement so that each
+    /// sees the tables' current versions).
+    opened: Mutex<HashMap<(String, String), Arc<dyn TableProvider>>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("schemas", &self.entries.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Registry {
+    async fn provider(&self, schema: &str, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let Some(entry) = self.entries.get(schema).and_then(|t| t.get(name)) else {
+            return Ok(None);
+        };
+        let key = (schema.to_owned(), name.to_owned());
+        if let Some(p) = lock(&self.opened).get(&key) {
+            return Ok(Some(p.clone()));
+        }
+        let provider: Arc<dyn TableProvider> = match entry {
+            Entry::Read(access) => Arc::new(GovernedTable(self.view(access).await?)),
+            Entry::Denied(denied) => {
+                let table = self.lake.open_table(&denied.path).await?;
+                let full = table.snapshot()?.snapshot().arrow_schema();
+                let fields: Vec<Field> = full
+                    .fields()
+                    .iter()
+                    .filter(|f| denied.columns.contains(f.name()))
+                    .map(|f| f.as_ref().clone())
+                    .collect();
+                Arc::new(DeniedProvider {
+                    schema: Arc::new(Schema::new(fields)),
+                    reason: denied.reason.clone(),
+                })
+            }
+            Entry::Audit => Arc::new(self.audit_table().await?),
+        };
+        lock(&self.opened).insert(key, provider.clone());
+        Ok(Some(provider))
+    }
+
+    /// `scan → row filter → masked projection` over the Delta table.
+    async fn view(&self, access: &TableAccess) -> Result<ViewTable> {
+        let planning =
+            SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
+        let table = self.lake.open_table(&access.path).await?;
+        table.update_datafusion_session(&planning.state())?;
+        let provider = table.table_provider().await?;
+        let scan = LogicalPlanBuilder::scan(
+            format!("{}.{}", access.schema, access.name),
+            provider_as_source(provider),
+            None,
+        )?;
+        let mut frame = DataFrame::new(planning.state(), scan.build()?);
+        if let Some(filter) = &access.row_filter {
+            let predicate = frame.parse_sql_expr(filter).map_err(|e| {
+                EngineError::Schema(format!(
+                    "row filter of {}.{}: {e}",
+                    access.schema, access.name
+                ))
+            })?;
+            frame = frame.filter(predicate)?;
+        }
+        let fields = frame.schema().clone();
+        let mut projection: Vec<Expr> = Vec::with_capacity(access.columns.len());
+        for c in &access.columns {
+            let (_, field) = fields
+                .qualified_field_with_unqualified_name(&c.name)
+                .map_err(|_| {
+                    EngineError::Schema(format!(
+                        "{}.{} has no column `{}`",
+                        access.schema, access.name, c.name
+                    ))
+                })?;
+            let column = ident(&c.name);
+            projection.push(match c.mask {
+                Some(mask) => mask
+                    .expr(column, field.data_type(), &self.key)
+                    .alias(&c.name),
+                None => column,
+            });
+        }
+        let plan = frame.select(projection)?.into_unoptimized_plan();
+        Ok(ViewTable::new(plan, None))
+    }
+
+    /// The access audit log as a table.
+    async fn audit_table(&self) -> Result<MemTable> {
+        let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("seq", DataType::Int64, false),
+            text("at", false),
+            text("principal", false),
+            text("purpose", true),
+            text("client", false),
+            text("protocol", false),
+            text("sql_text", false),
+            text("table_names", false),
+            text("column_names", false),
+            text("masks_applied", false),
+            text("filters_applied", false),
+            Field::new("rows_returned", DataType::Int64, false),
+            Field::new("duration_ms", DataType::Int64, false),
+            text("outcome", false),
+            text("error", true),
+            text("prev_hash", false),
+            text("hash", false),
+        ]));
+        let mut records = Vec::new();
+        if let Some(store) = &self.store {
+            let mut after = 0;
+            loop {
+                let batch = store.audit_records(after, 10_000).await?;
+                let Some(last) = batch.last() else { break };
+                after = last.seq;
+                records.extend(batch);
+            }
+        }
+        let join = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_default();
+        let strings = |f: &dyn Fn(&zhongshu_catalog::AuditRecord) -> Option<String>| -> ArrayRef {
+            Arc::new(records.iter().map(f).collect::<StringArray>())
+        };
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(records.iter().map(|r| r.seq).collect::<Int64Array>()),
+            strings(&|r| Some(r.at.clone())),
+            strings(&|r| Some(r.record.principal.clone())),
+            strings(&|r| r.record.purpose.clone()),
+            strings(&|r| Some(r.record.client.clone())),
+            strings(&|r| Some(r.record.protocol.clone())),
+            strings(&|r| Some(r.record.sql.clone())),
+            strings(&|r| Some(join(&r.record.tables))),
+            strings(&|r| Some(join(&r.record.columns))),
+            strings(&|r| Some(join(&r.record.masks))),
+            strings(&|r| Some(join(&r.record.filters))),
+            Arc::new(
+                records
+                    .iter()
+                    .map(|r| r.record.rows)
+                    .collect::<Int64Array>(),
+            ),
+            Arc::new(
+                records
+                    .iter()
+                    .map(|r| r.record.duration_ms)
+                    .collect::<Int64Array>(),
+            ),
+            strings(&|r| Some(r.record.outcome.as_code().to_owned())),
+            strings(&|r| r.record.error.clone()),
+            strings(&|r| Some(r.prev_hash.clone())),
+            strings(&|r| Some(r.hash.clone())),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), columns)?;
+        Ok(MemTable::try_new(schema, vec![vec![batch]])?)
+    }
+}
+
+/// One schema of the session (a library tier), backed by the registry.
+#[derive(Debug)]
+struct GovernedSchema {
+    name: String,
+    registry: Arc<Registry>,
+}
+
+#[async_trait::async_trait]
+impl SchemaProvider for GovernedSchema {
+    fn table_names(&self) -> Vec<String> {
+        self.registry
+            .entries
+            .get(&self.name)
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+        self.registry
+            .provider(&self.name, name)
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.registry
+            .entries
+            .get(&self.name)
+            .is_some_and(|t| t.contains_key(name))
+    }
+}
+
+/// A table a statement read, for the audit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatementReads {
+    /// Tables read, `schema.table`.
+    pub tables: Vec<String>,
+    /// Columns read, `schema.table.column`.
+    pub columns: Vec<String>,
+    /// Masks applied to the columns read, `schema.table.column=mask`.
+    pub masks: Vec<String>,
+    /// Row filters applied, `schema.table: predicate`.
+    pub filters: Vec<String>,
 }
 
 /// A principal's session: see the module documentation.
 pub struct GovernedSession {
     ctx: SessionContext,
+    registry: Arc<Registry>,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for GovernedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GovernedSession")
+            .field("registry", &self.registry)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 impl GovernedSession {
-    /// Builds the session holding exactly `tables`.
-    pub async fn new(lake: &Lake, tables: &[TableAccess], key: &MaskKey) -> Result<Self> {
+    /// Builds the session holding exactly what `access` allows. `store` serves the audit log
+    /// table when `access.audit_log` is set.
+    pub fn new(
+        lake: &Lake,
+        access: &SessionAccess,
+        key: &MaskKey,
+        limits: Limits,
+        store: Option<Arc<dyn CatalogStore>>,
+    ) -> Result<Self> {
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema(CATALOG, "public")
             .with_create_default_catalog_and_schema(false);
-        let ctx = SessionContext::new_with_config(config);
-        let catalog = Arc::new(MemoryCatalogProvider::new());
-        let mut schemas: BTreeMap<String, Arc<MemorySchemaProvider>> = BTreeMap::new();
-        schemas.insert("public".into(), Arc::new(MemorySchemaProvider::new()));
-        for access in tables {
-            let table = lake.open_table(&access.path).await?;
-            table.update_datafusion_session(&ctx.state())?;
-            let provider = table.table_provider().await?;
-            let scan = LogicalPlanBuilder::scan(
-                format!("{}.{}", access.schema, access.name),
-                provider_as_source(provider),
-                None,
-            )?;
-            let mut frame = DataFrame::new(ctx.state(), scan.build()?);
-            if let Some(filter) = &access.row_filter {
-                let predicate = frame.parse_sql_expr(filter).map_err(|e| {
-                    EngineError::Schema(format!(
-                        "row filter of {}.{}: {e}",
-                        access.schema, access.name
-                    ))
-                })?;
-                frame = frame.filter(predicate)?;
-            }
-            let fields = frame.schema().clone();
-            let mut projection: Vec<Expr> = Vec::with_capacity(access.columns.len());
-            for c in &access.columns {
-                let (_, field) = fields
-                    .qualified_field_with_unqualified_name(&c.name)
-                    .map_err(|_| {
-                        EngineError::Schema(format!(
-                            "{}.{} has no column `{}`",
-                            access.schema, access.name, c.name
-                        ))
-                    })?;
-                let column = ident(&c.name);
-                projection.push(match c.mask {
-                    Some(mask) => mask.expr(column, field.data_type(), key).alias(&c.name),
-                    None => column,
-                });
-            }
-            let plan = frame.select(projection)?.into_unoptimized_plan();
-            let view = ViewTable::new(plan, None);
-            let schema = schemas
-                .entry(access.schema.clone())
-                .or_insert_with(|| Arc::new(MemorySchemaProvider::new()));
-            datafusion::catalog::SchemaProvider::register_table(
-                schema.as_ref(),
-                access.name.clone(),
-                Arc::new(view),
-            )?;
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_bytes)))
+            .with_disk_manager_builder(DiskManagerBuilder::default())
+            .build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(config.clone(), runtime.clone());
+        let mut entries: BTreeMap<String, BTreeMap<String, Entry>> = BTreeMap::new();
+        entries.insert("public".into(), BTreeMap::new());
+        for t in &access.denied {
+            entries
+                .entry(t.schema.clone())
+                .or_default()
+                .insert(t.name.clone(), Entry::Denied(t.clone()));
         }
-        for (name, schema) in schemas {
-            catalog.register_schema(&name, schema)?;
+        // A readable table wins over a denied one of the same name.
+        for t in &access.tables {
+            entries
+                .entry(t.schema.clone())
+                .or_default()
+                .insert(t.name.clone(), Entry::Read(t.clone()));
+        }
+        if access.audit_log && store.is_some() {
+            entries
+                .entry(AUDIT_TABLE.0.into())
+                .or_default()
+                .insert(AUDIT_TABLE.1.into(), Entry::Audit);
+        }
+        let schemas: Vec<String> = entries.keys().cloned().collect();
+        let registry = Arc::new(Registry {
+            lake: lake.clone(),
+            key: key.clone(),
+            config,
+            runtime,
+            store,
+            entries,
+            opened: Mutex::new(HashMap::new()),
+        });
+        let catalog = Arc::new(MemoryCatalogProvider::new());
+        for name in schemas {
+            catalog.register_schema(
+                &name,
+                Arc::new(GovernedSchema {
+                    name: name.clone(),
+                    registry: registry.clone(),
+                }),
+            )?;
         }
         ctx.register_catalog(CATALOG, catalog);
-        Ok(GovernedSession { ctx })
+        Ok(GovernedSession {
+            ctx,
+            registry,
+            limits,
+        })
+    }
+
+    /// The limits the session runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The DataFusion context, for front ends that add system catalogs and their functions
+    /// (`pg_catalog`). Statements must go through [`GovernedSession::sql`].
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
     }
 
     /// Plans a query; anything but a query (or EXPLAIN of one) is refused with
     /// [`EngineError::Refused`].
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        lock(&self.registry.opened).clear();
         let state = self.ctx.state();
         let plan = state.create_logical_plan(sql).await?;
-        SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false)
-            .verify_plan(&plan)
-            .map_err(|e| EngineError::Refused(e.to_string()))?;
+        verify(&plan)?;
         Ok(DataFrame::new(state, plan))
     }
+
+    /// What a planned statement reads, with the masks and filters applied to it.
+    pub fn reads(&self, plan: &LogicalPlan) -> StatementReads {
+        let mut tables = BTreeSet::new();
+        let mut columns = BTreeSet::new();
+        let mut masks = BTreeSet::new();
+        let mut filters = BTreeSet::new();
+        let _ = plan.apply_with_subqueries(|node| {
+            if let LogicalPlan::TableScan(scan) = node {
+                let qualified = scan.table_name.to_string();
+                let access = qualified.split_once('.').and_then(|(s, n)| {
+                    match self.registry.entries.get(s).and_then(|t| t.get(n)) {
+                        Some(Entry::Read(a)) => Some(a),
+                        _ => None,
+                    }
+                });
+                if let Some(access) = access {
+                    tables.insert(qualified.clone());
+                    if let Some(f) = &access.row_filter {
+                        filters.insert(format!("{qualified}: {f}"));
+                    }
+                    for field in scan.projected_schema.fields() {
+                        columns.insert(format!("{qualified}.{}", field.name()));
+                        if let Some(mask) = access
+                            .columns
+                            .iter()
+                            .find(|c| c.name == *field.name())
+                            .and_then(|c| c.mask)
+                        {
+                            masks.insert(format!(
+                                "{qualified}.{}={}",
+                                field.name(),
+                                mask.as_code()
+                            ));
+                        }
+                    }
+                } else if qualified == format!("{}.{}", AUDIT_TABLE.0, AUDIT_TABLE.1) {
+                    tables.insert(qualified);
+                }
+            }
+            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+        });
+        StatementReads {
+            tables: tables.into_iter().collect(),
+            columns: columns.into_iter().collect(),
+            masks: masks.into_iter().collect(),
+            filters: filters.into_iter().collect(),
+        }
+    }
+}
+
+/// Refuses everything but queries: DDL, DML (COPY included) and settings.
+fn verify(plan: &LogicalPlan) -> Result<()> {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+        .verify_plan(plan)
+        .map_err(|e| EngineError::Refused(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lake::{LakeConfig, WriteMode};
-    use datafusion::arrow::array::{AsArray, RecordBatch, StringArray};
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::array::AsArray;
+    use zhongshu_policies::Mask;
 
     async fn lake_with_people() -> (tempfile::TempDir, Lake) {
         let dir = tempfile::tempdir().unwrap();
@@ -230,6 +655,13 @@ mod tests {
         out
     }
 
+    fn only(table: TableAccess) -> SessionAccess {
+        SessionAccess {
+            tables: vec![table],
+            ..SessionAccess::default()
+        }
+    }
+
     fn key() -> MaskKey {
         MaskKey::new(b"governed-session-test-key").unwrap()
     }
@@ -239,10 +671,11 @@ mod tests {
         let (_dir, lake) = lake_with_people().await;
         let session = GovernedSession::new(
             &lake,
-            &[access(Some("street_code IN ('440310001')"))],
+            &only(access(Some("street_code IN ('440310001')"))),
             &key(),
+            Limits::default(),
+            None,
         )
-        .await
         .unwrap();
         assert_eq!(
             rows(
@@ -299,9 +732,9 @@ mod tests {
     #[tokio::test]
     async fn statements_other_than_queries_are_refused() {
         let (_dir, lake) = lake_with_people().await;
-        let session = GovernedSession::new(&lake, &[access(None)], &key())
-            .await
-            .unwrap();
+        let session =
+            GovernedSession::new(&lake, &only(access(None)), &key(), Limits::default(), None)
+                .unwrap();
         for statement in [
             "CREATE TABLE x AS SELECT 1",
             "CREATE EXTERNAL TABLE x STORED AS PARQUET LOCATION '/etc'",

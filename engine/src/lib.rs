@@ -4,7 +4,9 @@
 //! tables on a local directory or an S3-compatible store and writes them through delta-rs;
 //! [`schema`] turns catalog items into Arrow schemas. [`governed`] is the session principals
 //! query through: only granted tables, masks and row filters below every user expression,
-//! statements other than queries refused.
+//! statements other than queries refused, limits applied. [`service`] is the door every front end
+//! opens sessions through: it decides a principal's access from the catalog and audits every
+//! statement.
 #![deny(missing_docs)]
 
 pub mod error;
@@ -12,12 +14,15 @@ pub mod governed;
 pub mod lake;
 pub mod maintenance;
 pub mod schema;
+pub mod service;
 
 pub use error::{EngineError, Result};
+pub use governed::{GovernedSession, Limits};
 pub use lake::{
     Lake, LakeConfig, LakeRef, RunData, StreamingAppend, VALID_FROM, VALID_TO, WriteMode,
     WriteOutcome,
 };
+pub use service::{AuditedStream, ClientInfo, PrincipalSession, QueryService};
 
 /// The DataFusion and Arrow versions zhongshu is built with, re-exported so that every crate
 /// above uses the same ones.

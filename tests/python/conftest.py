@@ -39,31 +39,62 @@ def credentials(demo) -> dict:
     return {p["username"]: p for p in creds["principals"]}
 
 
+class Server(str):
+    """A running server: its base HTTP URL, with the other doors' addresses as attributes."""
+
+    pg_host: str = ""
+    pg_port: int = 0
+    flight: str = ""
+
+
 @contextlib.contextmanager
 def serving(data: Path):
-    """`zhongshu serve` on `data` and a free port; yields its base URL."""
+    """`zhongshu serve` on `data` with free ports; yields a `Server` (its base URL)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHONGSHU__")}
     proc = subprocess.Popen(
-        [zhongshu_bin(), "serve", "--data-dir", str(data), "--http", "127.0.0.1:0"],
+        [
+            zhongshu_bin(),
+            "serve",
+            "--data-dir",
+            str(data),
+            "--http",
+            "127.0.0.1:0",
+            "--pgwire",
+            "127.0.0.1:0",
+            "--flight",
+            "127.0.0.1:0",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
     base = None
+    pg = None
+    flight = ""
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and base is None:
+    while time.monotonic() < deadline:
         line = proc.stdout.readline()
-        if not line:
+        if not line or "press Ctrl-C" in line:
             break
         m = re.search(r"HTTP\s+(http://[0-9.:]+)", line)
         if m:
             base = m.group(1)
+        m = re.search(r"pgwire\s+postgresql://USER@([0-9.]+):([0-9]+)/", line)
+        if m:
+            pg = (m.group(1), int(m.group(2)))
+        m = re.search(r"flight\s+(grpc://[0-9.:]+)", line)
+        if m:
+            flight = m.group(1)
     if base is None:
         proc.kill()
         raise RuntimeError("server did not announce its address: " + proc.stderr.read())
+    server = Server(base)
+    if pg:
+        server.pg_host, server.pg_port = pg
+    server.flight = flight
     try:
-        yield base
+        yield server
     finally:
         proc.terminate()
         proc.wait(timeout=10)

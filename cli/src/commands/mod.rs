@@ -2,9 +2,11 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod grant;
 pub mod ingest;
 pub mod objection;
 pub mod quality;
+pub mod sql;
 pub mod table;
 
 use crate::deployment::Deployment;

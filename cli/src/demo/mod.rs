@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Instant;
 use zhongshu_catalog::{
     Actor, CatalogStore as _, NewPrincipal, OrgId, Principal, PrincipalAttributes, PrincipalId,
-    PrincipalKind, auth,
+    auth,
 };
 
 /// The credentials file of a demo deployment.
@@ -150,7 +150,7 @@ pub async fn build(
         let principal = Principal {
             id: PrincipalId::new(p.username),
             display_name: p.display_name.into(),
-            kind: PrincipalKind::User,
+            kind: p.kind,
             org: OrgId::new(p.org),
             roles: p.roles.to_vec(),
             attributes: PrincipalAttributes {
@@ -188,6 +188,9 @@ pub async fn build(
     }
     let new: Vec<_> = resources.iter().map(|r| r.resource.clone()).collect();
     store.register_resources(&actor, &new).await?;
+    for grant in spec::grants() {
+        store.create_grant(&actor, &grant).await?;
+    }
 
     // 3. Land every file in its Delta table.
     let pb = bar(resources.len() as u64, "land");

@@ -7,8 +7,9 @@
 
 use zhongshu_catalog::reference::Divisions;
 use zhongshu_catalog::{
-    BindingRole, Category, Column, ElementId, Grade, LibraryTier, NewResource, OpenAttr, OrgId,
-    OrgKind, OrgUnit, ResourceId, Role, ShareAttr, UpdateCycle,
+    BindingRole, Category, Column, ElementId, Grade, Grantee, LibraryTier, NewGrant, NewResource,
+    OpenAttr, OrgId, OrgKind, OrgUnit, PrincipalId, PrincipalKind, ResourceId, Role, ShareAttr,
+    UpdateCycle,
 };
 use zhongshu_ingest::{Encoding, FileFormat};
 
@@ -97,6 +98,7 @@ const DEPARTMENTS: &[(&str, &str, OrgKind, &str)] = &[
         OrgKind::External,
         DISTRICT,
     ),
+    ("public", "社会公众", OrgKind::External, DISTRICT),
 ];
 
 /// The organisation tree: the city and district governments, departments and bureaus, and the
@@ -196,6 +198,8 @@ pub struct DemoPrincipal {
     pub roles: &'static [Role],
     /// Jurisdiction codes (a street office sees its street).
     pub jurisdiction: &'static [&'static str],
+    /// Kind of principal.
+    pub kind: PrincipalKind,
 }
 
 /// The demo principals written to `demo-credentials.json`.
@@ -206,6 +210,7 @@ pub const PRINCIPALS: &[DemoPrincipal] = &[
         org: "440310-zsj",
         roles: &[Role::Admin],
         jurisdiction: &[],
+        kind: PrincipalKind::User,
     },
     DemoPrincipal {
         username: "cdo",
@@ -213,6 +218,7 @@ pub const PRINCIPALS: &[DemoPrincipal] = &[
         org: "440310-zsj",
         roles: &[Role::Cdo],
         jurisdiction: &[],
+        kind: PrincipalKind::User,
     },
     DemoPrincipal {
         username: "privacy",
@@ -220,6 +226,7 @@ pub const PRINCIPALS: &[DemoPrincipal] = &[
         org: "440310-zsj",
         roles: &[Role::PrivacyOfficer],
         jurisdiction: &[],
+        kind: PrincipalKind::User,
     },
     DemoPrincipal {
         username: "gaj_officer",
@@ -227,6 +234,7 @@ pub const PRINCIPALS: &[DemoPrincipal] = &[
         org: "440310-gaj",
         roles: &[Role::DataOfficer],
         jurisdiction: &[],
+        kind: PrincipalKind::User,
     },
     DemoPrincipal {
         username: "rsj_user",
@@ -234,6 +242,7 @@ pub const PRINCIPALS: &[DemoPrincipal] = &[
         org: "440310-rsj",
         roles: &[Role::Analyst],
         jurisdiction: &[],
+        kind: PrincipalKind::User,
     },
     DemoPrincipal {
         username: "rsj_officer",
@@ -241,6 +250,7 @@ pub const PRINCIPALS: &[DemoPrincipal] = &[
         org: "440310-rsj",
         roles: &[Role::DataOfficer],
         jurisdiction: &[],
+        kind: PrincipalKind::User,
     },
     DemoPrincipal {
         username: "scjg_officer",
@@ -248,6 +258,7 @@ pub const PRINCIPALS: &[DemoPrincipal] = &[
         org: "440310-scjg",
         roles: &[Role::DataOfficer],
         jurisdiction: &[],
+        kind: PrincipalKind::User,
     },
     DemoPrincipal {
         username: "pingshan_street",
@@ -255,6 +266,15 @@ pub const PRINCIPALS: &[DemoPrincipal] = &[
         org: "440310001",
         roles: &[Role::Analyst],
         jurisdiction: &["440310001"],
+        kind: PrincipalKind::User,
+    },
+    DemoPrincipal {
+        username: "public_user",
+        display_name: "公众用户",
+        org: "public",
+        roles: &[],
+        jurisdiction: &[],
+        kind: PrincipalKind::Public,
     },
     DemoPrincipal {
         username: "auditor",
@@ -262,8 +282,55 @@ pub const PRINCIPALS: &[DemoPrincipal] = &[
         org: "440310-zsj",
         roles: &[Role::Auditor],
         jurisdiction: &[],
+        kind: PrincipalKind::User,
     },
 ];
+
+/// The purpose the demo's purpose-bound grant is for.
+pub const EMPLOYMENT_PURPOSE: &str = "就业补贴审核";
+
+/// The demo's grants, as the sharing workflow would have created them from approved requests:
+/// 人力资源局 reads named population columns for one purpose; 坪山街道 reads its own street's
+/// residents, mobile numbers masked.
+pub fn grants() -> Vec<NewGrant> {
+    let masks = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(c, m)| ((*c).to_owned(), (*m).to_owned()))
+            .collect()
+    };
+    vec![
+        NewGrant {
+            resource: ResourceId::new("440310-GA-0001"),
+            grantee: Grantee::Principal(PrincipalId::new("rsj_user")),
+            columns: ["id_no", "name", "sex", "birth_date", "street_code"]
+                .map(str::to_owned)
+                .to_vec(),
+            purpose: Some(EMPLOYMENT_PURPOSE.into()),
+            row_filter: None,
+            masks: masks(&[("id_no", "keyed_hash")]),
+            expires_at: None,
+        },
+        NewGrant {
+            resource: ResourceId::new("440310-GA-0001"),
+            grantee: Grantee::Org(OrgId::new("440310001")),
+            columns: [
+                "name",
+                "sex",
+                "mobile",
+                "household_address",
+                "street_code",
+                "community_code",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            purpose: None,
+            row_filter: Some("street_code IN (principal.jurisdiction)".into()),
+            masks: masks(&[("name", "none")]),
+            expires_at: None,
+        },
+    ]
+}
 
 /// How a demo file is delivered.
 #[derive(Debug, Clone, Copy)]

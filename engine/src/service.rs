@@ -1,0 +1,495 @@
+//! The query service: the one door every front end (pgwire, Flight SQL, HTTP, the CLI) opens
+//! governed sessions through.
+//!
+//! Opening a session decides what the principal may see (the policies crate, from the catalog's
+//! resources, grants and custom policies) and builds its [`GovernedSession`]. Running a statement
+//! plans it, enforces the per-principal concurrency limit, the timeout and the row cap, and
+//! appends one record to the hash-chained audit log when the statement ends — answered, denied
+//! or failed. The returned stream does not finish until its audit record is written.
+
+use crate::error::{EngineError, Result};
+use crate::governed::{GovernedSession, Limits, StatementReads, is_denial, query_error};
+use crate::lake::Lake;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::ParamValues;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::RecordBatchStream;
+use futures::{Future, Stream, StreamExt};
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use zhongshu_catalog::{
+    AuditOutcome, CatalogStore, NewAuditRecord, OrgUnit, Page, Principal, ResourceDetail,
+    ResourceFilter,
+};
+use zhongshu_policies::{Authorizer, MaskKey, SessionAccess, Subject, decide};
+
+/// Where a statement comes from, for the audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// Client address, or `cli`.
+    pub address: String,
+    /// Door: `pgwire`, `flight-sql`, `http`, `cli`.
+    pub protocol: &'static str,
+}
+
+/// The catalog facts sessions are decided from, reloaded when the change log moves.
+struct Facts {
+    head_seq: i64,
+    authorizer: Arc<Authorizer>,
+    orgs: Arc<Vec<OrgUnit>>,
+    resources: Arc<Vec<ResourceDetail>>,
+}
+
+/// See the module documentation.
+pub struct QueryService {
+    lake: Lake,
+    store: Arc<dyn CatalogStore>,
+    key: MaskKey,
+    limits: Limits,
+    facts: tokio::sync::Mutex<Option<Facts>>,
+    running: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl std::fmt::Debug for QueryService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryService")
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl QueryService {
+    /// A service over the lake and catalog.
+    pub fn new(lake: Lake, store: Arc<dyn CatalogStore>, key: MaskKey, limits: Limits) -> Self {
+        QueryService {
+            lake,
+            store,
+            key,
+            limits,
+            facts: tokio::sync::Mutex::new(None),
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The catalog.
+    pub fn store(&self) -> &Arc<dyn CatalogStore> {
+        &self.store
+    }
+
+    /// The limits sessions run under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    async fn facts(
+        &self,
+    ) -> Result<(Arc<Authorizer>, Arc<Vec<OrgUnit>>, Arc<Vec<ResourceDetail>>)> {
+        let head = self.store.head_seq().await?;
+        let mut facts = self.facts.lock().await;
+        if let Some(f) = facts.as_ref()
+            && f.head_seq == head
+        {
+            return Ok((f.authorizer.clone(), f.orgs.clone(), f.resources.clone()));
+        }
+        let custom = self.store.list_policies().await?;
+        let authorizer =
+            Arc::new(Authorizer::new(&custom).map_err(|e| EngineError::Refused(e.to_string()))?);
+        let orgs = Arc::new(self.store.list_orgs().await?);
+        let mut resources = Vec::new();
+        let mut page = Page {
+            offset: 0,
+            limit: 500,
+        };
+        loop {
+            let listed = self
+                .store
+                .list_resources(&ResourceFilter::default(), page)
+                .await?;
+            for r in &listed.items {
+                if let Some(detail) = self.store.get_resource(&r.id).await? {
+                    resources.push(detail);
+                }
+            }
+            if listed.items.len() < page.limit as usize {
+                break;
+            }
+            page.offset += page.limit;
+        }
+        let resources = Arc::new(resources);
+        *facts = Some(Facts {
+            head_seq: head,
+            authorizer: authorizer.clone(),
+            orgs: orgs.clone(),
+            resources: resources.clone(),
+        });
+        Ok((authorizer, orgs, resources))
+    }
+
+    /// What `principal` may see under `purpose`.
+    pub async fn access(
+        &self,
+        principal: &Principal,
+        purpose: Option<&str>,
+    ) -> Result<SessionAccess> {
+        let (authorizer, orgs, resources) = self.facts().await?;
+        let grants = self.store.grants_for(principal).await?;
+        decide(
+            &authorizer,
+            Subject { principal, purpose },
+            &orgs,
+            &resources,
+            &grants,
+        )
+        .map_err(|e| EngineError::Refused(e.to_string()))
+    }
+
+    /// Opens a session for `principal` under `purpose`.
+    pub async fn open(
+        self: &Arc<Self>,
+        principal: Principal,
+        purpose: Option<String>,
+        client: ClientInfo,
+    ) -> Result<PrincipalSession> {
+        let access = self.access(&principal, purpose.as_deref()).await?;
+        let session = GovernedSession::new(
+            &self.lake,
+            &access,
+            &self.key,
+            self.limits,
+            Some(self.store.clone()),
+        )?;
+        Ok(PrincipalSession {
+            service: self.clone(),
+            session,
+            principal,
+            purpose,
+            client,
+        })
+    }
+
+    fn permit(&self, principal: &str) -> Result<OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut running = self
+                .running
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            running
+                .entry(principal.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limits.max_concurrent)))
+                .clone()
+        };
+        semaphore.try_acquire_owned().map_err(|_| {
+            EngineError::Limit(format!(
+                "{principal} already runs {} queries at once, the most allowed; wait for one to \
+                 finish",
+                self.limits.max_concurrent
+            ))
+        })
+    }
+}
+
+/// A principal's open session: see the module documentation.
+pub struct PrincipalSession {
+    service: Arc<QueryService>,
+    session: GovernedSession,
+    principal: Principal,
+    purpose: Option<String>,
+    client: ClientInfo,
+}
+
+impl std::fmt::Debug for PrincipalSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrincipalSession")
+            .field("principal", &self.principal.id)
+            .field("purpose", &self.purpose)
+            .finish()
+    }
+}
+
+impl PrincipalSession {
+    /// The principal.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The declared purpose.
+    pub fn purpose(&self) -> Option<&str> {
+        self.purpose.as_deref()
+    }
+
+    /// The governed session (for front ends that add system catalogs).
+    pub fn governed(&self) -> &GovernedSession {
+        &self.session
+    }
+
+    /// Declares a new purpose: the session is decided again under it.
+    pub async fn set_purpose(&mut self, purpose: Option<String>) -> Result<()> {
+        let access = self
+            .service
+            .access(&self.principal, purpose.as_deref())
+            .await?;
+        self.session = GovernedSession::new(
+            &self.service.lake,
+            &access,
+            &self.service.key,
+            self.service.limits,
+            Some(self.service.store.clone()),
+        )?;
+        self.purpose = purpose;
+        Ok(())
+    }
+
+    fn record(&self, sql: &str, reads: StatementReads, started: Instant) -> NewAuditRecord {
+        NewAuditRecord {
+            principal: self.principal.id.as_str().to_owned(),
+            purpose: self.purpose.clone(),
+            client: self.client.address.clone(),
+            protocol: self.client.protocol.to_owned(),
+            sql: sql.to_owned(),
+            tables: reads.tables,
+            columns: reads.columns,
+            masks: reads.masks,
+            filters: reads.filters,
+            rows: 0,
+            duration_ms: started.elapsed().as_millis() as i64,
+            outcome: AuditOutcome::Ok,
+            error: None,
+        }
+    }
+
+    /// Records a statement refused or failed before it ran, and returns the error.
+    pub async fn audit_failure(
+        &self,
+        sql: &str,
+        error: EngineError,
+        started: Instant,
+    ) -> EngineError {
+        let mut record = self.record(sql, StatementReads::default(), started);
+        record.outcome = if is_denial(&error) {
+            AuditOutcome::Denied
+        } else {
+            AuditOutcome::Failed
+        };
+        record.error = Some(error.to_string());
+        if let Err(e) = self.service.store.append_audit(&record).await {
+            tracing::error!("audit append failed: {e}");
+            return EngineError::Catalog(e);
+        }
+        error
+    }
+
+    /// Runs one statement; see the module documentation.
+    pub async fn execute(&self, sql: &str) -> Result<AuditedStream> {
+        self.execute_with(sql, None).await
+    }
+
+    /// Runs one statement with values for its `$n` parameters.
+    pub async fn execute_with(
+        &self,
+        sql: &str,
+        params: Option<ParamValues>,
+    ) -> Result<AuditedStream> {
+        let started = Instant::now();
+        match self.start(sql, params, started).await {
+            Ok(stream) => Ok(stream),
+            Err(e) => Err(self.audit_failure(sql, e, started).await),
+        }
+    }
+
+    async fn start(
+        &self,
+        sql: &str,
+        params: Option<ParamValues>,
+        started: Instant,
+    ) -> Result<AuditedStream> {
+        let permit = self.service.permit(self.principal.id.as_str())?;
+        let frame = self.session.sql(sql).await?;
+        let (state, plan) = frame.into_parts();
+        let plan = match params {
+            Some(values) => plan.replace_params_with_values(&values)?,
+            None => plan,
+        };
+        let optimized = state.optimize(&plan)?;
+        let reads = self.session.reads(&optimized);
+        let reads = if reads.tables.is_empty() {
+            self.session.reads(&plan)
+        } else {
+            reads
+        };
+        let record = self.record(sql, reads, started);
+        let physical = match state
+            .query_planner()
+            .create_physical_plan(&optimized, &state)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return Err(query_error(e)),
+        };
+        let stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
+        let limits = self.session.limits();
+        Ok(AuditedStream {
+            schema: stream.schema(),
+            inner: Some(stream),
+            store: self.service.store.clone(),
+            record: Some(record),
+            started,
+            rows: 0,
+            max_rows: limits.max_rows,
+            deadline: Box::pin(tokio::time::sleep(limits.timeout)),
+            timeout: limits.timeout,
+            pending: None,
+            _permit: permit,
+        })
+    }
+
+    /// Runs one statement and collects its result.
+    pub async fn query(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let mut stream = self.execute(sql).await?;
+        let schema = stream.schema();
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next().await {
+            batches.push(batch?);
+        }
+        Ok((schema, batches))
+    }
+}
+
+type AuditFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A statement's result stream: enforces the timeout and row cap, and writes the audit record
+/// before it ends.
+pub struct AuditedStream {
+    schema: SchemaRef,
+    inner: Option<SendableRecordBatchStream>,
+    store: Arc<dyn CatalogStore>,
+    record: Option<NewAuditRecord>,
+    started: Instant,
+    rows: u64,
+    max_rows: u64,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timeout: std::time::Duration,
+    /// The audit write in flight and the item to yield after it.
+    pending: Option<(AuditFuture, Option<datafusion::error::Result<RecordBatch>>)>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for AuditedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditedStream")
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl AuditedStream {
+    /// Ends the statement: drops the plan, starts the audit write, and yields `last` after it.
+    fn finish(&mut self, last: Option<datafusion::error::Result<RecordBatch>>) {
+        self.inner = None;
+        let Some(mut record) = self.record.take() else {
+            self.pending = Some((Box::pin(async {}), last));
+            return;
+        };
+        record.rows = self.rows as i64;
+        record.duration_ms = self.started.elapsed().as_millis() as i64;
+        let last = match last {
+            Some(Err(e)) => {
+                let e = EngineError::Query(e);
+                record.outcome = if is_denial(&e) {
+                    AuditOutcome::Denied
+                } else {
+                    AuditOutcome::Failed
+                };
+                record.error = Some(e.to_string());
+                match e {
+                    EngineError::Query(e) => Some(Err(e)),
+                    other => Some(Err(DataFusionError::External(Box::new(other)))),
+                }
+            }
+            other => other,
+        };
+        let store = self.store.clone();
+        let write: AuditFuture = Box::pin(async move {
+            if let Err(e) = store.append_audit(&record).await {
+                tracing::error!("audit append failed: {e}");
+            }
+        });
+        self.pending = Some((write, last));
+    }
+}
+
+impl Stream for AuditedStream {
+    type Item = datafusion::error::Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some((write, _)) = &mut this.pending {
+                return match write.as_mut().poll(cx) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(()) => Poll::Ready(this.pending.take().and_then(|(_, last)| last)),
+                };
+            }
+            let Some(inner) = this.inner.as_mut() else {
+                return Poll::Ready(None);
+            };
+            if this.deadline.as_mut().poll(cx).is_ready() {
+                let e = DataFusionError::ResourcesExhausted(format!(
+                    "the query ran longer than its limit of {} s and was stopped",
+                    this.timeout.as_secs()
+                ));
+                this.finish(Some(Err(e)));
+                continue;
+            }
+            match inner.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => this.finish(None),
+                Poll::Ready(Some(Ok(batch))) => {
+                    this.rows += batch.num_rows() as u64;
+                    if this.rows > this.max_rows {
+                        let e = DataFusionError::ResourcesExhausted(format!(
+                            "the result has more than {} rows, the most a query may return; add \
+                             a LIMIT or aggregate",
+                            this.max_rows
+                        ));
+                        this.finish(Some(Err(e)));
+                        continue;
+                    }
+                    return Poll::Ready(Some(Ok(batch)));
+                }
+                Poll::Ready(Some(Err(e))) => this.finish(Some(Err(e))),
+            }
+        }
+    }
+}
+
+impl RecordBatchStream for AuditedStream {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+impl Drop for AuditedStream {
+    fn drop(&mut self) {
+        // A client that stops reading still leaves its record.
+        if let Some(mut record) = self.record.take() {
+            record.rows = self.rows as i64;
+            record.duration_ms = self.started.elapsed().as_millis() as i64;
+            record.outcome = AuditOutcome::Failed;
+            record.error = Some("the client stopped reading the result".into());
+            let store = self.store.clone();
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    if let Err(e) = store.append_audit(&record).await {
+                        tracing::error!("audit append failed: {e}");
+                    }
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The Arrow Flight SQL door (default 127.0.0.1:50051), for notebooks: the Python
+//! `adbc-driver-flightsql` DBAPI returns governed results straight into pandas and polars.
+//!
+//! Every call carries `authorization: Bearer TOKEN` (and, optionally, `x-zhongshu-purpose`,
+//! percent-encoded UTF-8 since gRPC metadata is ASCII) and is answered through a fresh governed
+//! session of that principal: the same decision, masks, filters, limits and audit as the other
+//! doors. Statements are planned when described (to give the result schema) and run when
+//! fetched; prepared statements keep only their SQL and principal, so a handle cannot be used by
+//! another principal.
+
+use crate::GatewayError;
+use crate::auth::{purpose_from_header, token_principal};
+use crate::http::PURPOSE_HEADER;
+use arrow::datatypes::Schema;
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
+use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
+use arrow_flight::sql::server::FlightSqlService;
+use arrow_flight::sql::{
+    ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
+    ActionCreatePreparedStatementResult, CommandGetSqlInfo, CommandPreparedStatementQuery,
+    CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery,
+};
+use arrow_flight::{Action, FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
+use futures::{StreamExt, TryStreamExt};
+use prost::Message;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use tokio::net::TcpListener;
+use tonic::{Request, Response, Status};
+use zhongshu_catalog::Principal;
+use zhongshu_engine::{ClientInfo, PrincipalSession, QueryService};
+
+/// Serves Flight SQL on `listener` until the process ends.
+pub async fn serve(listener: TcpListener, service: Arc<QueryService>) -> Result<(), String> {
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    tonic::transport::Server::builder()
+        .add_service(FlightServiceServer::new(FlightGateway {
+            service,
+            prepared: Mutex::new(HashMap::new()),
+        }))
+        .serve_with_incoming(incoming)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+static SQL_INFO: LazyLock<SqlInfoData> = LazyLock::new(|| {
+    let mut builder = SqlInfoDataBuilder::new();
+    builder.append(SqlInfo::FlightSqlServerName, "zhongshu 中枢");
+    builder.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
+    builder.append(SqlInfo::FlightSqlServerArrowVersion, "59");
+    builder.append(SqlInfo::FlightSqlServerReadOnly, true);
+    builder
+        .build()
+        .unwrap_or_else(|e| unreachable!("static SqlInfo: {e}"))
+});
+
+/// A prepared statement: its SQL and who prepared it.
+struct Prepared {
+    principal: String,
+    sql: String,
+}
+
+/// The Flight SQL service.
+pub struct FlightGateway {
+    service: Arc<QueryService>,
+    prepared: Mutex<HashMap<Vec<u8>, Prepared>>,
+}
+
+fn status(e: GatewayError) -> Status {
+    match &e {
+        GatewayError::Unauthenticated(_) => Status::unauthenticated(e.to_string()),
+        GatewayError::Engine(engine) if zhongshu_engine::governed::is_denial(engine) => {
+            Status::permission_denied(e.to_string())
+        }
+        GatewayError::Engine(zhongshu_engine::EngineError::Limit(_)) => {
+            Status::resource_exhausted(e.to_string())
+        }
+        GatewayError::Engine(zhongshu_engine::EngineError::Query(_))
+        | GatewayError::BadRequest(_) => Status::invalid_argument(e.to_string()),
+        _ => Status::internal(e.to_string()),
+    }
+}
+
+impl FlightGateway {
+    async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
+        let header = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Status::unauthenticated("send authorization: Bearer TOKEN"))?;
+        token_principal(&self.service, header).await.map_err(status)
+    }
+
+    async fn session<T>(&self, request: &Request<T>) -> Result<PrincipalSession, Status> {
+        let principal = self.principal(request).await?;
+        let purpose = request
+            .metadata()
+            .get(PURPOSE_HEADER)
+            .and_then(|v| purpose_from_header(v.as_bytes()));
+        let client = request
+            .remote_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        self.service
+            .open(
+                principal,
+                purpose,
+                ClientInfo {
+                    address: client,
+                    protocol: "flight-sql",
+                },
+            )
+            .await
+            .map_err(|e| status(e.into()))
+    }
+
+    /// The result schema of a statement, from planning it (refusals surface here).
+    async fn schema(session: &PrincipalSession, sql: &str) -> Result<Schema, Status> {
+        let frame = session
+            .governed()
+            .sql(sql)
+            .await
+            .map_err(|e| status(e.into()))?;
+        Ok(frame.schema().as_arrow().clone())
+    }
+
+    fn info(
+        schema: &Schema,
+        ticket: impl ProstMessageExt,
+        descriptor: FlightDescriptor,
+    ) -> Result<FlightInfo, Status> {
+        Ok(FlightInfo::new()
+            .try_with_schema(schema)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .with_endpoint(
+                FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec())),
+            )
+            .with_descriptor(descriptor))
+    }
+
+    async fn run(
+        &self,
+        session: PrincipalSession,
+        sql: &str,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let stream = session.execute(sql).await.map_err(|e| status(e.into()))?;
+        let schema = datafusion::physical_plan::RecordBatchStream::schema(&stream);
+        let batches = stream.map_err(|e| FlightError::ExternalError(Box::new(e)));
+        let encoded = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .build(batches)
+            .map_err(Status::from);
+        Ok(Response::new(encoded.boxed()))
+    }
+
+    fn prepared_sql(&self, handle: &[u8], principal: &Principal) -> Result<String, Status> {
+        let prepared = self
+            .prepared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match prepared.get(handle) {
+            Some(p) if p.principal == principal.id.as_str() => Ok(p.sql.clone()),
+            _ => Err(Status::not_found("no such prepared statement")),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl FlightSqlService for FlightGateway {
+    type FlightService = FlightGateway;
+
+    async fn get_flight_info_statement(
+        &self,
+        query: CommandStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let session = self.session(&request).await?;
+        let schema = Self::schema(&session, &query.query).await?;
+        let ticket = TicketStatementQuery {
+            statement_handle: query.query.into_bytes().into(),
+        };
+        Ok(Response::new(Self::info(
+            &schema,
+            ticket,
+            request.into_inner(),
+        )?))
+    }
+
+    async fn do_get_statement(
+        &self,
+        ticket: TicketStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let session = self.session(&request).await?;
+        let sql = String::from_utf8(ticket.statement_handle.to_vec())
+            .map_err(|_| Status::invalid_argument("statement handle is not UTF-8"))?;
+        self.run(session, &sql).await
+    }
+
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        let session = self.session(&request).await?;
+        let schema = Self::schema(&session, &query.query).await?;
+        let handle = uuid::Uuid::new_v4().as_bytes().to_vec();
+        self.prepared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                handle.clone(),
+                Prepared {
+                    principal: session.principal().id.as_str().to_owned(),
+                    sql: query.query,
+                },
+            );
+        let dataset_schema = FlightInfo::new()
+            .try_with_schema(&schema)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .schema;
+        Ok(ActionCreatePreparedStatementResult {
+            prepared_statement_handle: handle.into(),
+            dataset_schema,
+            parameter_schema: Default::default(),
+        })
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        command: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let session = self.session(&request).await?;
+        let sql = self.prepared_sql(&command.prepared_statement_handle, session.principal())?;
+        let schema = Self::schema(&session, &sql).await?;
+        Ok(Response::new(Self::info(
+            &schema,
+            command,
+            request.into_inner(),
+        )?))
+    }
+
+    async fn do_get_prepared_statement(
+        &self,
+        command: CommandPreparedStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let session = self.session(&request).await?;
+        let sql = self.prepared_sql(&command.prepared_statement_handle, session.principal())?;
+        self.run(session, &sql).await
+    }
+
+    async fn do_action_close_prepared_statement(
+        &self,
+        query: ActionClosePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<(), Status> {
+        let principal = self.principal(&request).await?;
+        let mut prepared = self
+            .prepared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let handle = query.prepared_statement_handle.to_vec();
+        if prepared
+            .get(&handle)
+            .is_some_and(|p| p.principal == principal.id.as_str())
+        {
+            prepared.remove(&handle);
+        }
+        Ok(())
+    }
+
+    async fn get_flight_info_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request).await?;
+        let schema = query.clone().into_builder(&SQL_INFO).schema();
+        Ok(Response::new(Self::info(
+            schema.as_ref(),
+            query,
+            request.into_inner(),
+        )?))
+    }
+
+    async fn do_get_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.principal(&request).await?;
+        let builder = query.into_builder(&SQL_INFO);
+        let schema = builder.schema();
+        let batch = builder.build();
+        let encoded = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .build(futures::stream::once(async { batch }))
+            .map_err(Status::from);
+        Ok(Response::new(encoded.boxed()))
+    }
+
+    async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}

@@ -1,0 +1,644 @@
+//! The PostgreSQL wire protocol door (default 127.0.0.1:5433, database `zhongshu`), for psql,
+//! psycopg and DBeaver-style tools.
+//!
+//! Each connection authenticates with SCRAM-SHA-256 against the principal's stored verifier,
+//! then gets its own governed session with `pg_catalog` (datafusion-pg-catalog) over exactly
+//! the tables the principal may discover. Statements go through the query service, so masks,
+//! row filters, limits and the audit apply; what PostgreSQL clients send around queries is
+//! answered here:
+//!
+//! - `SET zhongshu.purpose = '…'` declares the session's purpose (the session is decided again);
+//!   `SHOW zhongshu.purpose` shows it;
+//! - presentation settings clients send on connect (`client_encoding`, `extra_float_digits`,
+//!   `application_name`, `DateStyle`, `TimeZone`, …) are acknowledged and change nothing;
+//!   any other `SET` — anything that could change governance — is refused and audited;
+//! - `BEGIN`, `COMMIT` and `ROLLBACK` are acknowledged (queries are read-only);
+//! - client-specific catalog queries are rewritten by datafusion-pg-catalog's compatibility
+//!   parser before planning.
+
+use crate::auth::ScramExchange;
+use arrow::datatypes::{DataType, Schema};
+use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
+use async_trait::async_trait;
+use datafusion::common::ParamValues;
+use datafusion::sql::sqlparser::ast::{Set, Statement};
+use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+use futures::{Sink, SinkExt, StreamExt, stream};
+use pgwire::api::auth::{
+    DefaultServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
+    save_startup_parameters_to_metadata,
+};
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{
+    DataRowEncoder, DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo,
+    QueryResponse, Response, Tag,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, METADATA_USER, PgWireConnectionState, PgWireServerHandlers,
+    PidSecretKeyGenerator, RandomPidSecretKeyGenerator, Type,
+};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::startup::Authentication;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use std::fmt::Debug;
+use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock};
+use std::time::Instant;
+use tokio::net::TcpListener;
+use zhongshu_catalog::PrincipalId;
+use zhongshu_catalog::auth::ScramVerifier;
+use zhongshu_engine::governed::CATALOG;
+use zhongshu_engine::{ClientInfo as Client, EngineError, PrincipalSession, QueryService};
+
+/// The setting that declares a session's purpose.
+pub const PURPOSE_SETTING: &str = "zhongshu.purpose";
+
+/// Settings clients send on connect that only affect presentation; acknowledged, not applied.
+const PRESENTATION_SETTINGS: &[&str] = &[
+    "client_encoding",
+    "extra_float_digits",
+    "application_name",
+    "datestyle",
+    "timezone",
+    "time zone",
+    "intervalstyle",
+    "bytea_output",
+    "standard_conforming_strings",
+    "client_min_messages",
+    "search_path",
+    "statement_timeout",
+    "lock_timeout",
+    "idle_in_transaction_session_timeout",
+    "default_transaction_isolation",
+    "transaction isolation level",
+    "session characteristics as transaction isolation level",
+];
+
+static PARSER: LazyLock<PostgresCompatibilityParser> =
+    LazyLock::new(PostgresCompatibilityParser::new);
+
+/// Serves the PostgreSQL wire protocol on `listener` until the process ends.
+pub async fn serve(listener: TcpListener, service: Arc<QueryService>) {
+    loop {
+        let (socket, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!("pgwire accept: {e}");
+                continue;
+            }
+        };
+        let session = Arc::new(tokio::sync::Mutex::new(None));
+        let connection = Arc::new(Connection {
+            service: service.clone(),
+            peer,
+            scram: std::sync::Mutex::new(None),
+            session: session.clone(),
+            parser: Arc::new(Parser(session)),
+        });
+        tokio::spawn(async move {
+            if let Err(e) = pgwire::tokio::process_socket(socket, None, Handlers(connection)).await
+            {
+                tracing::debug!("pgwire connection from {peer}: {e}");
+            }
+        });
+    }
+}
+
+/// One client connection: its authentication exchange and, once authenticated, its session.
+struct Connection {
+    service: Arc<QueryService>,
+    peer: SocketAddr,
+    scram: std::sync::Mutex<Option<(String, ScramExchange)>>,
+    session: SharedSession,
+    parser: Arc<Parser>,
+}
+
+type SharedSession = Arc<tokio::sync::Mutex<Option<PrincipalSession>>>;
+
+struct Handlers(Arc<Connection>);
+
+impl PgWireServerHandlers for Handlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.0.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.0.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        self.0.clone()
+    }
+}
+
+fn user_error(severity: &str, code: &str, message: impl Into<String>) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        severity.into(),
+        code.into(),
+        message.into(),
+    )))
+}
+
+fn engine_error(e: &EngineError) -> PgWireError {
+    user_error("ERROR", crate::engine_sqlstate(e), e.to_string())
+}
+
+fn auth_failed(user: &str) -> PgWireError {
+    user_error(
+        "FATAL",
+        "28P01",
+        format!("password authentication failed for user \"{user}\""),
+    )
+}
+
+/// Adds `pg_catalog` (over the session's own catalog) to a session.
+fn attach_pg_catalog(session: &PrincipalSession) -> PgWireResult<()> {
+    datafusion_pg_catalog::setup_pg_catalog(
+        session.governed().context(),
+        CATALOG,
+        EmptyContextProvider,
+    )
+    .map_err(|e| PgWireError::ApiError(Box::new(*e)))
+}
+
+#[async_trait]
+impl StartupHandler for Connection {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match message {
+            PgWireFrontendMessage::Startup(ref startup) => {
+                protocol_negotiation(client, startup).await?;
+                save_startup_parameters_to_metadata(client, startup);
+                client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                client
+                    .send(PgWireBackendMessage::Authentication(Authentication::SASL(
+                        vec!["SCRAM-SHA-256".to_owned()],
+                    )))
+                    .await?;
+            }
+            PgWireFrontendMessage::PasswordMessageFamily(msg) => {
+                let user = client
+                    .metadata()
+                    .get(METADATA_USER)
+                    .cloned()
+                    .unwrap_or_default();
+                let pending = self
+                    .scram
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                match pending {
+                    None => {
+                        let initial = msg.into_sasl_initial_response()?;
+                        if initial.auth_method != "SCRAM-SHA-256" {
+                            return Err(user_error(
+                                "FATAL",
+                                "28000",
+                                format!(
+                                    "authentication method {} is not supported; use SCRAM-SHA-256",
+                                    initial.auth_method
+                                ),
+                            ));
+                        }
+                        let verifier = self
+                            .service
+                            .store()
+                            .password_verifier(&PrincipalId::new(&user))
+                            .await
+                            .map_err(|e| PgWireError::ApiError(Box::new(e)))?
+                            .and_then(|v| ScramVerifier::decode(&v));
+                        // An unknown user gets a made-up verifier, so the exchange looks the
+                        // same and fails at the proof.
+                        let verifier = verifier.unwrap_or_else(|| ScramVerifier::new(&user));
+                        let data = initial.data.unwrap_or_default();
+                        let first = String::from_utf8_lossy(&data);
+                        let (exchange, server_first) = ScramExchange::start(verifier, &first)
+                            .map_err(|e| user_error("FATAL", "28000", e))?;
+                        *self
+                            .scram
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            Some((user, exchange));
+                        client
+                            .send(PgWireBackendMessage::Authentication(
+                                Authentication::SASLContinue(server_first.into_bytes().into()),
+                            ))
+                            .await?;
+                    }
+                    Some((user, exchange)) => {
+                        let response = msg.into_sasl_response()?;
+                        let last = String::from_utf8_lossy(&response.data);
+                        let server_final =
+                            exchange.finish(&last).map_err(|_| auth_failed(&user))?;
+                        let principal = self
+                            .service
+                            .store()
+                            .get_principal(&PrincipalId::new(&user))
+                            .await
+                            .map_err(|e| PgWireError::ApiError(Box::new(e)))?
+                            .ok_or_else(|| auth_failed(&user))?;
+                        let session = self
+                            .service
+                            .open(
+                                principal,
+                                None,
+                                Client {
+                                    address: self.peer.to_string(),
+                                    protocol: "pgwire",
+                                },
+                            )
+                            .await
+                            .map_err(|e| engine_error(&e))?;
+                        attach_pg_catalog(&session)?;
+                        *self.session.lock().await = Some(session);
+                        client
+                            .send(PgWireBackendMessage::Authentication(
+                                Authentication::SASLFinal(server_final.into_bytes().into()),
+                            ))
+                            .await?;
+                        let (pid, key) = RandomPidSecretKeyGenerator::default().generate(client);
+                        client.set_pid_and_secret_key(pid, key);
+                        let mut parameters = DefaultServerParameterProvider::default();
+                        parameters.server_version = "16.6-zhongshu".to_owned();
+                        finish_authentication(client, &parameters).await?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// What a statement is, once parsed.
+#[derive(Debug, Clone)]
+enum Kind {
+    /// A query for the governed session.
+    Query,
+    /// `SET zhongshu.purpose`.
+    SetPurpose(Option<String>),
+    /// A presentation setting, acknowledged.
+    Acknowledge(&'static str),
+    /// `SHOW name`.
+    Show(String),
+    /// BEGIN / COMMIT / ROLLBACK.
+    Transaction(&'static str),
+    /// A setting that would change governance.
+    RefusedSet(String),
+}
+
+/// A parsed statement: its text for the engine and what it is.
+#[derive(Debug, Clone)]
+pub struct PgStatement {
+    sql: String,
+    kind: Kind,
+    /// For queries: the result schema and parameter types, from planning at Parse time.
+    schema: Option<Arc<Schema>>,
+    params: Vec<Option<DataType>>,
+}
+
+fn setting_value(values: &[datafusion::sql::sqlparser::ast::Expr]) -> Option<String> {
+    let text = values
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = text.trim().trim_matches('\'').trim_matches('"').to_owned();
+    (!text.is_empty() && !text.eq_ignore_ascii_case("default")).then_some(text)
+}
+
+fn classify(statement: &Statement) -> Kind {
+    match statement {
+        Statement::Set(Set::SingleAssignment {
+            variable, values, ..
+        }) => {
+            let name = variable.to_string().to_lowercase();
+            if name == PURPOSE_SETTING {
+                Kind::SetPurpose(setting_value(values))
+            } else if PRESENTATION_SETTINGS.contains(&name.as_str()) {
+                Kind::Acknowledge("SET")
+            } else {
+                Kind::RefusedSet(name)
+            }
+        }
+        Statement::Set(
+            Set::SetTimeZone { .. } | Set::SetNames { .. } | Set::SetTransaction { .. },
+        ) => Kind::Acknowledge("SET"),
+        Statement::Set(other) => Kind::RefusedSet(other.to_string()),
+        Statement::ShowVariable { variable } => {
+            // `SHOW zhongshu.purpose` arrives as two identifiers, `SHOW TIME ZONE` as two words.
+            let parts: Vec<String> = variable.iter().map(|v| v.value.to_lowercase()).collect();
+            if parts.join(".") == PURPOSE_SETTING {
+                Kind::Show(PURPOSE_SETTING.to_owned())
+            } else {
+                Kind::Show(parts.join(" "))
+            }
+        }
+        Statement::StartTransaction { .. } => Kind::Transaction("BEGIN"),
+        Statement::Commit { .. } => Kind::Transaction("COMMIT"),
+        Statement::Rollback { .. } => Kind::Transaction("ROLLBACK"),
+        Statement::Discard { .. } => Kind::Acknowledge("DISCARD ALL"),
+        _ => Kind::Query,
+    }
+}
+
+fn parse(sql: &str) -> PgWireResult<Vec<PgStatement>> {
+    let statements = PARSER
+        .parse(sql)
+        .map_err(|e| user_error("ERROR", "42601", e.to_string()))?;
+    Ok(statements
+        .into_iter()
+        .map(|s| {
+            let kind = classify(&s);
+            PgStatement {
+                sql: s.to_string(),
+                kind,
+                schema: None,
+                params: vec![],
+            }
+        })
+        .collect())
+}
+
+fn text_field(name: &str) -> FieldInfo {
+    FieldInfo::new(name.to_owned(), None, None, Type::TEXT, FieldFormat::Text)
+}
+
+fn single_text(name: &str, value: &str) -> PgWireResult<Response> {
+    let fields = Arc::new(vec![text_field(name)]);
+    let mut encoder = DataRowEncoder::new(fields.clone());
+    encoder.encode_field(&value)?;
+    let row = encoder.take_row();
+    Ok(Response::Query(QueryResponse::new(
+        fields,
+        stream::iter(vec![Ok(row)]),
+    )))
+}
+
+impl Connection {
+    async fn respond(
+        &self,
+        statement: &PgStatement,
+        params: Option<ParamValues>,
+        format: &Format,
+    ) -> PgWireResult<Response> {
+        let mut guard = self.session.lock().await;
+        let session = guard
+            .as_mut()
+            .ok_or_else(|| user_error("FATAL", "08003", "no session"))?;
+        match &statement.kind {
+            Kind::Transaction(tag) if *tag == "BEGIN" => {
+                Ok(Response::TransactionStart(Tag::new("BEGIN")))
+            }
+            Kind::Transaction(tag) => Ok(Response::TransactionEnd(Tag::new(tag))),
+            Kind::Acknowledge(tag) => Ok(Response::Execution(Tag::new(tag))),
+            Kind::SetPurpose(purpose) => {
+                session
+                    .set_purpose(purpose.clone())
+                    .await
+                    .map_err(|e| engine_error(&e))?;
+                attach_pg_catalog(session)?;
+                Ok(Response::Execution(Tag::new("SET")))
+            }
+            Kind::Show(name) => {
+                let value = match name.as_str() {
+                    PURPOSE_SETTING => session.purpose().unwrap_or("").to_owned(),
+                    "server_version" => "16.6".to_owned(),
+                    "server_encoding" | "client_encoding" => "UTF8".to_owned(),
+                    "transaction isolation level" | "transaction_isolation" => {
+                        "read committed".to_owned()
+                    }
+                    "standard_conforming_strings" => "on".to_owned(),
+                    "datestyle" => "ISO, YMD".to_owned(),
+                    "timezone" | "time zone" => "Asia/Shanghai".to_owned(),
+                    "search_path" => "public".to_owned(),
+                    _ => String::new(),
+                };
+                single_text(name, &value)
+            }
+            Kind::RefusedSet(name) => {
+                let error = EngineError::Refused(format!(
+                    "SET {name}: settings that change governance are refused; only {PURPOSE_SETTING} and presentation settings may be set"
+                ));
+                let error = session
+                    .audit_failure(&statement.sql, error, Instant::now())
+                    .await;
+                Err(engine_error(&error))
+            }
+            Kind::Query => {
+                let stream = session
+                    .execute_with(&statement.sql, params)
+                    .await
+                    .map_err(|e| engine_error(&e))?;
+                drop(guard);
+                let schema = datafusion::physical_plan::RecordBatchStream::schema(&stream);
+                let fields = Arc::new(arrow_schema_to_pg_fields(&schema, format, None)?);
+                let rows_fields = fields.clone();
+                let rows = stream
+                    .map(move |batch| match batch {
+                        Ok(batch) => {
+                            stream::iter(encode_recordbatch(rows_fields.clone(), batch)).boxed()
+                        }
+                        Err(e) => stream::iter(vec![Err(user_error(
+                            "ERROR",
+                            crate::engine_sqlstate(&EngineError::Query(
+                                datafusion::error::DataFusionError::Execution(e.to_string()),
+                            )),
+                            e.to_string(),
+                        ))])
+                        .boxed(),
+                    })
+                    .flatten();
+                Ok(Response::Query(QueryResponse::new(fields, rows)))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Connection {
+    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let statements = parse(query)?;
+        if statements.is_empty() {
+            return Ok(vec![Response::EmptyQuery]);
+        }
+        let mut responses = Vec::with_capacity(statements.len());
+        for statement in &statements {
+            match self.respond(statement, None, &Format::UnifiedText).await {
+                Ok(r) => responses.push(r),
+                Err(PgWireError::UserError(info)) => {
+                    responses.push(Response::Error(info));
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(responses)
+    }
+}
+
+/// Parses (and, for queries, plans) statements of the extended protocol.
+struct Parser(SharedSession);
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = PgStatement;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let Some(mut statement) = parse(sql)?.into_iter().next() else {
+            return Ok(None);
+        };
+        if matches!(statement.kind, Kind::Query) {
+            let guard = self.0.lock().await;
+            let session = guard
+                .as_ref()
+                .ok_or_else(|| user_error("FATAL", "08003", "no session"))?;
+            match session.governed().sql(&statement.sql).await {
+                Ok(frame) => {
+                    let plan = frame.logical_plan();
+                    let types = plan
+                        .get_parameter_types()
+                        .map_err(|e| user_error("ERROR", "42601", e.to_string()))?;
+                    let mut names: Vec<(usize, Option<DataType>)> = types
+                        .into_iter()
+                        .filter_map(|(name, t)| {
+                            name.trim_start_matches('$')
+                                .parse::<usize>()
+                                .ok()
+                                .map(|i| (i, t))
+                        })
+                        .collect();
+                    names.sort_by_key(|(i, _)| *i);
+                    statement.params = names.into_iter().map(|(_, t)| t).collect();
+                    statement.schema = Some(Arc::new(plan.schema().as_arrow().clone()));
+                }
+                // Refusals and errors surface at execution, where they are audited.
+                Err(_) => statement.schema = None,
+            }
+        }
+        Ok(Some(statement))
+    }
+
+    fn get_parameter_types(&self, statement: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        statement
+            .params
+            .iter()
+            .map(|t| match t {
+                Some(t) => into_pg_type(t),
+                None => Ok(Type::UNKNOWN),
+            })
+            .collect()
+    }
+
+    fn get_result_schema(
+        &self,
+        statement: &Self::Statement,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        match (&statement.kind, &statement.schema) {
+            (Kind::Query, Some(schema)) => arrow_schema_to_pg_fields(
+                schema,
+                column_format.unwrap_or(&Format::UnifiedText),
+                None,
+            ),
+            (Kind::Show(name), _) => Ok(vec![text_field(name)]),
+            _ => Ok(vec![]),
+        }
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Connection {
+    type Statement = PgStatement;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Self::Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let statement = &portal.statement.statement;
+        let params = if statement.params.is_empty() {
+            None
+        } else {
+            let types: Vec<Option<&DataType>> =
+                statement.params.iter().map(Option::as_ref).collect();
+            Some(arrow_pg::datatypes::df::deserialize_parameters(
+                portal, &types,
+            )?)
+        };
+        self.respond(statement, params, &portal.result_column_format)
+            .await
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        target: &StoredStatement<Self::Statement>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let params = self.parser.get_parameter_types(&target.statement)?;
+        let fields = self.parser.get_result_schema(&target.statement, None)?;
+        Ok(DescribeStatementResponse::new(params, fields))
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        target: &Portal<Self::Statement>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let fields = self.parser.get_result_schema(
+            &target.statement.statement,
+            Some(&target.result_column_format),
+        )?;
+        Ok(DescribePortalResponse::new(fields))
+    }
+}

@@ -1,0 +1,303 @@
+"""The governed query path through real clients: the golden file run over psycopg as six
+principals, psql's catalog commands, the HTTP door in four formats, the audit log, and many
+concurrent clients."""
+
+import concurrent.futures
+import io
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import requests
+
+from conftest import run
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "governed.slt"
+
+
+def connect(server, credentials, user, purpose=None):
+    conn = psycopg.connect(
+        host=server.pg_host,
+        port=server.pg_port,
+        dbname="zhongshu",
+        user=user,
+        password=credentials[user]["password"],
+        autocommit=True,
+    )
+    if purpose:
+        conn.execute(f"SET zhongshu.purpose = '{purpose}'")
+    return conn
+
+
+def parse_golden(text):
+    blocks = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.startswith("query "):
+            i += 1
+            continue
+        head = line.split()
+        principal = head[1]
+        purpose = None
+        for opt in head[2:]:
+            if opt.startswith("purpose="):
+                purpose = opt[len("purpose="):]
+        i += 1
+        sql = []
+        while lines[i] != "----":
+            sql.append(lines[i])
+            i += 1
+        i += 1
+        expect = []
+        while i < len(lines) and lines[i].strip() and not lines[i].startswith("#"):
+            expect.append(lines[i])
+            i += 1
+        blocks.append((principal, purpose, "\n".join(sql), expect, line))
+    return blocks
+
+
+def cell(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def test_golden_queries_as_every_principal(server, credentials):
+    blocks = parse_golden(GOLDEN.read_text())
+    assert len(blocks) > 40
+    captured = {}
+    connections = {}
+    failures = []
+    for principal, purpose, sql, expect, label in blocks:
+        key = (principal, purpose)
+        if key not in connections:
+            connections[key] = connect(server, credentials, principal, purpose)
+        conn = connections[key]
+        try:
+            rows = [" | ".join(cell(v) for v in r) for r in conn.execute(sql).fetchall()]
+            error = None
+        except psycopg.Error as e:
+            rows, error = None, e
+        problem = check(expect, rows, error, captured)
+        if problem:
+            failures.append(f"{label}\n{sql}\n  -> {problem}")
+    for conn in connections.values():
+        conn.close()
+    assert not failures, "\n\n".join(failures)
+
+
+def check(expect, rows, error, captured):
+    if expect and expect[0].startswith("error "):
+        _, code, text = expect[0].split(" ", 2)
+        if error is None:
+            return f"expected error {code} ({text}) but got {rows}"
+        if error.sqlstate != code or text not in str(error):
+            return f"expected error {code} containing {text!r}, got {error.sqlstate}: {error}"
+        return None
+    if error is not None:
+        return f"unexpected error {error.sqlstate}: {error}"
+    exact = []
+    for e in expect:
+        word, _, rest = e.partition(" ")
+        if word == "rows":
+            if len(rows) != int(rest):
+                return f"expected {rest} rows, got {len(rows)}"
+        elif word == "each":
+            if not rows:
+                return "expected rows, got none"
+            bad = [r for r in rows if not re.search(rest, r)]
+            if bad:
+                return f"rows not matching {rest!r}: {bad[:3]}"
+        elif word == "capture":
+            assert len(rows) == 1, rows
+            captured[rest] = rows[0]
+        elif word == "equals":
+            if rows != [captured[rest]]:
+                return f"expected {captured[rest]!r} ({rest}), got {rows}"
+        elif word == "contains":
+            if rest not in "\n".join(rows):
+                return f"output lacks {rest!r}"
+        elif word == "lacks":
+            if rest in "\n".join(rows):
+                return f"output has {rest!r}"
+        else:
+            exact.append(e)
+    if exact and rows != exact:
+        return f"expected {exact}, got {rows}"
+    return None
+
+
+def psql(server, credentials, user, command):
+    env = dict(os.environ, PGPASSWORD=credentials[user]["password"])
+    return subprocess.run(
+        [
+            "psql",
+            "-h", server.pg_host,
+            "-p", str(server.pg_port),
+            "-U", user,
+            "-d", "zhongshu",
+            "-v", "ON_ERROR_STOP=1",
+            "-c", command,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_psql_connects_with_scram_and_lists_tables(server, credentials):
+    out = psql(server, credentials, "gaj_officer", "SELECT count(*) FROM base.persons")
+    assert out.returncode == 0, out.stderr
+    assert "(1 row)" in out.stdout
+    listing = psql(server, credentials, "gaj_officer", r"\dt base.*")
+    assert listing.returncode == 0, listing.stderr
+    assert "persons" in listing.stdout
+    wrong = subprocess.run(
+        ["psql", "-h", server.pg_host, "-p", str(server.pg_port), "-U", "gaj_officer",
+         "-d", "zhongshu", "-c", "SELECT 1"],
+        capture_output=True, text=True, env=dict(os.environ, PGPASSWORD="wrong"), timeout=60,
+    )
+    assert wrong.returncode != 0
+    assert "password authentication failed" in wrong.stderr
+
+
+def test_parameters_and_purpose_over_psycopg(server, credentials):
+    with connect(server, credentials, "pingshan_street") as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM base.persons WHERE community_code LIKE %s", ("440310001%",)
+        ).fetchone()
+        assert row[0] > 0
+        assert conn.execute("SHOW zhongshu.purpose").fetchone()[0] == ""
+        conn.execute("SET zhongshu.purpose = '网格巡查'")
+        assert conn.execute("SHOW zhongshu.purpose").fetchone()[0] == "网格巡查"
+
+
+def sql_http(server, token, sql, fmt="json", purpose=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if purpose:
+        headers["x-zhongshu-purpose"] = purpose.encode("utf-8")
+    return requests.post(
+        f"{server}/api/v1/sql", params={"format": fmt}, data=sql.encode("utf-8"),
+        headers=headers, timeout=60,
+    )
+
+
+def test_http_sql_in_every_format(server, credentials):
+    token = credentials["rsj_user"]["token"]
+    sql = "SELECT id_no, name, birth_date FROM base.persons ORDER BY id_no LIMIT 50"
+    purpose = "就业补贴审核"
+    body = sql_http(server, token, sql, "json", purpose)
+    assert body.status_code == 200, body.text
+    doc = body.json()
+    assert [c["name"] for c in doc["columns"]] == ["id_no", "name", "birth_date"]
+    assert doc["row_count"] == 50
+    assert all(re.fullmatch(r"[0-9a-f]{32}", r[0]) for r in doc["rows"])
+    csv = sql_http(server, token, sql, "csv", purpose)
+    assert csv.status_code == 200 and csv.text.splitlines()[0] == "id_no,name,birth_date"
+    assert len(csv.text.splitlines()) == 51
+    arrow = pa.ipc.open_stream(sql_http(server, token, sql, "arrow", purpose).content).read_all()
+    assert arrow.num_rows == 50 and arrow.column_names == ["id_no", "name", "birth_date"]
+    table = pq.read_table(io.BytesIO(sql_http(server, token, sql, "parquet", purpose).content))
+    assert table.num_rows == 50
+    assert table.column("id_no").to_pylist() == arrow.column("id_no").to_pylist()
+
+
+def test_http_sql_errors(server, credentials):
+    assert sql_http(server, None, "SELECT 1").status_code == 401
+    token = credentials["rsj_user"]["token"]
+    denied = sql_http(server, token, "SELECT count(*) FROM base.persons")
+    assert denied.status_code == 403, denied.text
+    assert "就业补贴审核" in denied.json()["error"]
+    refused = sql_http(server, token, "DROP TABLE base.persons")
+    assert refused.status_code == 403
+    assert sql_http(server, token, "SELEC 1").status_code == 400
+    assert sql_http(server, token, "SELECT 1", "xml").status_code == 400
+
+
+def test_audit_holds_every_query_and_verifies(server, credentials, demo):
+    marker = "SELECT 'audit-marker-7' AS m"
+    with connect(server, credentials, "scjg_officer") as conn:
+        conn.execute(marker).fetchall()
+        with pytest.raises(psycopg.Error):
+            conn.execute("SELECT count(*) FROM base.persons").fetchall()
+    with connect(server, credentials, "auditor") as conn:
+        rows = conn.execute(
+            "SELECT principal, protocol, outcome, rows_returned FROM audit.queries "
+            "WHERE principal = 'scjg_officer' ORDER BY seq DESC LIMIT 2"
+        ).fetchall()
+    assert rows[0][2] == "denied" and rows[0][1] == "pgwire"
+    assert rows[1] == ("scjg_officer", "pgwire", "ok", 1)
+    verify = run("audit", "verify", "--data-dir", str(demo))
+    assert verify.returncode == 0, verify.stderr
+    assert "access audit log intact" in verify.stdout
+
+
+def test_sixty_four_concurrent_clients(server, credentials):
+    users = ["gaj_officer", "pingshan_street", "scjg_officer", "rsj_officer",
+             "cdo", "admin", "privacy", "auditor", "public_user"]
+
+    def one(i):
+        user = users[i % len(users)]
+        with connect(server, credentials, user) as conn:
+            return conn.execute("SELECT count(*) FROM base.divisions").fetchone()[0]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
+        results = list(pool.map(one, range(64)))
+    assert len(results) == 64 and len(set(results)) == 1 and results[0] > 0
+
+
+def test_cli_sql_is_governed(demo):
+    out = run("sql", "--data-dir", str(demo), "--as", "pingshan_street", "--format", "csv",
+              "SELECT DISTINCT street_code FROM base.persons")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["street_code", "440310001"]
+    denied = run("sql", "--data-dir", str(demo), "--as", "scjg_officer",
+                 "SELECT count(*) FROM base.persons")
+    assert denied.returncode != 0
+    assert "有条件共享" in denied.stderr
+
+
+def test_flight_sql_with_adbc_into_pandas_and_polars(server, credentials):
+    import urllib.parse
+
+    import adbc_driver_flightsql.dbapi as flight_sql
+    import polars as pl
+
+    purpose = urllib.parse.quote("就业补贴审核")
+    token = credentials["rsj_user"]["token"]
+    kwargs = {
+        "adbc.flight.sql.authorization_header": f"Bearer {token}",
+        "adbc.flight.sql.rpc.call_header.x-zhongshu-purpose": purpose,
+    }
+    with flight_sql.connect(server.flight, db_kwargs=kwargs, autocommit=True) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id_no, name, street_code FROM base.persons ORDER BY id_no LIMIT 100")
+            frame = cur.fetch_df()
+            assert len(frame) == 100
+            assert frame["id_no"].str.fullmatch(r"[0-9a-f]{32}").all()
+            cur.execute("SELECT street_code, count(*) AS n FROM base.persons GROUP BY street_code")
+            table = cur.fetch_arrow_table()
+            polars = pl.from_arrow(table)
+            assert polars["n"].sum() > 0
+    # Without the purpose the same principal is refused.
+    bare = {"adbc.flight.sql.authorization_header": f"Bearer {token}"}
+    with flight_sql.connect(server.flight, db_kwargs=bare, autocommit=True) as conn:
+        with conn.cursor() as cur:
+            with pytest.raises(Exception, match="就业补贴审核"):
+                cur.execute("SELECT count(*) FROM base.persons")
+                cur.fetchall()
+    with pytest.raises(Exception):
+        bad = {"adbc.flight.sql.authorization_header": "Bearer zs_wrong"}
+        with flight_sql.connect(server.flight, db_kwargs=bad, autocommit=True) as conn:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
