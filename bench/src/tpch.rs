@@ -1,0 +1,318 @@
+//! TPC-H through zhongshu: the 22 queries over the same Delta tables with plain DataFusion and
+//! through the governed query service as a principal with a row filter and two masks.
+//!
+//! ```text
+//! tpch-bench load --parquet DIR --data-dir D      # DIR holds tpchgen's <table>.parquet files
+//! tpch-bench run --data-dir D --queries bench/tpch --mode plain|governed [--runs 3]
+//! ```
+//! `load` registers the eight tables as resources of a department (有条件共享), lands each
+//! Parquet file in a Delta table `tpch/<table>`, and grants an analyst's department every
+//! table, with a row filter on `customer` and masks on `c_name` (name) and `c_phone` (partial).
+//! `run` prints one JSON line per query: the median of the runs, in seconds, and the row count.
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
+use datafusion::prelude::SessionContext;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use zhongshu_catalog::*;
+use zhongshu_engine::{ClientInfo, Lake, LakeConfig, Limits, QueryService, RunData, WriteMode};
+use zhongshu_policies::MaskKey;
+
+const TABLES: [&str; 8] = [
+    "region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem",
+];
+const OWNER: &str = "tpch-owner";
+const DEPARTMENT: &str = "tpch-dept";
+const ANALYST: &str = "tpch_analyst";
+/// The row filter of the analyst's customer grant: every market segment by name, so every row
+/// is tested and kept.
+const CUSTOMER_FILTER: &str =
+    "c_mktsegment IN ('AUTOMOBILE', 'BUILDING', 'FURNITURE', 'HOUSEHOLD', 'MACHINERY')";
+
+#[derive(Parser, Debug)]
+enum Command {
+    /// Register and land the tables, and grant them to the analyst's department.
+    Load {
+        /// Directory of tpchgen's Parquet files.
+        #[arg(long)]
+        parquet: PathBuf,
+        /// The deployment directory to create.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Run the queries.
+    Run {
+        /// The deployment directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Directory of q01.sql … q22.sql.
+        #[arg(long)]
+        queries: PathBuf,
+        /// plain or governed.
+        #[arg(long)]
+        mode: String,
+        /// Runs per query (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+}
+
+async fn open(data_dir: &Path) -> Result<(SqlCatalogStore, Lake)> {
+    std::fs::create_dir_all(data_dir)?;
+    let store =
+        SqlCatalogStore::connect(&format!("sqlite://{}", data_dir.join("catalog.db").display()))
+            .await?;
+    let lake = Lake::open(&LakeConfig::default(), data_dir)?;
+    Ok((store, lake))
+}
+
+fn logical_type(t: &DataType) -> &'static str {
+    match t {
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => "int64",
+        DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) => "float64",
+        DataType::Date32 | DataType::Date64 => "date",
+        _ => "string",
+    }
+}
+
+async fn load(parquet: &Path, data_dir: &Path) -> Result<()> {
+    let (store, lake) = open(data_dir).await?;
+    let actor = Actor::system();
+    for (id, name) in [(OWNER, "TPC-H 数据提供部门"), (DEPARTMENT, "TPC-H 分析部门")] {
+        store
+            .upsert_org(
+                &actor,
+                &OrgUnit {
+                    id: OrgId::new(id),
+                    name: name.into(),
+                    kind: OrgKind::DistrictDepartment,
+                    parent: None,
+                    division_code: None,
+                },
+            )
+            .await?;
+    }
+    if store.get_principal(&PrincipalId::new(ANALYST)).await?.is_none() {
+        store
+            .create_principal(
+                &actor,
+                &NewPrincipal {
+                    principal: Principal {
+                        id: PrincipalId::new(ANALYST),
+                        display_name: "TPC-H 分析人员".into(),
+                        kind: PrincipalKind::User,
+                        org: OrgId::new(DEPARTMENT),
+                        roles: vec![Role::Analyst],
+                        attributes: PrincipalAttributes::default(),
+                    },
+                    password: Some("tpch-bench".into()),
+                    token: Some("zs_tpch_bench".into()),
+                },
+            )
+            .await?;
+    }
+    for table in TABLES {
+        let file = parquet.join(format!("{table}.parquet"));
+        let reader = std::fs::File::open(&file).with_context(|| file.display().to_string())?;
+        let schema = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(reader)?
+            .schema()
+            .clone();
+        let id = ResourceId::new(format!("TPCH-{}", table.to_uppercase()));
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let sensitive = matches!(f.name().as_str(), "c_name" | "c_phone");
+                Column {
+                    name: f.name().clone(),
+                    title: f.name().clone(),
+                    data_type: logical_type(f.data_type()).into(),
+                    nullable: true,
+                    is_key: false,
+                    description: String::new(),
+                    category: if sensitive {
+                        Category::Personal
+                    } else {
+                        Category::Public
+                    },
+                    grade: if sensitive { Grade::L3 } else { Grade::L1 },
+                    element: None,
+                    binding: None,
+                }
+            })
+            .collect();
+        if store.get_resource(&id).await?.is_none() {
+            store
+                .register_resource(
+                    &actor,
+                    &NewResource {
+                        id: id.clone(),
+                        name: format!("TPC-H {table}"),
+                        provider: OrgId::new(OWNER),
+                        abstract_text: "TPC-H SF1 benchmark table".into(),
+                        format: "数据库表".into(),
+                        share_attr: ShareAttr::Conditional,
+                        share_conditions: None,
+                        open_attr: OpenAttr::NotOpen,
+                        open_conditions: None,
+                        update_cycle: UpdateCycle::Irregular,
+                        tier: LibraryTier::Theme,
+                        publish_date: None,
+                        columns,
+                    },
+                )
+                .await?;
+        }
+        let path = format!("tpch/{table}");
+        let started = Instant::now();
+        lake.write_once(
+            &path,
+            table,
+            schema,
+            RunData::Parquet(file.clone()),
+            WriteMode::Overwrite,
+            "tpch-load",
+            1,
+        )
+        .await?;
+        let record = lake.table_record(&id, "main", &path).await?;
+        println!(
+            "{table}: {} rows landed in {:.1} s",
+            record.row_count,
+            started.elapsed().as_secs_f64()
+        );
+        store.upsert_table(&actor, &record).await?;
+        let granted = store.list_grants(Some(&id)).await?;
+        if granted.iter().all(|g| g.revoked_at.is_some()) {
+            let customer = table == "customer";
+            store
+                .create_grant(
+                    &actor,
+                    &NewGrant {
+                        resource: id,
+                        grantee: Grantee::Org(OrgId::new(DEPARTMENT)),
+                        columns: vec![],
+                        purpose: None,
+                        row_filter: customer.then(|| CUSTOMER_FILTER.to_owned()),
+                        masks: if customer {
+                            [
+                                ("c_name".to_owned(), "name".to_owned()),
+                                ("c_phone".to_owned(), "partial".to_owned()),
+                            ]
+                            .into()
+                        } else {
+                            Default::default()
+                        },
+                        expires_at: None,
+                    },
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+async fn run(data_dir: &Path, queries: &Path, mode: &str, runs: usize) -> Result<()> {
+    let (store, lake) = open(data_dir).await?;
+    let store: Arc<dyn CatalogStore> = Arc::new(store);
+    let mut texts = Vec::new();
+    for q in 1..=22 {
+        let file = queries.join(format!("q{q:02}.sql"));
+        texts.push((q, std::fs::read_to_string(&file).with_context(|| file.display().to_string())?));
+    }
+    match mode {
+        "plain" => {
+            let ctx = SessionContext::new();
+            let schema = Arc::new(MemorySchemaProvider::new());
+            for table in TABLES {
+                let delta = lake.open_table(&format!("tpch/{table}")).await?;
+                delta.update_datafusion_session(&ctx.state())?;
+                schema.register_table(table.to_owned(), delta.table_provider().await?)?;
+            }
+            ctx.catalog("datafusion")
+                .context("default catalog")?
+                .register_schema("tpch", schema)?;
+            for (q, sql) in &texts {
+                let mut times = Vec::new();
+                let mut rows = 0;
+                for _ in 0..runs {
+                    let started = Instant::now();
+                    let batches = ctx.sql(sql).await?.collect().await?;
+                    times.push(started.elapsed().as_secs_f64());
+                    rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
+                }
+                report(mode, *q, median(times), rows);
+            }
+        }
+        "governed" => {
+            let service = Arc::new(QueryService::new(
+                lake,
+                store.clone(),
+                MaskKey::new(b"tpch-bench-masking-key")
+                    .map_err(|e| anyhow::anyhow!(e))?,
+                Limits {
+                    timeout: std::time::Duration::from_secs(3600),
+                    memory_bytes: 16 << 30,
+                    max_rows: u64::MAX,
+                    max_concurrent: 4,
+                },
+            ));
+            let principal = store
+                .get_principal(&PrincipalId::new(ANALYST))
+                .await?
+                .context("run `tpch-bench load` first")?;
+            let session = service
+                .open(
+                    principal,
+                    None,
+                    ClientInfo {
+                        address: "bench".into(),
+                        protocol: "cli",
+                    },
+                )
+                .await?;
+            for (q, sql) in &texts {
+                let mut times = Vec::new();
+                let mut rows = 0;
+                for _ in 0..runs {
+                    let started = Instant::now();
+                    let (_, batches) = session.query(sql).await?;
+                    times.push(started.elapsed().as_secs_f64());
+                    rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
+                }
+                report(mode, *q, median(times), rows);
+            }
+        }
+        other => bail!("--mode {other}: use plain or governed"),
+    }
+    Ok(())
+}
+
+fn report(mode: &str, query: usize, seconds: f64, rows: usize) {
+    println!(
+        "{}",
+        serde_json::json!({"tool": format!("zhongshu-{mode}"), "query": query, "seconds": seconds, "rows": rows})
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Command::parse() {
+        Command::Load { parquet, data_dir } => load(&parquet, &data_dir).await,
+        Command::Run {
+            data_dir,
+            queries,
+            mode,
+            runs,
+        } => run(&data_dir, &queries, &mode, runs).await,
+    }
+}
