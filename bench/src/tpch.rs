@@ -63,9 +63,11 @@ enum Command {
 
 async fn open(data_dir: &Path) -> Result<(SqlCatalogStore, Lake)> {
     std::fs::create_dir_all(data_dir)?;
-    let store =
-        SqlCatalogStore::connect(&format!("sqlite://{}", data_dir.join("catalog.db").display()))
-            .await?;
+    let store = SqlCatalogStore::connect(&format!(
+        "sqlite://{}",
+        data_dir.join("catalog.db").display()
+    ))
+    .await?;
     let lake = Lake::open(&LakeConfig::default(), data_dir)?;
     Ok((store, lake))
 }
@@ -82,7 +84,10 @@ fn logical_type(t: &DataType) -> &'static str {
 async fn load(parquet: &Path, data_dir: &Path) -> Result<()> {
     let (store, lake) = open(data_dir).await?;
     let actor = Actor::system();
-    for (id, name) in [(OWNER, "TPC-H 数据提供部门"), (DEPARTMENT, "TPC-H 分析部门")] {
+    for (id, name) in [
+        (OWNER, "TPC-H 数据提供部门"),
+        (DEPARTMENT, "TPC-H 分析部门"),
+    ] {
         store
             .upsert_org(
                 &actor,
@@ -96,7 +101,11 @@ async fn load(parquet: &Path, data_dir: &Path) -> Result<()> {
             )
             .await?;
     }
-    if store.get_principal(&PrincipalId::new(ANALYST)).await?.is_none() {
+    if store
+        .get_principal(&PrincipalId::new(ANALYST))
+        .await?
+        .is_none()
+    {
         store
             .create_principal(
                 &actor,
@@ -118,9 +127,10 @@ async fn load(parquet: &Path, data_dir: &Path) -> Result<()> {
     for table in TABLES {
         let file = parquet.join(format!("{table}.parquet"));
         let reader = std::fs::File::open(&file).with_context(|| file.display().to_string())?;
-        let schema = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(reader)?
-            .schema()
-            .clone();
+        let schema =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(reader)?
+                .schema()
+                .clone();
         let id = ResourceId::new(format!("TPCH-{}", table.to_uppercase()));
         let columns = schema
             .fields()
@@ -227,7 +237,10 @@ async fn run(data_dir: &Path, queries: &Path, mode: &str, runs: usize) -> Result
     let mut texts = Vec::new();
     for q in 1..=22 {
         let file = queries.join(format!("q{q:02}.sql"));
-        texts.push((q, std::fs::read_to_string(&file).with_context(|| file.display().to_string())?));
+        texts.push((
+            q,
+            std::fs::read_to_string(&file).with_context(|| file.display().to_string())?,
+        ));
     }
     match mode {
         "plain" => {
@@ -257,8 +270,7 @@ async fn run(data_dir: &Path, queries: &Path, mode: &str, runs: usize) -> Result
             let service = Arc::new(QueryService::new(
                 lake,
                 store.clone(),
-                MaskKey::new(b"tpch-bench-masking-key")
-                    .map_err(|e| anyhow::anyhow!(e))?,
+                MaskKey::new(b"tpch-bench-masking-key").map_err(|e| anyhow::anyhow!(e))?,
                 Limits {
                     timeout: std::time::Duration::from_secs(3600),
                     memory_bytes: 16 << 30,

@@ -83,7 +83,43 @@ impl ChangeEvent {
     }
 }
 
-/// Incremental verifier: feed entries in sequence order.
+/// An entry of a hash chain: the change log's [`ChangeEvent`] or the audit log's
+/// [`crate::AuditRecord`].
+pub trait ChainEntry {
+    /// Position in the chain, from 1.
+    fn seq(&self) -> i64;
+    /// The stored previous hash.
+    fn prev_hash(&self) -> &str;
+    /// The stored hash.
+    fn hash(&self) -> &str;
+    /// The hash recomputed from the entry's fields and `prev_hash`.
+    fn recompute(&self) -> String;
+    /// How to name the entry when its content does not match its hash.
+    fn describe(&self) -> String;
+}
+
+impl ChainEntry for ChangeEvent {
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+    fn prev_hash(&self) -> &str {
+        &self.prev_hash
+    }
+    fn hash(&self) -> &str {
+        &self.hash
+    }
+    fn recompute(&self) -> String {
+        entry_hash(&self.prev_hash, &self.fields())
+    }
+    fn describe(&self) -> String {
+        format!(
+            "entry {} {} {} by {} at {}",
+            self.entity_kind, self.entity_id, self.action, self.actor, self.at
+        )
+    }
+}
+
+/// Incremental verifier of either chain: feed entries in sequence order.
 #[derive(Debug)]
 pub struct ChainVerifier {
     expected_prev: String,
@@ -105,31 +141,35 @@ impl Default for ChainVerifier {
 
 impl ChainVerifier {
     /// Checks the next entry; after the first break, further entries are only counted.
-    pub fn feed(&mut self, e: &ChangeEvent) {
+    pub fn feed(&mut self, e: &impl ChainEntry) {
         self.checked += 1;
         if self.broken.is_some() {
             return;
         }
-        let reason = if e.seq != self.expected_seq {
+        let reason = if e.seq() != self.expected_seq {
             Some(format!(
                 "expected entry {} but found {} (an entry was removed)",
-                self.expected_seq, e.seq
+                self.expected_seq,
+                e.seq()
             ))
-        } else if e.prev_hash != self.expected_prev {
+        } else if e.prev_hash() != self.expected_prev {
             Some("prev_hash does not match the previous entry's hash".to_owned())
-        } else if entry_hash(&e.prev_hash, &e.fields()) != e.hash {
+        } else if e.recompute() != e.hash() {
             Some(format!(
-                "content does not match its hash (entry {} {} {} by {} at {} was altered)",
-                e.entity_kind, e.entity_id, e.action, e.actor, e.at
+                "content does not match its hash ({} was altered)",
+                e.describe()
             ))
         } else {
             None
         };
         if let Some(reason) = reason {
-            self.broken = Some(BrokenLink { seq: e.seq, reason });
+            self.broken = Some(BrokenLink {
+                seq: e.seq(),
+                reason,
+            });
         }
-        self.expected_prev = e.hash.clone();
-        self.expected_seq = e.seq + 1;
+        self.expected_prev = e.hash().to_owned();
+        self.expected_seq = e.seq() + 1;
     }
 
     /// Entries checked so far.

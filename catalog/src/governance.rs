@@ -5,9 +5,8 @@
 //! which masks) is decided by the policies crate. Masks are kept here as their codes
 //! (`resident_id`, `name`, `none`, …) because the catalog sits below the policies crate.
 
-use crate::changelog::{GENESIS, hash_fields};
+use crate::changelog::hash_fields;
 use crate::ids::{OrgId, PrincipalId, ResourceId};
-use crate::model::BrokenLink;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -245,64 +244,28 @@ impl AuditRecord {
     }
 }
 
-/// Verifies audit entries fed in sequence order, like the change-log verifier.
-#[derive(Debug)]
-pub struct AuditVerifier {
-    expected_prev: String,
-    expected_seq: i64,
-    checked: i64,
-    broken: Option<BrokenLink>,
-}
-
-impl Default for AuditVerifier {
-    fn default() -> Self {
-        AuditVerifier {
-            expected_prev: GENESIS.to_owned(),
-            expected_seq: 1,
-            checked: 0,
-            broken: None,
-        }
+impl crate::changelog::ChainEntry for AuditRecord {
+    fn seq(&self) -> i64 {
+        self.seq
     }
-}
-
-impl AuditVerifier {
-    /// Checks the next entry; after the first break, further entries are only counted.
-    pub fn feed(&mut self, e: &AuditRecord) {
-        self.checked += 1;
-        if self.broken.is_none() {
-            let reason = if e.seq != self.expected_seq {
-                Some(format!(
-                    "expected entry {} but found {} (an entry was removed)",
-                    self.expected_seq, e.seq
-                ))
-            } else if e.prev_hash != self.expected_prev {
-                Some("prev_hash does not match the previous entry's hash".to_owned())
-            } else if e.compute_hash() != e.hash {
-                Some(format!(
-                    "content does not match its hash (query by {} at {} was altered)",
-                    e.record.principal, e.at
-                ))
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
-                self.broken = Some(BrokenLink { seq: e.seq, reason });
-            }
-        }
-        self.expected_prev = e.hash.clone();
-        self.expected_seq = e.seq + 1;
+    fn prev_hash(&self) -> &str {
+        &self.prev_hash
     }
-
-    /// Entries checked, the first break and the head hash.
-    pub fn finish(self) -> (i64, Option<BrokenLink>, Option<String>) {
-        let head = (self.checked > 0).then_some(self.expected_prev);
-        (self.checked, self.broken, head)
+    fn hash(&self) -> &str {
+        &self.hash
+    }
+    fn recompute(&self) -> String {
+        self.compute_hash()
+    }
+    fn describe(&self) -> String {
+        format!("query by {} at {}", self.record.principal, self.at)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::changelog::GENESIS;
 
     fn record(seq: i64, prev: &str) -> AuditRecord {
         let mut r = AuditRecord {
@@ -335,12 +298,12 @@ mod tests {
         let a = record(1, GENESIS);
         let b = record(2, &a.hash);
         let mut c = record(3, &b.hash);
-        let mut v = AuditVerifier::default();
-        [&a, &b, &c].iter().for_each(|e| v.feed(e));
+        let mut v = crate::changelog::ChainVerifier::default();
+        [&a, &b, &c].into_iter().for_each(|e| v.feed(e));
         assert_eq!(v.finish().1, None);
         c.record.rows = 1000;
-        let mut v = AuditVerifier::default();
-        [&a, &b, &c].iter().for_each(|e| v.feed(e));
+        let mut v = crate::changelog::ChainVerifier::default();
+        [&a, &b, &c].into_iter().for_each(|e| v.feed(e));
         assert_eq!(v.finish().1.map(|b| b.seq), Some(3));
     }
 

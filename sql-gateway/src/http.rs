@@ -182,6 +182,7 @@ enum Encoder {
         rows: u64,
     },
     Csv {
+        schema: SchemaRef,
         header: bool,
     },
     Arrow(Box<arrow::ipc::writer::StreamWriter<Vec<u8>>>),
@@ -201,7 +202,10 @@ impl Encoder {
                 started: false,
                 rows: 0,
             },
-            Format::Csv => Encoder::Csv { header: true },
+            Format::Csv => Encoder::Csv {
+                schema,
+                header: true,
+            },
             Format::Arrow => match arrow::ipc::writer::StreamWriter::try_new(Vec::new(), &schema) {
                 Ok(w) => Encoder::Arrow(Box::new(w)),
                 Err(e) => Encoder::Failed(e.to_string()),
@@ -260,7 +264,7 @@ impl Encoder {
                 }
                 Ok(Bytes::from(out))
             }
-            Encoder::Csv { header } => {
+            Encoder::Csv { header, .. } => {
                 let mut buf = Vec::new();
                 {
                     let mut w = arrow::csv::WriterBuilder::new()
@@ -286,22 +290,19 @@ impl Encoder {
 
     fn finish(&mut self) -> Chunk {
         match self {
-            Encoder::Json {
-                schema,
-                started,
-                rows,
-            } => {
-                let head = if *started {
-                    String::new()
-                } else {
-                    Self::json_head(schema)
-                };
-                Ok(Bytes::from(format!("{head}],\"row_count\":{rows}}}")))
-            }
-            Encoder::Csv { header } => {
+            Encoder::Json { .. } => self.json_tail(None),
+            Encoder::Csv { schema, header } => {
                 // An empty result still gets its header line.
-                let _ = header;
-                Ok(Bytes::new())
+                let line = if *header {
+                    let names: Vec<&str> =
+                        schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    let mut w = csv::Writer::from_writer(Vec::new());
+                    w.write_record(&names).map_err(io_error)?;
+                    w.into_inner().map_err(io_error)?
+                } else {
+                    Vec::new()
+                };
+                Ok(Bytes::from(line))
             }
             Encoder::Arrow(w) => {
                 w.finish().map_err(io_error)?;
@@ -317,23 +318,33 @@ impl Encoder {
 
     fn error(&mut self, message: &str) -> Chunk {
         match self {
-            Encoder::Json {
-                schema,
-                started,
-                rows,
-            } => {
-                let head = if *started {
-                    String::new()
-                } else {
-                    Self::json_head(schema)
-                };
-                Ok(Bytes::from(format!(
-                    "{head}],\"row_count\":{rows},\"error\":{}}}",
-                    serde_json::Value::String(message.to_owned())
-                )))
-            }
+            Encoder::Json { .. } => self.json_tail(Some(message)),
             _ => Err(io_error(message)),
         }
+    }
+
+    /// The end of a JSON body (its head too, when no batch came): the row count, and the
+    /// error that ended it early, if any.
+    fn json_tail(&self, error: Option<&str>) -> Chunk {
+        let Encoder::Json {
+            schema,
+            started,
+            rows,
+        } = self
+        else {
+            return Ok(Bytes::new());
+        };
+        let head = if *started {
+            String::new()
+        } else {
+            Self::json_head(schema)
+        };
+        let error = error
+            .map(|m| format!(",\"error\":{}", serde_json::Value::String(m.to_owned())))
+            .unwrap_or_default();
+        Ok(Bytes::from(format!(
+            "{head}],\"row_count\":{rows}{error}}}"
+        )))
     }
 }
 

@@ -205,6 +205,8 @@ def test_http_sql_in_every_format(server, credentials):
     csv = sql_http(server, token, sql, "csv", purpose)
     assert csv.status_code == 200 and csv.text.splitlines()[0] == "id_no,name,birth_date"
     assert len(csv.text.splitlines()) == 51
+    empty = sql_http(server, token, sql.replace("LIMIT 50", "LIMIT 0"), "csv", purpose)
+    assert empty.text.splitlines() == ["id_no,name,birth_date"]
     arrow = pa.ipc.open_stream(sql_http(server, token, sql, "arrow", purpose).content).read_all()
     assert arrow.num_rows == 50 and arrow.column_names == ["id_no", "name", "birth_date"]
     table = pq.read_table(io.BytesIO(sql_http(server, token, sql, "parquet", purpose).content))

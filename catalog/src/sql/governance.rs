@@ -6,7 +6,7 @@ use super::{Backend, SqlCatalogStore, fetch_resource, find_column, log_change, n
 use crate::changelog::GENESIS;
 use crate::error::{CatalogError, Result};
 use crate::governance::{
-    AuditRecord, AuditVerifier, CustomPolicy, Grant, Grantee, NewAuditRecord, NewGrant, expiry_time,
+    AuditRecord, CustomPolicy, Grant, Grantee, NewAuditRecord, NewGrant, expiry_time,
 };
 use crate::ids::{OrgId, PrincipalId, ResourceId};
 use crate::model::{ChainReport, Principal};
@@ -449,7 +449,7 @@ pub(super) async fn audit_records(
 }
 
 pub(super) async fn verify_audit_log(store: &SqlCatalogStore) -> Result<ChainReport> {
-    let mut verifier = AuditVerifier::default();
+    let mut verifier = crate::changelog::ChainVerifier::default();
     let mut after = 0;
     loop {
         let batch = audit_records(store, after, 5000).await?;
