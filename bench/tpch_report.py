@@ -1,5 +1,9 @@
 """Summarises a TPC-H results file (JSON lines from tpch-bench and tpch_duckdb.py): per-query
-times, and geometric-mean ratios governed/plain and governed/DuckDB, as a Markdown table.
+times and geometric-mean ratios, as a Markdown table.
+
+Tools: zhongshu-plain (DataFusion over the Delta tables), zhongshu-parquet (DataFusion over
+tpchgen's files), zhongshu-governed (the query service in process), zhongshu-gateway (the Flight
+SQL door over loopback TCP), duckdb.
 
     python bench/tpch_report.py RESULTS.jsonl
 """
@@ -9,6 +13,8 @@ import math
 import sys
 from collections import defaultdict
 
+ORDER = ["zhongshu-plain", "zhongshu-parquet", "zhongshu-governed", "zhongshu-gateway", "duckdb"]
+
 
 def main():
     times = defaultdict(dict)
@@ -17,12 +23,14 @@ def main():
         r = json.loads(line)
         times[r["tool"]][r["query"]] = r["seconds"]
         rows[r["tool"]][r["query"]] = r["rows"]
-    tools = ["zhongshu-plain", "zhongshu-governed", "duckdb"]
-    print("| query | " + " | ".join(tools) + " | governed/plain |")
+    tools = [t for t in ORDER if t in times]
+    governed = "zhongshu-gateway" if "zhongshu-gateway" in times else "zhongshu-governed"
+    short = {t: t.removeprefix("zhongshu-") for t in tools}
+    print("| query | " + " | ".join(short[t] for t in tools) + f" | {short[governed]}/plain |")
     print("| --- | " + " | ".join("---" for _ in tools) + " | --- |")
     for q in range(1, 23):
         cells = [f"{times[t].get(q, float('nan')):.3f}" for t in tools]
-        ratio = times["zhongshu-governed"][q] / times["zhongshu-plain"][q]
+        ratio = times[governed][q] / times["zhongshu-plain"][q]
         print(f"| Q{q} | " + " | ".join(cells) + f" | {ratio:.2f} |")
 
     def geomean(tool):
@@ -30,11 +38,17 @@ def main():
 
     g = {t: geomean(t) for t in tools}
     print()
-    print("geometric mean (s): " + ", ".join(f"{t} {g[t]:.3f}" for t in tools))
-    print(f"governed/plain: {g['zhongshu-governed'] / g['zhongshu-plain']:.3f}")
-    print(f"governed/DuckDB: {g['zhongshu-governed'] / g['duckdb']:.3f}")
-    differ = [q for q in range(1, 23) if rows["zhongshu-plain"].get(q) != rows["duckdb"].get(q)]
-    print(f"queries whose row counts differ between plain DataFusion and DuckDB: {differ or 'none'}")
+    print("geometric mean (s): " + ", ".join(f"{short[t]} {g[t]:.3f}" for t in tools))
+    for t in ("zhongshu-governed", "zhongshu-gateway"):
+        if t in g:
+            print(f"{short[t]}/plain: {g[t] / g['zhongshu-plain']:.3f}")
+            print(f"{short[t]}/DuckDB: {g[t] / g['duckdb']:.3f}")
+    differ = [
+        q
+        for q in range(1, 23)
+        if len({rows[t].get(q) for t in tools}) != 1
+    ]
+    print(f"queries whose row counts differ between tools: {differ or 'none'}")
 
 
 if __name__ == "__main__":

@@ -3,23 +3,32 @@
 //!
 //! ```text
 //! tpch-bench load --parquet DIR --data-dir D      # DIR holds tpchgen's <table>.parquet files
-//! tpch-bench run --data-dir D --queries bench/tpch --mode plain|governed [--runs 3]
+//! tpch-bench run --data-dir D --queries bench/tpch --mode plain|parquet|governed|gateway [--runs 3]
 //! ```
 //! `load` registers the eight tables as resources of a department (有条件共享), lands each
 //! Parquet file in a Delta table `tpch/<table>`, and grants an analyst's department every
 //! table, with a row filter on `customer` and masks on `c_name` (name) and `c_phone` (partial).
 //! `run` prints one JSON line per query: the median of the runs, in seconds, and the row count.
+//! Modes: `plain` is DataFusion over the Delta tables; `parquet` is DataFusion over tpchgen's
+//! files (`--parquet DIR`), which separates the Delta layer's cost from DataFusion's;
+//! `governed` is the query service in process; `gateway` is the Flight SQL door over loopback
+//! TCP, as a notebook reaches it.
 
 use anyhow::{Context, Result, bail};
+use arrow_flight::sql::client::FlightSqlServiceClient;
 use clap::Parser;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::prelude::SessionContext;
+use futures::TryStreamExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use zhongshu_catalog::*;
-use zhongshu_engine::{ClientInfo, Lake, LakeConfig, Limits, QueryService, RunData, WriteMode};
+use zhongshu_engine::{
+    ClientInfo, Lake, LakeConfig, Limits, PrincipalSession, QueryService, RunData, WriteMode,
+};
 use zhongshu_policies::MaskKey;
 
 const TABLES: [&str; 8] = [
@@ -28,6 +37,8 @@ const TABLES: [&str; 8] = [
 const OWNER: &str = "tpch-owner";
 const DEPARTMENT: &str = "tpch-dept";
 const ANALYST: &str = "tpch_analyst";
+/// The analyst's bearer token (Flight SQL).
+const TOKEN: &str = "zs_tpch_bench";
 /// The row filter of the analyst's customer grant: every market segment by name, so every row
 /// is tested and kept.
 const CUSTOMER_FILTER: &str =
@@ -58,6 +69,9 @@ enum Command {
         /// Runs per query (the median is reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// tpchgen's Parquet files, for `--mode parquet`.
+        #[arg(long)]
+        parquet: Option<PathBuf>,
     },
 }
 
@@ -119,7 +133,7 @@ async fn load(parquet: &Path, data_dir: &Path) -> Result<()> {
                         attributes: PrincipalAttributes::default(),
                     },
                     password: Some("tpch-bench".into()),
-                    token: Some("zs_tpch_bench".into()),
+                    token: Some(TOKEN.into()),
                 },
             )
             .await?;
@@ -231,7 +245,70 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-async fn run(data_dir: &Path, queries: &Path, mode: &str, runs: usize) -> Result<()> {
+/// What a mode runs a query through; each returns the result's row count.
+enum Runner {
+    /// A plain DataFusion session (over the Delta tables or the Parquet files).
+    DataFusion(SessionContext),
+    /// The governed query service, in process.
+    Service(PrincipalSession),
+    /// The Flight SQL door over loopback TCP: gRPC and Arrow IPC as a notebook sees them.
+    Gateway(FlightSqlServiceClient<tonic::transport::Channel>),
+}
+
+impl Runner {
+    async fn rows(&mut self, sql: &str) -> Result<usize> {
+        let count = |batches: &[RecordBatch]| batches.iter().map(|b| b.num_rows()).sum();
+        match self {
+            Runner::DataFusion(ctx) => Ok(count(&ctx.sql(sql).await?.collect().await?)),
+            Runner::Service(session) => Ok(count(&session.query(sql).await?.1)),
+            Runner::Gateway(client) => {
+                let info = client.execute(sql.to_owned(), None).await?;
+                let mut rows = 0;
+                for endpoint in info.endpoint {
+                    let ticket = endpoint.ticket.context("endpoint without a ticket")?;
+                    let mut stream = client.do_get(ticket).await?;
+                    while let Some(batch) = stream.try_next().await? {
+                        rows += batch.num_rows();
+                    }
+                }
+                Ok(rows)
+            }
+        }
+    }
+}
+
+/// A plain DataFusion session with the eight tables in schema `tpch`.
+async fn plain_session(lake: &Lake, parquet: Option<&Path>) -> Result<SessionContext> {
+    let ctx = SessionContext::new();
+    let schema = Arc::new(MemorySchemaProvider::new());
+    for table in TABLES {
+        let provider = match parquet {
+            None => {
+                let delta = lake.open_table(&format!("tpch/{table}")).await?;
+                zhongshu_engine::table_provider(&delta, &ctx.state()).await?
+            }
+            Some(dir) => {
+                let file = dir.join(format!("{table}.parquet"));
+                ctx.read_parquet(file.display().to_string(), Default::default())
+                    .await?
+                    .into_view()
+            }
+        };
+        schema.register_table(table.to_owned(), provider)?;
+    }
+    ctx.catalog("datafusion")
+        .context("default catalog")?
+        .register_schema("tpch", schema)?;
+    Ok(ctx)
+}
+
+async fn run(
+    data_dir: &Path,
+    queries: &Path,
+    mode: &str,
+    runs: usize,
+    parquet: Option<&Path>,
+) -> Result<()> {
     let (store, lake) = open(data_dir).await?;
     let store: Arc<dyn CatalogStore> = Arc::new(store);
     let mut texts = Vec::new();
@@ -242,47 +319,34 @@ async fn run(data_dir: &Path, queries: &Path, mode: &str, runs: usize) -> Result
             std::fs::read_to_string(&file).with_context(|| file.display().to_string())?,
         ));
     }
-    match mode {
-        "plain" => {
-            let ctx = SessionContext::new();
-            let schema = Arc::new(MemorySchemaProvider::new());
-            for table in TABLES {
-                let delta = lake.open_table(&format!("tpch/{table}")).await?;
-                delta.update_datafusion_session(&ctx.state())?;
-                schema.register_table(table.to_owned(), delta.table_provider().await?)?;
-            }
-            ctx.catalog("datafusion")
-                .context("default catalog")?
-                .register_schema("tpch", schema)?;
-            for (q, sql) in &texts {
-                let mut times = Vec::new();
-                let mut rows = 0;
-                for _ in 0..runs {
-                    let started = Instant::now();
-                    let batches = ctx.sql(sql).await?.collect().await?;
-                    times.push(started.elapsed().as_secs_f64());
-                    rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
-                }
-                report(mode, *q, median(times), rows);
-            }
-        }
+    let service = || {
+        Ok::<_, anyhow::Error>(Arc::new(QueryService::new(
+            lake.clone(),
+            store.clone(),
+            MaskKey::new(b"tpch-bench-masking-key").map_err(|e| anyhow::anyhow!(e))?,
+            Limits {
+                timeout: std::time::Duration::from_secs(3600),
+                memory_bytes: 16 << 30,
+                max_rows: u64::MAX,
+                max_concurrent: 4,
+            },
+        )))
+    };
+    let mut runner = match mode {
+        "plain" => Runner::DataFusion(plain_session(&lake, None).await?),
+        "parquet" => Runner::DataFusion(
+            plain_session(
+                &lake,
+                Some(parquet.context("--mode parquet needs --parquet DIR")?),
+            )
+            .await?,
+        ),
         "governed" => {
-            let service = Arc::new(QueryService::new(
-                lake,
-                store.clone(),
-                MaskKey::new(b"tpch-bench-masking-key").map_err(|e| anyhow::anyhow!(e))?,
-                Limits {
-                    timeout: std::time::Duration::from_secs(3600),
-                    memory_bytes: 16 << 30,
-                    max_rows: u64::MAX,
-                    max_concurrent: 4,
-                },
-            ));
             let principal = store
                 .get_principal(&PrincipalId::new(ANALYST))
                 .await?
                 .context("run `tpch-bench load` first")?;
-            let session = service
+            let session = service()?
                 .open(
                     principal,
                     None,
@@ -292,19 +356,35 @@ async fn run(data_dir: &Path, queries: &Path, mode: &str, runs: usize) -> Result
                     },
                 )
                 .await?;
-            for (q, sql) in &texts {
-                let mut times = Vec::new();
-                let mut rows = 0;
-                for _ in 0..runs {
-                    let started = Instant::now();
-                    let (_, batches) = session.query(sql).await?;
-                    times.push(started.elapsed().as_secs_f64());
-                    rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
-                }
-                report(mode, *q, median(times), rows);
-            }
+            Runner::Service(session)
         }
-        other => bail!("--mode {other}: use plain or governed"),
+        "gateway" => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let address = listener.local_addr()?;
+            let service = service()?;
+            tokio::spawn(async move {
+                if let Err(e) = zhongshu_sql_gateway::flight::serve(listener, service).await {
+                    eprintln!("flight: {e}");
+                }
+            });
+            let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))?
+                .connect()
+                .await?;
+            let mut client = FlightSqlServiceClient::new(channel);
+            client.set_token(TOKEN.to_owned());
+            Runner::Gateway(client)
+        }
+        other => bail!("--mode {other}: use plain, parquet, governed or gateway"),
+    };
+    for (q, sql) in &texts {
+        let mut times = Vec::new();
+        let mut rows = 0;
+        for _ in 0..runs {
+            let started = Instant::now();
+            rows = runner.rows(sql).await.with_context(|| format!("Q{q}"))?;
+            times.push(started.elapsed().as_secs_f64());
+        }
+        report(mode, *q, median(times), rows);
     }
     Ok(())
 }
@@ -325,6 +405,7 @@ async fn main() -> Result<()> {
             queries,
             mode,
             runs,
-        } => run(&data_dir, &queries, &mode, runs).await,
+            parquet,
+        } => run(&data_dir, &queries, &mode, runs, parquet.as_deref()).await,
     }
 }

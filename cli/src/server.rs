@@ -111,6 +111,10 @@ pub async fn serve(d: &Deployment, args: &ServeArgs) -> CliResult {
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();
     let app = router(state).merge(zhongshu_sql_gateway::http::router(service));
+    // Streamed SQL results end in small frames that would otherwise wait for delayed ACKs.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -30,6 +30,7 @@ use datafusion::catalog::{
 };
 use datafusion::datasource::{TableType, ViewTable, provider_as_source};
 use datafusion::error::DataFusionError;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
@@ -244,8 +245,7 @@ impl Registry {
         let planning =
             SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
         let table = self.lake.open_table(&access.path).await?;
-        table.update_datafusion_session(&planning.state())?;
-        let provider = table.table_provider().await?;
+        let provider = crate::scan::table_provider(&table, &planning.state()).await?;
         let scan = LogicalPlanBuilder::scan(
             format!("{}.{}", access.schema, access.name),
             provider_as_source(provider),
@@ -432,6 +432,9 @@ impl GovernedSession {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_bytes)))
             .with_disk_manager_builder(DiskManagerBuilder::default())
+            .with_cache_manager(
+                CacheManagerConfig::default().with_file_metadata_cache(Some(lake.footer_cache())),
+            )
             .build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config.clone(), runtime.clone());
         let mut entries: BTreeMap<String, BTreeMap<String, Entry>> = BTreeMap::new();

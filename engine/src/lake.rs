@@ -7,6 +7,9 @@
 
 use crate::error::{EngineError, Result};
 use arrow::array::RecordBatch;
+use datafusion::execution::cache::cache_manager::CachedFileMetadataEntry;
+use datafusion::execution::cache::cache_manager::FileMetadataCache;
+use datafusion::execution::cache::default_cache::DefaultCache;
 use datafusion::prelude::SessionContext;
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
@@ -17,9 +20,13 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use url::Url;
 use zhongshu_catalog::{ResourceId, TableRecord};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Where the lake lives.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +125,71 @@ pub struct WriteOutcome {
 pub struct Lake {
     root: Url,
     options: HashMap<String, String>,
+    /// Tables opened for reading, shared by the lake's clones; see [`Lake::open_table`].
+    opened: Arc<Mutex<OpenedTables>>,
+    /// Parquet footers read by queries, shared by every session over the lake; see
+    /// [`Lake::footer_cache`].
+    footers: Arc<FileMetadataCache>,
+}
+
+/// Memory the footer cache may hold.
+const FOOTER_CACHE_BYTES: usize = 256 << 20;
+
+/// Most tables [`Lake::open_table`] keeps loaded.
+const OPENED_TABLES: usize = 512;
+
+/// Loaded table states by path, with when each was last used (the least recently used one
+/// goes first when the cache is full).
+#[derive(Default)]
+struct OpenedTables {
+    tables: HashMap<String, (DeltaTable, u64)>,
+    clock: u64,
+}
+
+impl std::fmt::Debug for OpenedTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedTables")
+            .field("tables", &self.tables.len())
+            .finish()
+    }
+}
+
+impl OpenedTables {
+    fn get(&mut self, path: &str) -> Option<DeltaTable> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.tables.get_mut(path).map(|(table, used)| {
+            *used = clock;
+            table.clone()
+        })
+    }
+
+    /// Keeps `table` unless a newer state of it is already kept.
+    fn put(&mut self, path: &str, table: &DeltaTable) {
+        self.clock += 1;
+        if let Some((kept, used)) = self.tables.get_mut(path) {
+            if kept.version() <= table.version() {
+                *kept = table.clone();
+            }
+            *used = self.clock;
+            return;
+        }
+        if self.tables.len() >= OPENED_TABLES
+            && let Some(oldest) = self
+                .tables
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(p, _)| p.clone())
+        {
+            self.tables.remove(&oldest);
+        }
+        self.tables
+            .insert(path.to_owned(), (table.clone(), self.clock));
+    }
+
+    fn forget(&mut self, path: &str) {
+        self.tables.remove(path);
+    }
 }
 
 impl Lake {
@@ -155,7 +227,20 @@ impl Lake {
         Ok(Lake {
             root,
             options: config.options.clone(),
+            opened: Arc::default(),
+            footers: Arc::new(DefaultCache::<
+                object_store::path::Path,
+                CachedFileMetadataEntry,
+            >::new(FOOTER_CACHE_BYTES)),
         })
+    }
+
+    /// The Parquet footers (schemas, statistics, page indexes) queries have read, for sessions
+    /// to share: a governed session lives for one connection or call, and without this each
+    /// would read and parse the footers of every file it touches again. Data files are never
+    /// rewritten in place (Delta writes new files with unique names), so an entry stays right.
+    pub fn footer_cache(&self) -> Arc<FileMetadataCache> {
+        self.footers.clone()
     }
 
     /// The root URL.
@@ -196,14 +281,28 @@ impl Lake {
         Ok(table)
     }
 
-    /// Opens an existing table.
+    /// Opens an existing table at its latest version.
+    ///
+    /// A table opened before is brought up to date from the state kept then, which reads only
+    /// the commits made since (one listing of the log when there are none) instead of loading
+    /// the table again: queries open every table they name, so this is on every statement's
+    /// path. A kept state that fails to update is dropped and the table opened afresh.
     pub async fn open_table(&self, path: &str) -> Result<DeltaTable> {
+        let kept = lock(&self.opened).get(path);
+        if let Some(mut table) = kept {
+            if table.update_incremental(None).await.is_ok() {
+                lock(&self.opened).put(path, &table);
+                return Ok(table);
+            }
+            lock(&self.opened).forget(path);
+        }
         let table = self.table_handle(path).await?;
         if table.version().is_none() {
             return Err(EngineError::NoTable {
                 location: table.table_url().to_string(),
             });
         }
+        lock(&self.opened).put(path, &table);
         Ok(table)
     }
 

@@ -2,7 +2,8 @@
 //!
 //! This crate owns the physical side of the lakehouse. [`Lake`] maps zones and tiers to Delta
 //! tables on a local directory or an S3-compatible store and writes them through delta-rs;
-//! [`schema`] turns catalog items into Arrow schemas. [`governed`] is the session principals
+//! [`schema`] turns catalog items into Arrow schemas; [`scan`] reads lake tables with
+//! DataFusion's Parquet scan. [`governed`] is the session principals
 //! query through: only granted tables, masks and row filters below every user expression,
 //! statements other than queries refused, limits applied. [`service`] is the door every front end
 //! opens sessions through: it decides a principal's access from the catalog and audits every
@@ -13,6 +14,7 @@ pub mod error;
 pub mod governed;
 pub mod lake;
 pub mod maintenance;
+pub mod scan;
 pub mod schema;
 pub mod service;
 
@@ -22,6 +24,7 @@ pub use lake::{
     Lake, LakeConfig, LakeRef, RunData, StreamingAppend, VALID_FROM, VALID_TO, WriteMode,
     WriteOutcome,
 };
+pub use scan::table_provider;
 pub use service::{AuditedStream, ClientInfo, PrincipalSession, QueryService};
 
 /// The DataFusion and Arrow versions zhongshu is built with, re-exported so that every crate

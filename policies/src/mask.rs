@@ -21,7 +21,7 @@
 //! data element (公民身份号码 → `resident_id`, 姓名 → `name`, …) or, failing that, `year` for
 //! dates and `partial` for text; L4 and above are nullified unless a grant names the column.
 
-use datafusion::arrow::array::{ArrayRef, AsArray, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::{ColumnarValue, Expr, ScalarUDF, Volatility, create_udf};
@@ -91,48 +91,43 @@ impl Mask {
 
     /// Masks one text value.
     pub fn apply(self, value: &str, key: &MaskKey) -> Option<String> {
-        let chars: Vec<char> = value.chars().collect();
-        let keep = |head: usize, tail: usize| -> String {
-            let n = chars.len();
-            if head + tail >= n {
-                // Too short to show anything and hide anything: hide all of it.
-                return "*".repeat(n);
-            }
-            chars[..head]
-                .iter()
-                .copied()
-                .chain(std::iter::repeat_n('*', n - head - tail))
-                .chain(chars[n - tail..].iter().copied())
-                .collect()
+        let mut out = String::with_capacity(value.len());
+        self.apply_into(value, key, &mut out).then_some(out)
+    }
+
+    /// Masks one text value into `out` (appending); false when the masked value is null. The
+    /// masking functions call this once per row with one reused buffer.
+    pub fn apply_into(self, value: &str, key: &MaskKey, out: &mut String) -> bool {
+        let chars = if value.is_ascii() {
+            value.len()
+        } else {
+            value.chars().count()
         };
-        Some(match self {
-            Mask::ResidentId => keep(6, 4),
-            Mask::Name => {
-                if chars.len() <= 1 {
-                    "*".into()
-                } else {
-                    keep(1, 0)
-                }
-            }
-            Mask::Mobile => keep(3, 4),
-            Mask::Address => address(value),
-            Mask::Partial => match chars.len() {
-                0..=1 => "*".repeat(chars.len()),
-                2..=3 => keep(1, 0),
-                4..=8 => keep(1, 1),
-                n => keep(5.min(n / 3), 4),
+        match self {
+            Mask::ResidentId => keep(value, chars, 6, 4, out),
+            Mask::Name if chars <= 1 => out.push('*'),
+            Mask::Name => keep(value, chars, 1, 0, out),
+            Mask::Mobile => keep(value, chars, 3, 4, out),
+            Mask::Address => address(value, out),
+            Mask::Partial => match chars {
+                0..=1 => out.extend(std::iter::repeat_n('*', chars)),
+                2..=3 => keep(value, chars, 1, 0, out),
+                4..=8 => keep(value, chars, 1, 1, out),
+                n => keep(value, chars, 5.min(n / 3), 4, out),
             },
-            Mask::KeyedHash => key.hash(value),
+            Mask::KeyedHash => key.hash_into(value, out),
             Mask::Year => {
-                let year: String = value.chars().take(4).collect();
-                if year.len() == 4 && year.chars().all(|c| c.is_ascii_digit()) {
-                    format!("{year}-01-01")
+                let year = value.get(..4).unwrap_or_default();
+                if year.len() == 4 && year.bytes().all(|c| c.is_ascii_digit()) {
+                    out.push_str(year);
+                    out.push_str("-01-01");
                 } else {
-                    return None;
+                    return false;
                 }
             }
-            Mask::Nullify => return None,
-        })
+            Mask::Nullify => return false,
+        }
+        true
     }
 
     /// The expression standing for `column` (of type `data_type`) under this mask.
@@ -173,7 +168,7 @@ impl Mask {
     /// A call of this mask's function (carrying its implementation) on `column` as text.
     fn call(self, name: &str, column: Expr, key: &MaskKey) -> Expr {
         let key = key.clone();
-        let udf = text_udf(name, move |v| self.apply(v, &key));
+        let udf = text_udf(name, move |v, out| self.apply_into(v, &key, out));
         Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
             Arc::new(udf),
             vec![cast_expr(column, DataType::Utf8)],
@@ -196,9 +191,31 @@ impl std::str::FromStr for Mask {
     }
 }
 
+/// Keeps the first `head` and last `tail` of the `chars` characters of `value` and stars the
+/// rest; a value too short to show anything and hide anything is all stars.
+fn keep(value: &str, chars: usize, head: usize, tail: usize, out: &mut String) {
+    if head + tail >= chars {
+        out.extend(std::iter::repeat_n('*', chars));
+        return;
+    }
+    let byte = |nth: usize| {
+        if chars == value.len() {
+            nth
+        } else {
+            value
+                .char_indices()
+                .nth(nth)
+                .map_or(value.len(), |(i, _)| i)
+        }
+    };
+    out.push_str(&value[..byte(head)]);
+    out.extend(std::iter::repeat_n('*', chars - head - tail));
+    out.push_str(&value[byte(chars - tail)..]);
+}
+
 /// Cuts an address after its community (社区, 村), else its street (街道, 镇, 乡), else its
 /// district (区, 县), and hides the rest.
-fn address(value: &str) -> String {
+fn address(value: &str, out: &mut String) {
     for marks in [&["社区", "村"][..], &["街道", "镇", "乡"], &["区", "县"]] {
         let cut = marks
             .iter()
@@ -207,10 +224,12 @@ fn address(value: &str) -> String {
         if let Some(cut) = cut
             && cut < value.len()
         {
-            return format!("{}***", &value[..cut]);
+            out.push_str(&value[..cut]);
+            out.push_str("***");
+            return;
         }
     }
-    "***".into()
+    out.push_str("***");
 }
 
 /// The deployment's masking key (for the keyed hash).
@@ -228,10 +247,20 @@ impl MaskKey {
 
     /// HMAC-SHA-256 of `value`, first 16 bytes in hex.
     pub fn hash(&self, value: &str) -> String {
+        let mut out = String::with_capacity(32);
+        self.hash_into(value, &mut out);
+        out
+    }
+
+    /// [`MaskKey::hash`] appended to `out`.
+    fn hash_into(&self, value: &str, out: &mut String) {
+        use std::fmt::Write;
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(value.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        for byte in &mac.finalize().into_bytes()[..16] {
+            let _ = write!(out, "{byte:02x}");
+        }
     }
 }
 
@@ -260,7 +289,10 @@ pub fn default_mask(column: &Column) -> Option<Mask> {
     }
 }
 
-fn text_udf(name: &str, f: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> ScalarUDF {
+fn text_udf(
+    name: &str,
+    f: impl Fn(&str, &mut String) -> bool + Send + Sync + 'static,
+) -> ScalarUDF {
     create_udf(
         name,
         vec![DataType::Utf8],
@@ -275,12 +307,17 @@ fn text_udf(name: &str, f: impl Fn(&str) -> Option<String> + Send + Sync + 'stat
                 })
                 .unwrap_or(1);
             let input: ArrayRef = cast(&args[0].clone().into_array(rows)?, &DataType::Utf8)?;
-            let out: StringArray = input
-                .as_string::<i32>()
-                .iter()
-                .map(|v| v.and_then(&f))
-                .collect();
-            Ok(ColumnarValue::Array(Arc::new(out)))
+            let input = input.as_string::<i32>();
+            let mut out = StringBuilder::with_capacity(input.len(), input.value_data().len());
+            let mut masked = String::new();
+            for value in input {
+                masked.clear();
+                match value {
+                    Some(v) if f(v, &mut masked) => out.append_value(&masked),
+                    _ => out.append_null(),
+                }
+            }
+            Ok(ColumnarValue::Array(Arc::new(out.finish())))
         }),
     )
 }
@@ -290,18 +327,19 @@ pub fn register(ctx: &SessionContext, key: &MaskKey) {
     for mask in Mask::ALL {
         if let Some(name) = mask.function() {
             let key = key.clone();
-            ctx.register_udf(text_udf(&name, move |v| mask.apply(v, &key)));
+            ctx.register_udf(text_udf(&name, move |v, out| mask.apply_into(v, &key, out)));
         }
     }
     let key = key.clone();
-    ctx.register_udf(text_udf("zs_mask_year_text", move |v| {
-        Mask::Year.apply(v, &key)
+    ctx.register_udf(text_udf("zs_mask_year_text", move |v, out| {
+        Mask::Year.apply_into(v, &key, out)
     }));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::array::StringArray;
 
     fn key() -> MaskKey {
         MaskKey::new(b"0123456789abcdef-deployment").unwrap()

@@ -34,7 +34,9 @@ use zhongshu_engine::{ClientInfo, PrincipalSession, QueryService};
 
 /// Serves Flight SQL on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, service: Arc<QueryService>) -> Result<(), String> {
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    // Without TCP_NODELAY, a response's last small frame waits for the client's delayed ACK
+    // (about 40 ms on Linux) on every call.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
         .add_service(FlightServiceServer::new(FlightGateway {
             service,
@@ -147,7 +149,9 @@ impl FlightGateway {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let stream = session.execute(sql).await.map_err(|e| status(e.into()))?;
         let schema = datafusion::physical_plan::RecordBatchStream::schema(&stream);
-        let batches = stream.map_err(|e| FlightError::ExternalError(Box::new(e)));
+        let batches = stream
+            .map_ok(crate::compact)
+            .map_err(|e| FlightError::ExternalError(Box::new(e)));
         let encoded = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .build(batches)

@@ -276,7 +276,7 @@ impl Encoder {
                 Ok(Bytes::from(buf))
             }
             Encoder::Arrow(w) => {
-                w.write(batch).map_err(io_error)?;
+                w.write(&crate::compact(batch.clone())).map_err(io_error)?;
                 Ok(Bytes::from(std::mem::take(w.get_mut())))
             }
             Encoder::Parquet(w) => {

@@ -13,7 +13,36 @@ pub mod flight;
 pub mod http;
 pub mod pgwire;
 
+use arrow::array::{ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::DataType;
+use std::sync::Arc;
 use zhongshu_engine::EngineError;
+
+/// `batch` with its text and binary view columns holding only the bytes their rows use.
+///
+/// A view array may point into buffers shared with the rows a query discarded (the 20 rows of a
+/// top-k keep the pages of millions); Arrow IPC writes whole buffers, so without this a small
+/// result can exceed a gRPC client's 4 MiB message limit. Doors that send Arrow IPC compact
+/// every batch first.
+pub fn compact(batch: RecordBatch) -> RecordBatch {
+    if !batch
+        .columns()
+        .iter()
+        .any(|c| matches!(c.data_type(), DataType::Utf8View | DataType::BinaryView))
+    {
+        return batch;
+    }
+    let columns: Vec<ArrayRef> = batch
+        .columns()
+        .iter()
+        .map(|c| match c.data_type() {
+            DataType::Utf8View => Arc::new(c.as_string_view().gc()) as ArrayRef,
+            DataType::BinaryView => Arc::new(c.as_binary_view().gc()) as ArrayRef,
+            _ => c.clone(),
+        })
+        .collect();
+    RecordBatch::try_new(batch.schema(), columns).unwrap_or(batch)
+}
 
 /// What a door reports to its client.
 #[derive(Debug, thiserror::Error)]
@@ -55,5 +84,35 @@ pub fn engine_sqlstate(e: &EngineError) -> &'static str {
         EngineError::Query(datafusion::error::DataFusionError::ResourcesExhausted(_)) => "53000",
         EngineError::Query(_) => "42601",
         _ => "XX000",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::StringViewArray;
+    use arrow::ipc::writer::StreamWriter;
+
+    fn ipc_bytes(batch: &RecordBatch) -> usize {
+        let mut writer = StreamWriter::try_new(Vec::new(), &batch.schema()).unwrap();
+        writer.write(batch).unwrap();
+        writer.finish().unwrap();
+        writer.into_inner().unwrap().len()
+    }
+
+    #[test]
+    fn a_compacted_batch_carries_only_the_bytes_of_its_rows() {
+        let values: Vec<String> = (0..20_000).map(|i| format!("{i:0>100}")).collect();
+        let column: ArrayRef = Arc::new(StringViewArray::from_iter_values(&values));
+        let batch = RecordBatch::try_from_iter([("s", column)])
+            .unwrap()
+            .slice(0, 2);
+        assert!(
+            ipc_bytes(&batch) > 1_000_000,
+            "the slice keeps every buffer"
+        );
+        let compacted = compact(batch.clone());
+        assert!(ipc_bytes(&compacted) < 10_000);
+        assert_eq!(compacted, batch);
     }
 }

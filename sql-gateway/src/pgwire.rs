@@ -91,6 +91,11 @@ pub async fn serve(listener: TcpListener, service: Arc<QueryService>) {
                 continue;
             }
         };
+        // Replies are written in small frames; without TCP_NODELAY the last one of each reply
+        // can wait for the client's delayed ACK.
+        if let Err(e) = socket.set_nodelay(true) {
+            tracing::debug!("pgwire connection from {peer}: TCP_NODELAY: {e}");
+        }
         let session = Arc::new(tokio::sync::Mutex::new(None));
         let connection = Arc::new(Connection {
             service: service.clone(),

@@ -1,0 +1,176 @@
+//! Reading a lake table: delta-rs resolves the snapshot (which data files make the current
+//! version), DataFusion's own Parquet scan reads them.
+//!
+//! Why not delta-rs's table provider for everything: on TPC-H SF1 (`bench/tpch.sh`) its scan
+//! made queries about a third slower than DataFusion's Parquet scan over the very same files
+//! (it forces late materialization whenever a filter is pushed and adds a per-batch transform
+//! layer). Tables the lake writes need none of that machinery: a Delta table with reader
+//! version 1 and no partition columns has no deletion vectors, no column mapping and no
+//! partition values, so its rows are exactly the rows of its data files, and reading those
+//! files directly is what the Delta protocol prescribes. Any other table (written elsewhere, a
+//! back-flow source) still goes through delta-rs's provider.
+//!
+//! Files written before a column was added lack it; DataFusion's schema adapter reads it as
+//! null, as Delta requires. Statistics come from the files' footers (cached by the session), so
+//! the planner orders joins as it would over plain Parquet.
+
+use crate::error::Result;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Statistics;
+use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::execution::SessionState;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
+use deltalake::DeltaTable;
+use deltalake::logstore::LogStore as _;
+use std::sync::Arc;
+
+/// The provider a session reads `table` (at its loaded version) through. Registers the table's
+/// object store in the session.
+pub async fn table_provider(
+    table: &DeltaTable,
+    state: &SessionState,
+) -> Result<Arc<dyn TableProvider>> {
+    table.update_datafusion_session(state)?;
+    // The table's own store, rooted at the table, under the URL its data files are read by.
+    let store = table.log_store();
+    state
+        .runtime_env()
+        .register_object_store(store.object_store_url().as_ref(), store.object_store(None));
+    let view_types = state.table_options().parquet.global.schema_force_view_types;
+    match DataFiles::of(table, view_types)? {
+        Some(files) => Ok(Arc::new(files)),
+        None => Ok(table.table_provider().await?),
+    }
+}
+
+/// A lake table's data files, read with DataFusion's Parquet scan.
+#[derive(Debug)]
+struct DataFiles {
+    /// The table's schema as the Delta log declares it, text as view types when the session
+    /// reads Parquet that way.
+    schema: SchemaRef,
+    /// Where the files are: the table's own store, registered by [`table_provider`].
+    store: ObjectStoreUrl,
+    /// Paths relative to the table root, with sizes.
+    files: Vec<(String, u64)>,
+}
+
+impl DataFiles {
+    /// The table's files, or `None` when the table needs delta-rs to read it (see the module
+    /// documentation).
+    fn of(table: &DeltaTable, view_types: bool) -> Result<Option<DataFiles>> {
+        let state = table.snapshot()?;
+        let snapshot = state.snapshot();
+        if snapshot.protocol().min_reader_version() != 1
+            || !snapshot.metadata().partition_columns().is_empty()
+        {
+            return Ok(None);
+        }
+        let mut files = Vec::new();
+        for file in state.log_data().iter() {
+            let path = file.path();
+            if path.contains("://") || file.deletion_vector_descriptor().is_some() {
+                return Ok(None);
+            }
+            files.push((path.into_owned(), u64::try_from(file.size()).unwrap_or(0)));
+        }
+        Ok(Some(DataFiles {
+            schema: read_schema(&snapshot.arrow_schema(), view_types),
+            store: table.log_store().object_store_url(),
+            files,
+        }))
+    }
+}
+
+/// The schema the scan produces: text and binary as view types when the session reads Parquet
+/// that way (`schema_force_view_types`, DataFusion's default), as its Parquet tables do.
+fn read_schema(schema: &Schema, view_types: bool) -> SchemaRef {
+    if !view_types {
+        return Arc::new(schema.clone());
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 => {
+                f.as_ref().clone().with_data_type(DataType::Utf8View)
+            }
+            DataType::Binary | DataType::LargeBinary => {
+                f.as_ref().clone().with_data_type(DataType::BinaryView)
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+#[async_trait::async_trait]
+impl TableProvider for DataFiles {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
+        // Filters prune row groups and pages; a filter above the scan still applies them.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let options = state.table_options().parquet.clone();
+        let schema = self.schema.clone();
+        if self.files.is_empty() {
+            let projected = match projection {
+                Some(p) => Arc::new(schema.project(p)?),
+                None => schema,
+            };
+            return Ok(Arc::new(EmptyExec::new(projected)));
+        }
+        let format = ParquetFormat::default().with_options(options);
+        let store = state.runtime_env().object_store(&self.store)?;
+        let mut files = Vec::with_capacity(self.files.len());
+        let mut statistics = Vec::with_capacity(self.files.len());
+        for (path, size) in &self.files {
+            let file = PartitionedFile::new(path.clone(), *size);
+            let stats = Arc::new(
+                format
+                    .infer_stats(state, &store, schema.clone(), &file.object_meta)
+                    .await?,
+            );
+            statistics.push(stats.clone());
+            files.push(file.with_statistics(stats));
+        }
+        let total = Statistics::try_merge_iter(statistics.iter().map(|s| s.as_ref()), &schema)?;
+        let config = FileScanConfigBuilder::new(
+            self.store.clone(),
+            format.file_source(TableSchema::from(schema)),
+        )
+        .with_file_groups(vec![FileGroup::new(files)])
+        .with_statistics(total)
+        .with_projection_indices(projection.cloned())?
+        .with_limit(limit)
+        .build();
+        format.create_physical_plan(state, config).await
+    }
+}
