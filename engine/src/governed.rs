@@ -23,6 +23,7 @@
 
 use crate::error::{EngineError, Result};
 use crate::lake::Lake;
+use crate::lock;
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{
@@ -203,10 +204,6 @@ impl std::fmt::Debug for Registry {
             .field("schemas", &self.entries.keys().collect::<Vec<_>>())
             .finish()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Registry {

@@ -6,6 +6,7 @@
 //! the resulting tables are plain Delta tables that any Delta reader opens without zhongshu.
 
 use crate::error::{EngineError, Result};
+use crate::lock;
 use arrow::array::RecordBatch;
 use datafusion::execution::cache::cache_manager::CachedFileMetadataEntry;
 use datafusion::execution::cache::cache_manager::FileMetadataCache;
@@ -20,13 +21,9 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use url::Url;
 use zhongshu_catalog::{ResourceId, TableRecord};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// Where the lake lives.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

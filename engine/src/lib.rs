@@ -27,6 +27,12 @@ pub use lake::{
 pub use scan::table_provider;
 pub use service::{AuditedStream, ClientInfo, PrincipalSession, QueryService};
 
+/// Locks `m`, going on after a panic elsewhere: every value the engine guards stays consistent
+/// between statements, so a poisoned lock holds nothing half-written.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The DataFusion and Arrow versions zhongshu is built with, re-exported so that every crate
 /// above uses the same ones.
 pub use arrow;

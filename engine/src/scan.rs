@@ -15,12 +15,12 @@
 //! the planner orders joins as it would over plain Parquet.
 
 use crate::error::Result;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Statistics;
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::file_format::parquet::{ParquetFormat, transform_schema_to_view};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
 use datafusion::datasource::table_schema::TableSchema;
@@ -39,16 +39,20 @@ pub async fn table_provider(
     table: &DeltaTable,
     state: &SessionState,
 ) -> Result<Arc<dyn TableProvider>> {
-    table.update_datafusion_session(state)?;
-    // The table's own store, rooted at the table, under the URL its data files are read by.
-    let store = table.log_store();
-    state
-        .runtime_env()
-        .register_object_store(store.object_store_url().as_ref(), store.object_store(None));
     let view_types = state.table_options().parquet.global.schema_force_view_types;
     match DataFiles::of(table, view_types)? {
-        Some(files) => Ok(Arc::new(files)),
-        None => Ok(table.table_provider().await?),
+        Some(files) => {
+            // The table's own store, rooted at the table, under the URL its files are read by.
+            let store = table.log_store();
+            state
+                .runtime_env()
+                .register_object_store(files.store.as_ref(), store.object_store(None));
+            Ok(Arc::new(files))
+        }
+        None => {
+            table.update_datafusion_session(state)?;
+            Ok(table.table_provider().await?)
+        }
     }
 }
 
@@ -58,7 +62,7 @@ struct DataFiles {
     /// The table's schema as the Delta log declares it, text as view types when the session
     /// reads Parquet that way.
     schema: SchemaRef,
-    /// Where the files are: the table's own store, registered by [`table_provider`].
+    /// Where the files are: the URL [`table_provider`] registers the table's own store under.
     store: ObjectStoreUrl,
     /// Paths relative to the table root, with sizes.
     files: Vec<(String, u64)>,
@@ -84,33 +88,16 @@ impl DataFiles {
             files.push((path.into_owned(), u64::try_from(file.size()).unwrap_or(0)));
         }
         Ok(Some(DataFiles {
-            schema: read_schema(&snapshot.arrow_schema(), view_types),
+            schema: if view_types {
+                // As DataFusion's own Parquet tables read text and binary.
+                Arc::new(transform_schema_to_view(&snapshot.arrow_schema()))
+            } else {
+                snapshot.arrow_schema()
+            },
             store: table.log_store().object_store_url(),
             files,
         }))
     }
-}
-
-/// The schema the scan produces: text and binary as view types when the session reads Parquet
-/// that way (`schema_force_view_types`, DataFusion's default), as its Parquet tables do.
-fn read_schema(schema: &Schema, view_types: bool) -> SchemaRef {
-    if !view_types {
-        return Arc::new(schema.clone());
-    }
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 | DataType::LargeUtf8 => {
-                f.as_ref().clone().with_data_type(DataType::Utf8View)
-            }
-            DataType::Binary | DataType::LargeBinary => {
-                f.as_ref().clone().with_data_type(DataType::BinaryView)
-            }
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 #[async_trait::async_trait]
@@ -150,18 +137,17 @@ impl TableProvider for DataFiles {
         let format = ParquetFormat::default().with_options(options);
         let store = state.runtime_env().object_store(&self.store)?;
         let mut files = Vec::with_capacity(self.files.len());
-        let mut statistics = Vec::with_capacity(self.files.len());
         for (path, size) in &self.files {
             let file = PartitionedFile::new(path.clone(), *size);
-            let stats = Arc::new(
-                format
-                    .infer_stats(state, &store, schema.clone(), &file.object_meta)
-                    .await?,
-            );
-            statistics.push(stats.clone());
-            files.push(file.with_statistics(stats));
+            let stats = format
+                .infer_stats(state, &store, schema.clone(), &file.object_meta)
+                .await?;
+            files.push(file.with_statistics(Arc::new(stats)));
         }
-        let total = Statistics::try_merge_iter(statistics.iter().map(|s| s.as_ref()), &schema)?;
+        let total = Statistics::try_merge_iter(
+            files.iter().filter_map(|f| f.statistics.as_deref()),
+            &schema,
+        )?;
         let config = FileScanConfigBuilder::new(
             self.store.clone(),
             format.file_source(TableSchema::from(schema)),

@@ -10,6 +10,7 @@
 use crate::error::{EngineError, Result};
 use crate::governed::{GovernedSession, Limits, StatementReads, is_denial, query_error};
 use crate::lake::Lake;
+use crate::lock;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::ParamValues;
@@ -175,10 +176,7 @@ impl QueryService {
 
     fn permit(&self, principal: &str) -> Result<OwnedSemaphorePermit> {
         let semaphore = {
-            let mut running = self
-                .running
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut running = lock(&self.running);
             running
                 .entry(principal.to_owned())
                 .or_insert_with(|| Arc::new(Semaphore::new(self.limits.max_concurrent)))
