@@ -4,6 +4,7 @@
 //! ```text
 //! tpch-bench load --parquet DIR --data-dir D      # DIR holds tpchgen's <table>.parquet files
 //! tpch-bench run --data-dir D --queries bench/tpch --mode plain|parquet|governed|gateway [--runs 3]
+//! tpch-bench run … --mode governed --query 18 --explain   # one query's EXPLAIN ANALYZE
 //! ```
 //! `load` registers the eight tables as resources of a department (有条件共享), lands each
 //! Parquet file in a Delta table `tpch/<table>`, and grants an analyst's department every
@@ -72,6 +73,13 @@ enum Command {
         /// tpchgen's Parquet files, for `--mode parquet`.
         #[arg(long)]
         parquet: Option<PathBuf>,
+        /// Run only this query (1–22).
+        #[arg(long)]
+        query: Option<usize>,
+        /// Print each query's `EXPLAIN ANALYZE`, with statistics, instead of timing it (plain,
+        /// parquet, governed).
+        #[arg(long)]
+        explain: bool,
     },
 }
 
@@ -256,6 +264,33 @@ enum Runner {
 }
 
 impl Runner {
+    /// The `EXPLAIN ANALYZE` of a query, as text, with the planner's statistics of each node.
+    async fn explain(&mut self, sql: &str) -> Result<String> {
+        let sql = format!("EXPLAIN ANALYZE {sql}");
+        let show_statistics = |ctx: &SessionContext| {
+            ctx.state_ref()
+                .write()
+                .config_mut()
+                .options_mut()
+                .explain
+                .show_statistics = true;
+        };
+        let batches = match self {
+            Runner::DataFusion(ctx) => {
+                show_statistics(ctx);
+                ctx.sql(&sql).await?.collect().await?
+            }
+            Runner::Service(session) => {
+                show_statistics(session.governed().context());
+                session.query(&sql).await?.1
+            }
+            Runner::Gateway(_) => {
+                bail!("--explain runs in process: use plain, parquet or governed")
+            }
+        };
+        Ok(datafusion::arrow::util::pretty::pretty_format_batches(&batches)?.to_string())
+    }
+
     async fn rows(&mut self, sql: &str) -> Result<usize> {
         let count = |batches: &[RecordBatch]| batches.iter().map(|b| b.num_rows()).sum();
         match self {
@@ -308,11 +343,13 @@ async fn run(
     mode: &str,
     runs: usize,
     parquet: Option<&Path>,
+    only: Option<usize>,
+    explain: bool,
 ) -> Result<()> {
     let (store, lake) = open(data_dir).await?;
     let store: Arc<dyn CatalogStore> = Arc::new(store);
     let mut texts = Vec::new();
-    for q in 1..=22 {
+    for q in only.map_or(1..=22, |q| q..=q) {
         let file = queries.join(format!("q{q:02}.sql"));
         texts.push((
             q,
@@ -377,6 +414,10 @@ async fn run(
         other => bail!("--mode {other}: use plain, parquet, governed or gateway"),
     };
     for (q, sql) in &texts {
+        if explain {
+            println!("Q{q} ({mode})\n{}", runner.explain(sql).await?);
+            continue;
+        }
         let mut times = Vec::new();
         let mut rows = 0;
         for _ in 0..runs {
@@ -406,6 +447,19 @@ async fn main() -> Result<()> {
             mode,
             runs,
             parquet,
-        } => run(&data_dir, &queries, &mode, runs, parquet.as_deref()).await,
+            query,
+            explain,
+        } => {
+            run(
+                &data_dir,
+                &queries,
+                &mode,
+                runs,
+                parquet.as_deref(),
+                query,
+                explain,
+            )
+            .await
+        }
     }
 }

@@ -14,7 +14,9 @@
 //! - each granted table is a view over its Delta scan: `scan → row filter → projection` where
 //!   every masked column is replaced by its mask expression and hidden columns are absent. A
 //!   user's WHERE, JOIN, GROUP BY or window is planned *above* the view, so it only ever sees
-//!   masked values and filtered rows (no oracle); `EXPLAIN` shows the filter and masks;
+//!   masked values and filtered rows (no oracle); `EXPLAIN` shows the filter and masks. The
+//!   row filter is part of the scan ([`crate::row_filter`]) so that no user predicate is merged
+//!   into it, where the predicate's errors would answer questions about the removed rows;
 //! - statements other than queries are refused before planning: DDL (CREATE … including
 //!   CREATE EXTERNAL TABLE and CREATE FUNCTION), DML (INSERT, UPDATE, DELETE, COPY) and
 //!   settings (SET). The session registers no function that reads files or URLs;
@@ -24,11 +26,13 @@
 use crate::error::{EngineError, Result};
 use crate::lake::Lake;
 use crate::lock;
+use crate::row_filter::RowFiltered;
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{
     CatalogProvider, MemTable, MemoryCatalogProvider, SchemaProvider, Session, TableProvider,
 };
+use datafusion::common::DFSchema;
 use datafusion::datasource::{TableType, ViewTable, provider_as_source};
 use datafusion::error::DataFusionError;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
@@ -36,7 +40,9 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext, ident};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -237,27 +243,35 @@ impl Registry {
         Ok(Some(provider))
     }
 
-    /// `scan → row filter → masked projection` over the Delta table.
+    /// `scan → row filter → masked projection` over the Delta table; the row filter is part of
+    /// the scan (see [`crate::row_filter`]).
     async fn view(&self, access: &TableAccess) -> Result<ViewTable> {
         let planning =
             SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
         let table = self.lake.open_table(&access.path).await?;
-        let provider = crate::scan::table_provider(&table, &planning.state()).await?;
+        let mut provider = crate::scan::table_provider(&table, &planning.state()).await?;
+        if let Some(filter) = &access.row_filter {
+            let columns = Arc::new(DFSchema::try_from(provider.schema())?);
+            let predicate = planning
+                .state()
+                .create_logical_expr(filter, &columns)
+                .map_err(|e| {
+                    EngineError::Schema(format!(
+                        "row filter of {}.{}: {e}",
+                        access.schema, access.name
+                    ))
+                })?;
+            // Literals cast to the columns' types once, here, rather than on every batch.
+            let simplify = SimplifyContext::builder().with_schema(columns).build();
+            let predicate = ExprSimplifier::new(simplify).simplify(predicate)?;
+            provider = Arc::new(RowFiltered::new(provider, predicate));
+        }
         let scan = LogicalPlanBuilder::scan(
             format!("{}.{}", access.schema, access.name),
             provider_as_source(provider),
             None,
         )?;
-        let mut frame = DataFrame::new(planning.state(), scan.build()?);
-        if let Some(filter) = &access.row_filter {
-            let predicate = frame.parse_sql_expr(filter).map_err(|e| {
-                EngineError::Schema(format!(
-                    "row filter of {}.{}: {e}",
-                    access.schema, access.name
-                ))
-            })?;
-            frame = frame.filter(predicate)?;
-        }
+        let frame = DataFrame::new(planning.state(), scan.build()?);
         let fields = frame.schema().clone();
         let mut projection: Vec<Expr> = Vec::with_capacity(access.columns.len());
         for c in &access.columns {
@@ -727,6 +741,64 @@ mod tests {
             text.contains("zs_mask_name") && text.contains("440310001"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn user_predicates_never_run_on_rows_the_row_filter_removes() {
+        // The filter keeps two rows of three, enough that DataFusion evaluates both sides of
+        // an AND on every row: a merged `row_filter AND user_predicate` would raise the
+        // user's division by zero for the hidden row, and so reveal that it exists.
+        let (_dir, lake) = lake_with_people().await;
+        let session = GovernedSession::new(
+            &lake,
+            &only(access(Some("street_code IN ('440310001')"))),
+            &key(),
+            Limits::default(),
+            None,
+        )
+        .unwrap();
+        for probe in [
+            "SELECT COUNT(*) FROM base.persons \
+             WHERE 1 / (CASE WHEN street_code = '440310002' THEN 0 ELSE 1 END) = 1",
+            "SELECT COUNT(*) FROM base.persons \
+             WHERE 1 / (CASE WHEN street_code <> '440310001' AND name LIKE '李%' THEN 0 ELSE 1 END) = 1",
+            "SELECT COUNT(*) FROM (SELECT street_code FROM base.persons) p \
+             WHERE 1 / (CASE WHEN street_code = '440310002' THEN 0 ELSE 1 END) = 1",
+        ] {
+            let outcome = async {
+                session
+                    .sql(probe)
+                    .await?
+                    .collect()
+                    .await
+                    .map_err(query_error)
+            };
+            match outcome.await {
+                Ok(batches) => {
+                    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                        .unwrap()
+                        .to_string();
+                    assert!(text.contains("| 2 "), "{probe}: {text}");
+                }
+                Err(e) => panic!("{probe} failed, an oracle on the hidden row: {e}"),
+            }
+        }
+        // The row filter is its own node, with the user's predicate above it.
+        let plan = rows(
+            &session,
+            "EXPLAIN SELECT name FROM base.persons WHERE street_code <> '440310002'",
+        )
+        .await;
+        let physical = plan
+            .iter()
+            .find(|r| r[0] == "physical_plan")
+            .map(|r| r[1].clone())
+            .unwrap();
+        let user = physical.find("FilterExec").expect(&physical);
+        let row = physical
+            .find("RowFilterExec: street_code")
+            .expect(&physical);
+        assert!(user < row, "{physical}");
     }
 
     #[tokio::test]

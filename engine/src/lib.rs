@@ -14,6 +14,7 @@ pub mod error;
 pub mod governed;
 pub mod lake;
 pub mod maintenance;
+mod row_filter;
 pub mod scan;
 pub mod schema;
 pub mod service;

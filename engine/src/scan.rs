@@ -56,9 +56,19 @@ pub async fn table_provider(
     }
 }
 
+/// Whether a Parquet scan under these options evaluates pushed-down filters on rows (late
+/// materialization) rather than only pruning row groups and pages with them. zhongshu's sessions
+/// leave it off; [`crate::row_filter`] relies on knowing which.
+pub(crate) fn evaluates_pushed_filters(
+    config: &datafusion::common::config::ConfigOptions,
+    tables: &datafusion::common::config::TableOptions,
+) -> bool {
+    config.execution.parquet.pushdown_filters || tables.parquet.global.pushdown_filters
+}
+
 /// A lake table's data files, read with DataFusion's Parquet scan.
 #[derive(Debug)]
-struct DataFiles {
+pub(crate) struct DataFiles {
     /// The table's schema as the Delta log declares it, text as view types when the session
     /// reads Parquet that way.
     schema: SchemaRef,
