@@ -262,8 +262,12 @@ impl Registry {
                     ))
                 })?;
             // Literals cast to the columns' types once, here, rather than on every batch.
-            let simplify = SimplifyContext::builder().with_schema(columns).build();
-            let predicate = ExprSimplifier::new(simplify).simplify(predicate)?;
+            let simplifier = ExprSimplifier::new(
+                SimplifyContext::builder()
+                    .with_schema(columns.clone())
+                    .build(),
+            );
+            let predicate = simplifier.simplify(simplifier.coerce(predicate, &columns)?)?;
             provider = Arc::new(RowFiltered::new(provider, predicate));
         }
         let scan = LogicalPlanBuilder::scan(
@@ -515,6 +519,14 @@ impl GovernedSession {
         let state = self.ctx.state();
         let plan = state.create_logical_plan(sql).await?;
         verify(&plan)?;
+        if matches!(plan, LogicalPlan::Analyze(_)) && !self.reads(&plan).filters.is_empty() {
+            // The scan's metrics count the rows before the row filter removes any.
+            return Err(EngineError::Refused(
+                "EXPLAIN ANALYZE reads a table under a row filter, and its row counts would \
+                 describe the rows the filter removes; use EXPLAIN"
+                    .into(),
+            ));
+        }
         Ok(DataFrame::new(state, plan))
     }
 
@@ -794,11 +806,23 @@ mod tests {
             .find(|r| r[0] == "physical_plan")
             .map(|r| r[1].clone())
             .unwrap();
+        let row_filter_line = physical.lines().find(|l| l.contains("RowFilterExec"));
+        assert!(
+            row_filter_line.is_some_and(|l| !l.contains("CAST(")),
+            "the row filter's literals are cast once, when it is planned: {physical}"
+        );
         let user = physical.find("FilterExec").expect(&physical);
         let row = physical
             .find("RowFilterExec: street_code")
             .expect(&physical);
         assert!(user < row, "{physical}");
+        // EXPLAIN ANALYZE would count the rows the filter removes.
+        assert!(matches!(
+            session
+                .sql("EXPLAIN ANALYZE SELECT name FROM base.persons")
+                .await,
+            Err(EngineError::Refused(_))
+        ));
     }
 
     #[tokio::test]
