@@ -111,7 +111,7 @@ impl Mask {
             Mask::Mobile => keep(value, chars, 3, 4, out),
             Mask::Address => address(value, out),
             Mask::Partial => match chars {
-                0..=1 => out.extend(std::iter::repeat_n('*', chars)),
+                0..=1 => stars(chars, out),
                 2..=3 => keep(value, chars, 1, 0, out),
                 4..=8 => keep(value, chars, 1, 1, out),
                 n => keep(value, chars, 5.min(n / 3), 4, out),
@@ -199,7 +199,7 @@ impl std::str::FromStr for Mask {
 /// rest; a value too short to show anything and hide anything is all stars.
 fn keep(value: &str, chars: usize, head: usize, tail: usize, out: &mut String) {
     if head + tail >= chars {
-        out.extend(std::iter::repeat_n('*', chars));
+        stars(chars, out);
         return;
     }
     let byte = |nth: usize| {
@@ -213,8 +213,19 @@ fn keep(value: &str, chars: usize, head: usize, tail: usize, out: &mut String) {
         }
     };
     out.push_str(&value[..byte(head)]);
-    out.extend(std::iter::repeat_n('*', chars - head - tail));
+    stars(chars - head - tail, out);
     out.push_str(&value[byte(chars - tail)..]);
+}
+
+/// Appends `n` stars, a slice at a time (pushed one `char` at a time, they took 6% of the
+/// samples of TPC-H Q22 with a masked phone column under `perf`).
+fn stars(mut n: usize, out: &mut String) {
+    const STARS: &str = "********************************";
+    while n > 0 {
+        let k = n.min(STARS.len());
+        out.push_str(&STARS[..k]);
+        n -= k;
+    }
 }
 
 /// Cuts an address after its community (社区, 村), else its street (街道, 镇, 乡), else its
