@@ -9,7 +9,9 @@
 //! `load` registers the eight tables as resources of a department (有条件共享), lands each
 //! Parquet file in a Delta table `tpch/<table>`, and grants an analyst's department every
 //! table, with a row filter on `customer` and masks on `c_name` (name) and `c_phone` (partial).
-//! `run` prints one JSON line per query: the median of the runs, in seconds, and the row count.
+//! `run` prints one JSON line per query and mode: the median of the runs, in seconds, and the
+//! row count. Several modes (`--mode plain,governed`) run in one process, alternating run by run,
+//! so that their ratios are not skewed by the machine's load drifting between them.
 //! Modes: `plain` is DataFusion over the Delta tables; `parquet` is DataFusion over tpchgen's
 //! files (`--parquet DIR`), which separates the Delta layer's cost from DataFusion's;
 //! `governed` is the query service in process; `gateway` is the Flight SQL door over loopback
@@ -64,7 +66,7 @@ enum Command {
         /// Directory of q01.sql … q22.sql.
         #[arg(long)]
         queries: PathBuf,
-        /// plain or governed.
+        /// plain, parquet, governed or gateway; several, comma-separated, run alternately.
         #[arg(long)]
         mode: String,
         /// Runs per query (the median is reported).
@@ -344,7 +346,7 @@ async fn plain_session(lake: &Lake, parquet: Option<&Path>) -> Result<SessionCon
 async fn run(
     data_dir: &Path,
     queries: &Path,
-    mode: &str,
+    modes: &str,
     runs: usize,
     parquet: Option<&Path>,
     only: Option<usize>,
@@ -373,63 +375,78 @@ async fn run(
             },
         )))
     };
-    let mut runner = match mode {
-        "plain" => Runner::DataFusion(plain_session(&lake, None).await?),
-        "parquet" => Runner::DataFusion(
-            plain_session(
-                &lake,
-                Some(parquet.context("--mode parquet needs --parquet DIR")?),
-            )
-            .await?,
-        ),
-        "governed" => {
-            let principal = store
-                .get_principal(&PrincipalId::new(ANALYST))
-                .await?
-                .context("run `tpch-bench load` first")?;
-            let session = service()?
-                .open(
-                    principal,
-                    None,
-                    ClientInfo {
-                        address: "bench".into(),
-                        protocol: "cli",
-                    },
+    let mut runners = Vec::new();
+    for mode in modes.split(',') {
+        let runner = match mode {
+            "plain" => Runner::DataFusion(plain_session(&lake, None).await?),
+            "parquet" => Runner::DataFusion(
+                plain_session(
+                    &lake,
+                    Some(parquet.context("--mode parquet needs --parquet DIR")?),
                 )
-                .await?;
-            Runner::Service(session)
-        }
-        "gateway" => {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let address = listener.local_addr()?;
-            let service = service()?;
-            tokio::spawn(async move {
-                if let Err(e) = zhongshu_sql_gateway::flight::serve(listener, service).await {
-                    eprintln!("flight: {e}");
-                }
-            });
-            let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))?
-                .connect()
-                .await?;
-            let mut client = FlightSqlServiceClient::new(channel);
-            client.set_token(TOKEN.to_owned());
-            Runner::Gateway(client)
-        }
-        other => bail!("--mode {other}: use plain, parquet, governed or gateway"),
-    };
+                .await?,
+            ),
+            "governed" => {
+                let principal = store
+                    .get_principal(&PrincipalId::new(ANALYST))
+                    .await?
+                    .context("run `tpch-bench load` first")?;
+                let session = service()?
+                    .open(
+                        principal,
+                        None,
+                        ClientInfo {
+                            address: "bench".into(),
+                            protocol: "cli",
+                        },
+                    )
+                    .await?;
+                Runner::Service(session)
+            }
+            "gateway" => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let address = listener.local_addr()?;
+                let service = service()?;
+                tokio::spawn(async move {
+                    if let Err(e) = zhongshu_sql_gateway::flight::serve(listener, service).await {
+                        eprintln!("flight: {e}");
+                    }
+                });
+                let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))?
+                    .connect()
+                    .await?;
+                let mut client = FlightSqlServiceClient::new(channel);
+                client.set_token(TOKEN.to_owned());
+                Runner::Gateway(client)
+            }
+            other => bail!("--mode {other}: use plain, parquet, governed or gateway"),
+        };
+        runners.push((mode, runner));
+    }
     for (q, sql) in &texts {
         if explain {
-            println!("Q{q} ({mode})\n{}", runner.explain(sql).await?);
+            for (mode, runner) in &mut runners {
+                println!("Q{q} ({mode})\n{}", runner.explain(sql).await?);
+            }
             continue;
         }
-        let mut times = Vec::new();
-        let mut rows = 0;
+        // Runs alternate between the modes, so that a change in the machine's load falls on
+        // all of them alike.
+        let mut times = vec![Vec::new(); runners.len()];
+        let mut rows = vec![0; runners.len()];
         for _ in 0..runs {
-            let started = Instant::now();
-            rows = runner.rows(sql).await.with_context(|| format!("Q{q}"))?;
-            times.push(started.elapsed().as_secs_f64());
+            for (i, (mode, runner)) in runners.iter_mut().enumerate() {
+                let started = Instant::now();
+                rows[i] = runner
+                    .rows(sql)
+                    .await
+                    .with_context(|| format!("Q{q} ({mode})"))?;
+                times[i].push(started.elapsed().as_secs_f64());
+            }
         }
-        report(mode, *q, median(times), rows);
+        for (i, (mode, _)) in runners.iter().enumerate() {
+            report(mode, *q, median(std::mem::take(&mut times[i])), rows[i]);
+        }
     }
     Ok(())
 }

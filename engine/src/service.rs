@@ -17,6 +17,7 @@ use datafusion::common::ParamValues;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::RecordBatchStream;
+use datafusion::prelude::DataFrame;
 use futures::{Future, Stream, StreamExt};
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -294,7 +295,26 @@ impl PrincipalSession {
         params: Option<ParamValues>,
     ) -> Result<AuditedStream> {
         let started = Instant::now();
-        match self.start(sql, params, started).await {
+        match self.start(sql, None, params, started).await {
+            Ok(stream) => Ok(stream),
+            Err(e) => Err(self.audit_failure(sql, e, started).await),
+        }
+    }
+
+    /// Plans a statement without running it, for a door that describes a result before it
+    /// fetches it; a refusal is audited here, since the statement will not run.
+    pub async fn plan(&self, sql: &str) -> Result<DataFrame> {
+        let started = Instant::now();
+        match self.session.sql(sql).await {
+            Ok(frame) => Ok(frame),
+            Err(e) => Err(self.audit_failure(sql, e, started).await),
+        }
+    }
+
+    /// Runs a statement [`PrincipalSession::plan`] planned (`sql` is its text, for the audit).
+    pub async fn execute_planned(&self, sql: &str, planned: DataFrame) -> Result<AuditedStream> {
+        let started = Instant::now();
+        match self.start(sql, Some(planned), None, started).await {
             Ok(stream) => Ok(stream),
             Err(e) => Err(self.audit_failure(sql, e, started).await),
         }
@@ -303,11 +323,15 @@ impl PrincipalSession {
     async fn start(
         &self,
         sql: &str,
+        planned: Option<DataFrame>,
         params: Option<ParamValues>,
         started: Instant,
     ) -> Result<AuditedStream> {
         let permit = self.service.permit(self.principal.id.as_str())?;
-        let frame = self.session.sql(sql).await?;
+        let frame = match planned {
+            Some(frame) => frame,
+            None => self.session.sql(sql).await?,
+        };
         let (state, plan) = frame.into_parts();
         let plan = match params {
             Some(values) => plan.replace_params_with_values(&values)?,

@@ -4,9 +4,13 @@
 //! Every call carries `authorization: Bearer TOKEN` (and, optionally, `x-zhongshu-purpose`,
 //! percent-encoded UTF-8 since gRPC metadata is ASCII) and is answered through a fresh governed
 //! session of that principal: the same decision, masks, filters, limits and audit as the other
-//! doors. Statements are planned when described (to give the result schema) and run when
-//! fetched; prepared statements keep only their SQL and principal, so a handle cannot be used by
-//! another principal.
+//! doors. Statements are planned when described (to give the result schema; a refusal is
+//! audited there) and run when fetched. The session and plan made when describing are kept for
+//! the fetch, which follows at once, so that a statement costs one decision and one plan: the
+//! ticket names them and carries the SQL, and a fetch whose plan is gone (a minute passed, or
+//! another principal or purpose presents the ticket) decides and plans again. Prepared
+//! statements keep only their SQL and principal, so a handle cannot be used by another
+//! principal.
 
 use crate::GatewayError;
 use crate::auth::{purpose_from_header, token_principal};
@@ -23,14 +27,21 @@ use arrow_flight::sql::{
     CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{Action, FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
+use datafusion::prelude::DataFrame;
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 use zhongshu_catalog::Principal;
 use zhongshu_engine::{ClientInfo, PrincipalSession, QueryService};
+
+/// Locks `m`, going on after a panic elsewhere: the maps it guards hold no half-made entries.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Serves Flight SQL on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, service: Arc<QueryService>) -> Result<(), String> {
@@ -41,6 +52,7 @@ pub async fn serve(listener: TcpListener, service: Arc<QueryService>) -> Result<
         .add_service(FlightServiceServer::new(FlightGateway {
             service,
             prepared: Mutex::new(HashMap::new()),
+            described: Mutex::new(HashMap::new()),
         }))
         .serve_with_incoming(incoming)
         .await
@@ -64,10 +76,25 @@ struct Prepared {
     sql: String,
 }
 
+/// A statement described and not yet fetched: the session that planned it, and the plan.
+struct Described {
+    principal: String,
+    purpose: Option<String>,
+    session: PrincipalSession,
+    plan: DataFrame,
+    at: Instant,
+}
+
+/// How long a described statement's plan waits for its fetch.
+const DESCRIBED_FOR: Duration = Duration::from_secs(60);
+/// The most described statements kept waiting at once.
+const DESCRIBED_MAX: usize = 256;
+
 /// The Flight SQL service.
 pub struct FlightGateway {
     service: Arc<QueryService>,
     prepared: Mutex<HashMap<Vec<u8>, Prepared>>,
+    described: Mutex<HashMap<[u8; 16], Described>>,
 }
 
 fn status(e: GatewayError) -> Status {
@@ -97,10 +124,7 @@ impl FlightGateway {
 
     async fn session<T>(&self, request: &Request<T>) -> Result<PrincipalSession, Status> {
         let principal = self.principal(request).await?;
-        let purpose = request
-            .metadata()
-            .get(PURPOSE_HEADER)
-            .and_then(|v| purpose_from_header(v.as_bytes()));
+        let purpose = Self::purpose(request);
         let client = request
             .remote_addr()
             .map(|a| a.to_string())
@@ -118,14 +142,57 @@ impl FlightGateway {
             .map_err(|e| status(e.into()))
     }
 
-    /// The result schema of a statement, from planning it (refusals surface here).
+    /// The result schema of a statement, from planning it (refusals surface here, audited).
     async fn schema(session: &PrincipalSession, sql: &str) -> Result<Schema, Status> {
-        let frame = session
-            .governed()
-            .sql(sql)
-            .await
-            .map_err(|e| status(e.into()))?;
+        let frame = session.plan(sql).await.map_err(|e| status(e.into()))?;
         Ok(frame.schema().as_arrow().clone())
+    }
+
+    /// Keeps a described statement's session and plan for its fetch; returns the handle.
+    fn keep_described(&self, session: PrincipalSession, plan: DataFrame) -> [u8; 16] {
+        let handle = *uuid::Uuid::new_v4().as_bytes();
+        let mut described = lock(&self.described);
+        described.retain(|_, d| d.at.elapsed() < DESCRIBED_FOR);
+        if described.len() < DESCRIBED_MAX {
+            described.insert(
+                handle,
+                Described {
+                    principal: session.principal().id.as_str().to_owned(),
+                    purpose: session.purpose().map(str::to_owned),
+                    session,
+                    plan,
+                    at: Instant::now(),
+                },
+            );
+        }
+        handle
+    }
+
+    /// The kept session and plan of `handle`, when the same principal fetches it under the
+    /// same purpose in time.
+    fn take_described(
+        &self,
+        handle: &[u8],
+        principal: &Principal,
+        purpose: Option<&str>,
+    ) -> Option<(PrincipalSession, DataFrame)> {
+        let handle: [u8; 16] = handle.try_into().ok()?;
+        let mut described = lock(&self.described);
+        let d = described.get(&handle)?;
+        if d.principal != principal.id.as_str()
+            || d.purpose.as_deref() != purpose
+            || d.at.elapsed() >= DESCRIBED_FOR
+        {
+            return None;
+        }
+        described.remove(&handle).map(|d| (d.session, d.plan))
+    }
+
+    fn purpose<T>(request: &Request<T>) -> Option<String> {
+        request
+            .metadata()
+            .get(PURPOSE_HEADER)
+            .and_then(|v| purpose_from_header(v.as_bytes()))
     }
 
     fn info(
@@ -146,8 +213,13 @@ impl FlightGateway {
         &self,
         session: PrincipalSession,
         sql: &str,
+        planned: Option<DataFrame>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let stream = session.execute(sql).await.map_err(|e| status(e.into()))?;
+        let stream = match planned {
+            Some(plan) => session.execute_planned(sql, plan).await,
+            None => session.execute(sql).await,
+        }
+        .map_err(|e| status(e.into()))?;
         let schema = datafusion::physical_plan::RecordBatchStream::schema(&stream);
         let batches = stream
             .map_ok(crate::compact)
@@ -160,11 +232,7 @@ impl FlightGateway {
     }
 
     fn prepared_sql(&self, handle: &[u8], principal: &Principal) -> Result<String, Status> {
-        let prepared = self
-            .prepared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match prepared.get(handle) {
+        match lock(&self.prepared).get(handle) {
             Some(p) if p.principal == principal.id.as_str() => Ok(p.sql.clone()),
             _ => Err(Status::not_found("no such prepared statement")),
         }
@@ -181,9 +249,16 @@ impl FlightSqlService for FlightGateway {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let session = self.session(&request).await?;
-        let schema = Self::schema(&session, &query.query).await?;
+        let plan = session
+            .plan(&query.query)
+            .await
+            .map_err(|e| status(e.into()))?;
+        let schema = plan.schema().as_arrow().clone();
+        // The ticket: the kept plan's handle, then the SQL to plan again without it.
+        let mut ticket = self.keep_described(session, plan).to_vec();
+        ticket.extend_from_slice(query.query.as_bytes());
         let ticket = TicketStatementQuery {
-            statement_handle: query.query.into_bytes().into(),
+            statement_handle: ticket.into(),
         };
         Ok(Response::new(Self::info(
             &schema,
@@ -197,10 +272,19 @@ impl FlightSqlService for FlightGateway {
         ticket: TicketStatementQuery,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let (handle, sql) = ticket
+            .statement_handle
+            .split_at_checked(16)
+            .ok_or_else(|| Status::invalid_argument("malformed statement ticket"))?;
+        let sql = std::str::from_utf8(sql)
+            .map_err(|_| Status::invalid_argument("statement ticket is not UTF-8"))?;
+        let principal = self.principal(&request).await?;
+        let purpose = Self::purpose(&request);
+        if let Some((session, plan)) = self.take_described(handle, &principal, purpose.as_deref()) {
+            return self.run(session, sql, Some(plan)).await;
+        }
         let session = self.session(&request).await?;
-        let sql = String::from_utf8(ticket.statement_handle.to_vec())
-            .map_err(|_| Status::invalid_argument("statement handle is not UTF-8"))?;
-        self.run(session, &sql).await
+        self.run(session, sql, None).await
     }
 
     async fn do_action_create_prepared_statement(
@@ -211,16 +295,13 @@ impl FlightSqlService for FlightGateway {
         let session = self.session(&request).await?;
         let schema = Self::schema(&session, &query.query).await?;
         let handle = uuid::Uuid::new_v4().as_bytes().to_vec();
-        self.prepared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(
-                handle.clone(),
-                Prepared {
-                    principal: session.principal().id.as_str().to_owned(),
-                    sql: query.query,
-                },
-            );
+        lock(&self.prepared).insert(
+            handle.clone(),
+            Prepared {
+                principal: session.principal().id.as_str().to_owned(),
+                sql: query.query,
+            },
+        );
         let dataset_schema = FlightInfo::new()
             .try_with_schema(&schema)
             .map_err(|e| Status::internal(e.to_string()))?
@@ -254,7 +335,7 @@ impl FlightSqlService for FlightGateway {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let session = self.session(&request).await?;
         let sql = self.prepared_sql(&command.prepared_statement_handle, session.principal())?;
-        self.run(session, &sql).await
+        self.run(session, &sql, None).await
     }
 
     async fn do_action_close_prepared_statement(
@@ -263,10 +344,7 @@ impl FlightSqlService for FlightGateway {
         request: Request<Action>,
     ) -> Result<(), Status> {
         let principal = self.principal(&request).await?;
-        let mut prepared = self
-            .prepared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut prepared = lock(&self.prepared);
         let handle = query.prepared_statement_handle.to_vec();
         if prepared
             .get(&handle)

@@ -291,13 +291,23 @@ def test_flight_sql_with_adbc_into_pandas_and_polars(server, credentials):
             table = cur.fetch_arrow_table()
             polars = pl.from_arrow(table)
             assert polars["n"].sum() > 0
-    # Without the purpose the same principal is refused.
+    # Without the purpose the same principal is refused, and the refusal is audited (once,
+    # though Flight SQL plans when it describes the statement and never fetches it).
     bare = {"adbc.flight.sql.authorization_header": f"Bearer {token}"}
+    refused = "SELECT count(*) AS refused_marker_3 FROM base.persons"
     with flight_sql.connect(server.flight, db_kwargs=bare, autocommit=True) as conn:
         with conn.cursor() as cur:
             with pytest.raises(Exception, match="就业补贴审核"):
-                cur.execute("SELECT count(*) FROM base.persons")
+                cur.execute(refused)
                 cur.fetchall()
+    with connect(server, credentials, "auditor") as conn:
+        rows = conn.execute(
+            "SELECT protocol, outcome, sql_text FROM audit.queries "
+            "WHERE principal = 'rsj_user' AND protocol = 'flight-sql' ORDER BY seq"
+        ).fetchall()
+    assert [r[1] for r in rows if r[2] == refused] == ["denied"]
+    answered = [r for r in rows if r[2].startswith("SELECT street_code, count(*) AS n")]
+    assert [r[1] for r in answered] == ["ok"]
     with pytest.raises(Exception):
         bad = {"adbc.flight.sql.authorization_header": "Bearer zs_wrong"}
         with flight_sql.connect(server.flight, db_kwargs=bad, autocommit=True) as conn:
