@@ -97,10 +97,25 @@ impl SqlCatalogStore {
                 ),
             });
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
-            .connect(&url)
-            .await?;
+        let mut options =
+            AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 16 });
+        if backend == Backend::Sqlite {
+            // Write-ahead logging: a commit (every audited query appends one) is one fsync of
+            // the log instead of four with a rollback journal, and readers do not wait for a
+            // writer. `synchronous = FULL` keeps every commit durable through a power cut.
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = FULL")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await?;
         let store = SqlCatalogStore { pool, backend };
         match backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&store.pool).await?,
