@@ -318,9 +318,10 @@ impl Runner {
     }
 }
 
-/// A plain DataFusion session with the eight tables in schema `tpch`.
+/// A plain DataFusion session with the eight tables in schema `tpch`, configured by any
+/// `DATAFUSION_*` environment variables (to try settings against the governed session's).
 async fn plain_session(lake: &Lake, parquet: Option<&Path>) -> Result<SessionContext> {
-    let ctx = SessionContext::new();
+    let ctx = SessionContext::new_with_config(datafusion::prelude::SessionConfig::from_env()?);
     let schema = Arc::new(MemorySchemaProvider::new());
     for table in TABLES {
         let provider = match parquet {
