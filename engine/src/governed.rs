@@ -39,7 +39,7 @@ use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
-use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
@@ -195,8 +195,10 @@ enum Entry {
 struct Registry {
     lake: Lake,
     key: MaskKey,
-    config: SessionConfig,
-    runtime: Arc<RuntimeEnv>,
+    /// A context for building views (the session's own context holds the registry, so it
+    /// cannot be used from inside it); made once, as making one registers every built-in
+    /// function.
+    planning: SessionContext,
     store: Option<Arc<dyn CatalogStore>>,
     entries: BTreeMap<String, BTreeMap<String, Entry>>,
     /// Providers opened for the current statement (cleared before each statement so that each
@@ -246,8 +248,7 @@ impl Registry {
     /// `scan → row filter → masked projection` over the Delta table; the row filter is part of
     /// the scan (see [`crate::row_filter`]).
     async fn view(&self, access: &TableAccess) -> Result<ViewTable> {
-        let planning =
-            SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
+        let planning = &self.planning;
         let table = self.lake.open_table(&access.path).await?;
         let mut provider = crate::scan::table_provider(&table, &planning.state()).await?;
         if let Some(filter) = &access.row_filter {
@@ -477,8 +478,7 @@ impl GovernedSession {
         let registry = Arc::new(Registry {
             lake: lake.clone(),
             key: key.clone(),
-            config,
-            runtime,
+            planning: SessionContext::new_with_config_rt(config, runtime),
             store,
             entries,
             opened: Mutex::new(HashMap::new()),
