@@ -230,3 +230,80 @@ async fn partitioned_tables_are_read_through_delta_rs() {
     assert!(text.contains("440311"), "{text}");
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
 }
+
+#[tokio::test]
+async fn row_filters_hold_over_tables_read_through_delta_rs() {
+    use zhongshu_engine::governed::{ColumnAccess, SessionAccess, TableAccess};
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(&LakeConfig::default(), dir.path()).unwrap();
+    let url = lake.table_url("base/test/p").unwrap();
+    deltalake::DeltaTableBuilder::from_url(url)
+        .unwrap()
+        .build()
+        .unwrap()
+        .write(vec![batch(
+            &["440310", "440311", "440311", "440312"],
+            &[1, 2, 3, 4],
+        )])
+        .with_partition_columns(["code"])
+        .await
+        .unwrap();
+    let access = SessionAccess {
+        tables: vec![TableAccess {
+            schema: "base".into(),
+            name: "p".into(),
+            path: "base/test/p".into(),
+            columns: ["code", "n"]
+                .map(|name| ColumnAccess {
+                    name: name.into(),
+                    mask: None,
+                })
+                .into(),
+            row_filter: Some("code IN ('440310', '440311') AND n < 3".into()),
+        }],
+        ..SessionAccess::default()
+    };
+    let session = zhongshu_engine::GovernedSession::new(
+        &lake,
+        &access,
+        &zhongshu_policies::MaskKey::new(b"lake-test-masking-key").unwrap(),
+        zhongshu_engine::Limits::default(),
+        None,
+    )
+    .unwrap();
+    let sql = |q: &'static str| {
+        let session = &session;
+        async move {
+            let batches = session
+                .sql(q)
+                .await?
+                .collect()
+                .await
+                .map_err(|e| zhongshu_engine::governed::query_error(e))?;
+            Ok::<_, zhongshu_engine::EngineError>(
+                arrow::util::pretty::pretty_format_batches(&batches)
+                    .unwrap()
+                    .to_string(),
+            )
+        }
+    };
+    let rows = sql("SELECT code, n FROM base.p ORDER BY n").await.unwrap();
+    assert!(
+        rows.contains("| 440310 | 1 |") && rows.contains("| 440311 | 2 |"),
+        "{rows}"
+    );
+    assert!(
+        !rows.contains("| 3 |") && !rows.contains("440312"),
+        "{rows}"
+    );
+    // A column only the row filter reads is read, and left out of the result.
+    let codes = sql("SELECT code FROM base.p ORDER BY code").await.unwrap();
+    assert_eq!(codes.matches("| 4403").count(), 2, "{codes}");
+    // delta-rs evaluates the filters it is given on rows; it is given the row filter alone,
+    // and the user's predicate runs above it.
+    let probe =
+        sql("SELECT count(*) AS c FROM base.p WHERE 1 / (CASE WHEN n >= 3 THEN 0 ELSE 1 END) = 1")
+            .await
+            .unwrap_or_else(|e| panic!("an oracle on the hidden rows: {e}"));
+    assert!(probe.contains("| 2 |"), "{probe}");
+}
