@@ -692,17 +692,23 @@ mod tests {
         MaskKey::new(b"governed-session-test-key").unwrap()
     }
 
-    #[tokio::test]
-    async fn masks_and_filters_sit_below_every_user_expression() {
-        let (_dir, lake) = lake_with_people().await;
-        let session = GovernedSession::new(
-            &lake,
+    /// A session reading `base.persons` masked and limited to street 440310001 (two rows of
+    /// three).
+    fn street_session(lake: &Lake) -> GovernedSession {
+        GovernedSession::new(
+            lake,
             &only(access(Some("street_code IN ('440310001')"))),
             &key(),
             Limits::default(),
             None,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn masks_and_filters_sit_below_every_user_expression() {
+        let (_dir, lake) = lake_with_people().await;
+        let session = street_session(&lake);
         assert_eq!(
             rows(
                 &session,
@@ -761,14 +767,7 @@ mod tests {
         // an AND on every row: a merged `row_filter AND user_predicate` would raise the
         // user's division by zero for the hidden row, and so reveal that it exists.
         let (_dir, lake) = lake_with_people().await;
-        let session = GovernedSession::new(
-            &lake,
-            &only(access(Some("street_code IN ('440310001')"))),
-            &key(),
-            Limits::default(),
-            None,
-        )
-        .unwrap();
+        let session = street_session(&lake);
         for probe in [
             "SELECT COUNT(*) FROM base.persons \
              WHERE 1 / (CASE WHEN street_code = '440310002' THEN 0 ELSE 1 END) = 1",

@@ -209,19 +209,25 @@ async fn queries_read_the_latest_commit_through_the_parquet_scan() {
     assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
 }
 
-#[tokio::test]
-async fn partitioned_tables_are_read_through_delta_rs() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::open(&LakeConfig::default(), dir.path()).unwrap();
+/// Writes `base/test/p` partitioned by `code`, as a table written outside the lake would be
+/// (the lake itself never partitions).
+async fn write_partitioned(lake: &Lake, codes: &[&str], ns: &[i64]) {
     let url = lake.table_url("base/test/p").unwrap();
     deltalake::DeltaTableBuilder::from_url(url)
         .unwrap()
         .build()
         .unwrap()
-        .write(vec![batch(&["440310", "440311"], &[1, 2])])
+        .write(vec![batch(codes, ns)])
         .with_partition_columns(["code"])
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn partitioned_tables_are_read_through_delta_rs() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(&LakeConfig::default(), dir.path()).unwrap();
+    write_partitioned(&lake, &["440310", "440311"], &[1, 2]).await;
     let (kind, batches) = read_all(&lake, "base/test/p").await;
     assert!(!kind.starts_with("DataFiles"), "{kind}");
     let text = arrow::util::pretty::pretty_format_batches(&batches)
@@ -236,18 +242,12 @@ async fn row_filters_hold_over_tables_read_through_delta_rs() {
     use zhongshu_engine::governed::{ColumnAccess, SessionAccess, TableAccess};
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(&LakeConfig::default(), dir.path()).unwrap();
-    let url = lake.table_url("base/test/p").unwrap();
-    deltalake::DeltaTableBuilder::from_url(url)
-        .unwrap()
-        .build()
-        .unwrap()
-        .write(vec![batch(
-            &["440310", "440311", "440311", "440312"],
-            &[1, 2, 3, 4],
-        )])
-        .with_partition_columns(["code"])
-        .await
-        .unwrap();
+    write_partitioned(
+        &lake,
+        &["440310", "440311", "440311", "440312"],
+        &[1, 2, 3, 4],
+    )
+    .await;
     let access = SessionAccess {
         tables: vec![TableAccess {
             schema: "base".into(),
@@ -279,7 +279,7 @@ async fn row_filters_hold_over_tables_read_through_delta_rs() {
                 .await?
                 .collect()
                 .await
-                .map_err(|e| zhongshu_engine::governed::query_error(e))?;
+                .map_err(zhongshu_engine::governed::query_error)?;
             Ok::<_, zhongshu_engine::EngineError>(
                 arrow::util::pretty::pretty_format_batches(&batches)
                     .unwrap()
