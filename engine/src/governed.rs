@@ -39,14 +39,14 @@ use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext, ident};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use zhongshu_catalog::CatalogStore;
 use zhongshu_policies::MaskKey;
@@ -195,10 +195,12 @@ enum Entry {
 struct Registry {
     lake: Lake,
     key: MaskKey,
+    config: SessionConfig,
+    runtime: Arc<RuntimeEnv>,
     /// A context for building views (the session's own context holds the registry, so it
-    /// cannot be used from inside it); made once, as making one registers every built-in
-    /// function.
-    planning: SessionContext,
+    /// cannot be used from inside it); made once, when the first view is, as making one
+    /// registers every built-in function.
+    planning: OnceLock<SessionContext>,
     store: Option<Arc<dyn CatalogStore>>,
     entries: BTreeMap<String, BTreeMap<String, Entry>>,
     /// Providers opened for the current statement (cleared before each statement so that each
@@ -248,7 +250,9 @@ impl Registry {
     /// `scan → row filter → masked projection` over the Delta table; the row filter is part of
     /// the scan (see [`crate::row_filter`]).
     async fn view(&self, access: &TableAccess) -> Result<ViewTable> {
-        let planning = &self.planning;
+        let planning = self.planning.get_or_init(|| {
+            SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone())
+        });
         let table = self.lake.open_table(&access.path).await?;
         let mut provider = crate::scan::table_provider(&table, &planning.state()).await?;
         if let Some(filter) = &access.row_filter {
@@ -478,7 +482,9 @@ impl GovernedSession {
         let registry = Arc::new(Registry {
             lake: lake.clone(),
             key: key.clone(),
-            planning: SessionContext::new_with_config_rt(config, runtime),
+            config,
+            runtime,
+            planning: OnceLock::new(),
             store,
             entries,
             opened: Mutex::new(HashMap::new()),
