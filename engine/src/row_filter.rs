@@ -135,7 +135,7 @@ impl TableProvider for RowFiltered {
 /// Applies a row filter. Executes as a [`FilterExec`] (which it wraps), but the optimizers see
 /// a node of its own kind, so they cannot merge a user's predicate into it.
 #[derive(Debug)]
-pub struct RowFilterExec {
+pub(crate) struct RowFilterExec {
     filter: Arc<FilterExec>,
     /// Filters pushed from above may pass through to the scan (it only prunes with them).
     pass_filters: bool,
@@ -157,7 +157,7 @@ impl RowFilterExec {
     }
 
     /// The row filter.
-    pub fn predicate(&self) -> &Arc<dyn PhysicalExpr> {
+    pub(crate) fn predicate(&self) -> &Arc<dyn PhysicalExpr> {
         self.filter.predicate()
     }
 }

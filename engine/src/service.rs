@@ -294,11 +294,7 @@ impl PrincipalSession {
         sql: &str,
         params: Option<ParamValues>,
     ) -> Result<AuditedStream> {
-        let started = Instant::now();
-        match self.start(sql, None, params, started).await {
-            Ok(stream) => Ok(stream),
-            Err(e) => Err(self.audit_failure(sql, e, started).await),
-        }
+        self.run(sql, None, params).await
     }
 
     /// Plans a statement without running it, for a door that describes a result before it
@@ -313,8 +309,18 @@ impl PrincipalSession {
 
     /// Runs a statement [`PrincipalSession::plan`] planned (`sql` is its text, for the audit).
     pub async fn execute_planned(&self, sql: &str, planned: DataFrame) -> Result<AuditedStream> {
+        self.run(sql, Some(planned), None).await
+    }
+
+    /// Starts a statement (planning it unless `planned`); a failure to start is audited.
+    async fn run(
+        &self,
+        sql: &str,
+        planned: Option<DataFrame>,
+        params: Option<ParamValues>,
+    ) -> Result<AuditedStream> {
         let started = Instant::now();
-        match self.start(sql, Some(planned), None, started).await {
+        match self.start(sql, planned, params, started).await {
             Ok(stream) => Ok(stream),
             Err(e) => Err(self.audit_failure(sql, e, started).await),
         }

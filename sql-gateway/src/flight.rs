@@ -12,9 +12,9 @@
 //! statements keep only their SQL and principal, so a handle cannot be used by another
 //! principal.
 
-use crate::GatewayError;
 use crate::auth::{purpose_from_header, token_principal};
 use crate::http::PURPOSE_HEADER;
+use crate::{GatewayError, lock};
 use arrow::datatypes::Schema;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
@@ -31,17 +31,12 @@ use datafusion::prelude::DataFrame;
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 use zhongshu_catalog::Principal;
 use zhongshu_engine::{ClientInfo, PrincipalSession, QueryService};
-
-/// Locks `m`, going on after a panic elsewhere: the maps it guards hold no half-made entries.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// Serves Flight SQL on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, service: Arc<QueryService>) -> Result<(), String> {

@@ -18,6 +18,12 @@ use arrow::datatypes::DataType;
 use std::sync::Arc;
 use zhongshu_engine::EngineError;
 
+/// Locks `m`, going on after a panic elsewhere: the doors' maps and pending exchanges hold no
+/// half-made entries.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// `batch` with its text and binary view columns holding only the bytes their rows use.
 ///
 /// A view array may point into buffers shared with the rows a query discarded (the 20 rows of a

@@ -199,11 +199,7 @@ impl StartupHandler for Connection {
                     .get(METADATA_USER)
                     .cloned()
                     .unwrap_or_default();
-                let pending = self
-                    .scram
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .take();
+                let pending = crate::lock(&self.scram).take();
                 match pending {
                     None => {
                         let initial = msg.into_sasl_initial_response()?;
@@ -231,11 +227,7 @@ impl StartupHandler for Connection {
                         let first = String::from_utf8_lossy(&data);
                         let (exchange, server_first) = ScramExchange::start(verifier, &first)
                             .map_err(|e| user_error("FATAL", "28000", e))?;
-                        *self
-                            .scram
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                            Some((user, exchange));
+                        *crate::lock(&self.scram) = Some((user, exchange));
                         client
                             .send(PgWireBackendMessage::Authentication(
                                 Authentication::SASLContinue(server_first.into_bytes().into()),
