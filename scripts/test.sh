@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every zhongshu test. Idempotent: installs what the tests need when it is missing
-# (PostgreSQL, Chromium for pages, a Python venv with the outside clients), starts a private PostgreSQL on port 5439,
+# (PostgreSQL, Chromium for pages, pgjdbc, a Python venv with the outside clients), starts a private PostgreSQL on port 5439,
 # builds once with the release profile and runs the Rust and Python suites.
 #
 #   ./scripts/test.sh            everything
@@ -82,6 +82,9 @@ fi
 
 if [ "$ONLY" != "--rust" ]; then
   need_apt chromium
+  # pgjdbc, the driver of DBeaver and other Java tools, for tests/jdbc (run by the Python tests).
+  need_apt libpostgresql-jdbc-java
+  command -v java >/dev/null 2>&1 || need_apt default-jre-headless
   python_env
   log "Python tests with outside clients"
   export ZHONGSHU_BIN="$CARGO_TARGET_DIR/release/zhongshu"

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod flight;
 pub mod http;
+pub mod pg_compat;
 pub mod pgwire;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch};
@@ -94,17 +95,37 @@ impl GatewayError {
     }
 }
 
-/// The SQLSTATE for an engine error: 42501 for a refusal by policy, 53000 for a limit, 42601
-/// for other query errors.
+/// The SQLSTATE for an engine error, as PostgreSQL would report it: 42501 for a refusal by
+/// policy, 53000 for a limit, 42P01 / 42703 / 42883 for a table, column or function the
+/// principal cannot see (whether it does not exist or is hidden), 22012 for a division by zero,
+/// 42601 for other query errors.
 pub fn engine_sqlstate(e: &EngineError) -> &'static str {
+    use datafusion::error::DataFusionError;
     if zhongshu_engine::governed::is_denial(e) {
         return "42501";
     }
-    match e {
-        EngineError::Limit(_) => "53000",
-        EngineError::Query(datafusion::error::DataFusionError::ResourcesExhausted(_)) => "53000",
-        EngineError::Query(_) => "42601",
-        _ => "XX000",
+    let EngineError::Query(error) = e else {
+        return match e {
+            EngineError::Limit(_) => "53000",
+            _ => "XX000",
+        };
+    };
+    match error.find_root() {
+        DataFusionError::ResourcesExhausted(_) => "53000",
+        DataFusionError::SchemaError(..) => "42703",
+        DataFusionError::ArrowError(arrow_error, _)
+            if matches!(**arrow_error, arrow::error::ArrowError::DivideByZero) =>
+        {
+            "22012"
+        }
+        DataFusionError::Plan(message) if message.starts_with("table function ") => "42883",
+        DataFusionError::Plan(message) if message.starts_with("Invalid function ") => "42883",
+        DataFusionError::Plan(message)
+            if message.starts_with("table '") && message.ends_with("' not found") =>
+        {
+            "42P01"
+        }
+        _ => "42601",
     }
 }
 

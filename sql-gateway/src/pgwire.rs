@@ -14,9 +14,10 @@
 //!   any other `SET` — anything that could change governance — is refused and audited;
 //! - `BEGIN`, `COMMIT` and `ROLLBACK` are acknowledged (queries are read-only);
 //! - client-specific catalog queries are rewritten by datafusion-pg-catalog's compatibility
-//!   parser before planning.
+//!   parser before planning, and what database browsers need beyond it is in [`pg_compat`].
 
 use crate::auth::ScramExchange;
+use crate::pg_compat;
 use arrow::datatypes::{DataType, Schema};
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
 use async_trait::async_trait;
@@ -162,12 +163,11 @@ fn auth_failed(user: &str) -> PgWireError {
 
 /// Adds `pg_catalog` (over the session's own catalog) to a session.
 fn attach_pg_catalog(session: &PrincipalSession) -> PgWireResult<()> {
-    datafusion_pg_catalog::setup_pg_catalog(
-        session.governed().context(),
-        CATALOG,
-        EmptyContextProvider,
-    )
-    .map_err(|e| PgWireError::ApiError(Box::new(*e)))
+    let context = session.governed().context();
+    datafusion_pg_catalog::setup_pg_catalog(context, CATALOG, EmptyContextProvider)
+        .map_err(|e| PgWireError::ApiError(Box::new(*e)))?;
+    pg_compat::attach(context, CATALOG, session.principal().id.as_str())
+        .map_err(|e| PgWireError::ApiError(Box::new(e)))
 }
 
 #[async_trait]
@@ -357,7 +357,8 @@ fn parse(sql: &str) -> PgWireResult<Vec<PgStatement>> {
         .map_err(|e| user_error("ERROR", "42601", e.to_string()))?;
     Ok(statements
         .into_iter()
-        .map(|s| {
+        .map(|mut s| {
+            pg_compat::rewrite(&mut s);
             let kind = classify(&s);
             PgStatement {
                 sql: s.to_string(),
@@ -411,19 +412,10 @@ impl Connection {
             }
             Kind::Show(name) => {
                 let value = match name.as_str() {
-                    PURPOSE_SETTING => session.purpose().unwrap_or("").to_owned(),
-                    "server_version" => "16.6".to_owned(),
-                    "server_encoding" | "client_encoding" => "UTF8".to_owned(),
-                    "transaction isolation level" | "transaction_isolation" => {
-                        "read committed".to_owned()
-                    }
-                    "standard_conforming_strings" => "on".to_owned(),
-                    "datestyle" => "ISO, YMD".to_owned(),
-                    "timezone" | "time zone" => "Asia/Shanghai".to_owned(),
-                    "search_path" => "public".to_owned(),
-                    _ => String::new(),
+                    PURPOSE_SETTING => session.purpose().unwrap_or(""),
+                    other => pg_compat::setting(other).unwrap_or(""),
                 };
-                single_text(name, &value)
+                single_text(name, value)
             }
             Kind::RefusedSet(name) => {
                 let error = EngineError::Refused(format!(

@@ -1,6 +1,7 @@
 """The governed query path through real clients: the golden file run over psycopg as six
-principals, psql's catalog commands, the HTTP door in four formats, the audit log, and many
-concurrent clients."""
+principals, psql's catalog commands, a database browser's catalog walk (pgjdbc's
+DatabaseMetaData, and DBeaver's own navigator statements), the HTTP door in four formats, the
+audit log, and many concurrent clients."""
 
 import concurrent.futures
 import io
@@ -18,6 +19,8 @@ import requests
 from conftest import run
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "governed.slt"
+JDBC_CLIENT = Path(__file__).resolve().parent.parent / "jdbc" / "JdbcCatalog.java"
+PGJDBC = "/usr/share/java/postgresql.jar"
 
 
 def connect(server, credentials, user, purpose=None):
@@ -180,6 +183,129 @@ def test_parameters_and_purpose_over_psycopg(server, credentials):
         assert conn.execute("SHOW zhongshu.purpose").fetchone()[0] == ""
         conn.execute("SET zhongshu.purpose = '网格巡查'")
         assert conn.execute("SHOW zhongshu.purpose").fetchone()[0] == "网格巡查"
+
+
+def jdbc(server, credentials, user, table):
+    """Runs tests/jdbc/JdbcCatalog.java as `user`; returns its facts by kind."""
+    out = subprocess.run(
+        ["java", "-cp", PGJDBC, str(JDBC_CLIENT), server.pg_host, str(server.pg_port), user,
+         credentials[user]["password"], table],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    facts = {}
+    for line in out.stdout.splitlines():
+        kind, _, rest = line.partition("\t")
+        facts.setdefault(kind, []).append(rest)
+    return facts
+
+
+def test_jdbc_metadata_shows_each_principal_its_own_catalog(server, credentials):
+    street = jdbc(server, credentials, "pingshan_street", "base.persons")
+    assert street["user"] == ["pingshan_street"]
+    assert street["catalog"] == ["zhongshu"]
+    assert {"base", "theme"} <= set(street["schema"])
+    assert "base.persons\tTABLE" in street["table"]
+    columns = [c.split("\t")[0] for c in street["column"]]
+    assert "mobile" in columns
+    assert "id_no" not in columns, "an L4 column not granted to the street must not be listed"
+    assert street["primary_keys"] == ["0"]
+    assert int(street["count"][0]) > 0
+    assert len(street["row"]) == 3
+    for row in street["row"]:
+        assert re.search(r"\tmobile=1\d\d\*{4}\d{4}(\t|$)", row), row
+        assert "\tstreet_code=440310001\t" in row, row
+    assert [e.split("\t")[:2] for e in street["error"]] == [["delete", "42501"]]
+
+    owner = jdbc(server, credentials, "gaj_officer", "base.persons")
+    assert "id_no" in [c.split("\t")[0] for c in owner["column"]]
+    assert [e.split("\t")[:2] for e in owner["error"]] == [["delete", "42501"]]
+
+    public = jdbc(server, credentials, "public_user", "base.persons")
+    assert "theme" not in public["schema"]
+    assert not [t for t in public.get("table", []) if t.startswith("base.persons")]
+    assert "column" not in public
+    errors = {e.split("\t")[0]: e.split("\t")[1] for e in public["error"]}
+    assert errors["count"] == "42P01" and errors["rows"] == "42P01", errors
+
+
+# What DBeaver (plugins/org.jkiss.dbeaver.ext.postgresql) sends to draw its navigator tree, on
+# connect and as the user opens a schema's tables and a table's columns; `?` become parameters.
+DBEAVER_CONNECT = [
+    "SHOW search_path",
+    "SELECT current_schema(),session_user",
+    "SELECT db.oid,db.* FROM pg_catalog.pg_database db WHERE datname=%s",
+    "select * from pg_catalog.pg_settings where name=%s",
+    "SELECT version()",
+    "SELECT * FROM pg_catalog.pg_enum WHERE 1<>1 LIMIT 1",
+    "SELECT reltype FROM pg_catalog.pg_class WHERE 1<>1 LIMIT 1",
+    "SELECT t.oid,t.*,c.relkind,format_type(nullif(t.typbasetype, 0), t.typtypmod) as base_type_name, d.description\n"
+    "FROM pg_catalog.pg_type t\n"
+    "LEFT OUTER JOIN pg_catalog.pg_type et ON et.oid=t.typelem \n"
+    "LEFT OUTER JOIN pg_catalog.pg_class c ON c.oid=t.typrelid\n"
+    "LEFT OUTER JOIN pg_catalog.pg_description d ON t.oid=d.objoid\n"
+    "WHERE t.typname IS NOT NULL\n"
+    "AND (c.relkind IS NULL OR c.relkind = 'c') AND (et.typcategory IS NULL OR et.typcategory <> 'C')",
+    "SELECT * FROM pg_catalog.pg_enum",
+]
+DBEAVER_SCHEMAS = (
+    "SELECT n.oid,n.*,d.description FROM pg_catalog.pg_namespace n\n"
+    "LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=n.oid AND d.objsubid=0 "
+    "AND d.classoid='pg_namespace'::regclass\n ORDER BY nspname"
+)
+DBEAVER_TABLES = (
+    "SELECT c.oid,c.*,d.description,pg_catalog.pg_get_expr(c.relpartbound, c.oid) as partition_expr,  "
+    "pg_catalog.pg_get_partkeydef(c.oid) as partition_key \n"
+    "FROM pg_catalog.pg_class c\n"
+    "LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0 "
+    "AND d.classoid='pg_class'::regclass\n"
+    "WHERE c.relnamespace=%s AND c.relkind not in ('i','I','c')"
+)
+DBEAVER_COLUMNS = (
+    "SELECT c.relname,a.*,pg_catalog.pg_get_expr(ad.adbin, ad.adrelid, true) as def_value,dsc.description,dep.objid\n"
+    "FROM pg_catalog.pg_attribute a\n"
+    "INNER JOIN pg_catalog.pg_class c ON (a.attrelid=c.oid)\n"
+    "LEFT OUTER JOIN pg_catalog.pg_attrdef ad ON (a.attrelid=ad.adrelid AND a.attnum = ad.adnum)\n"
+    "LEFT OUTER JOIN pg_catalog.pg_description dsc ON (c.oid=dsc.objoid AND a.attnum = dsc.objsubid)\n"
+    "LEFT OUTER JOIN pg_depend dep on dep.refobjid = a.attrelid AND dep.deptype = 'i' "
+    "and dep.refobjsubid = a.attnum and dep.classid = dep.refclassid\n"
+    "WHERE NOT a.attisdropped AND c.relkind not in ('i','I','c') AND c.oid=%s\n"
+    "ORDER BY a.attnum"
+)
+
+
+def dbeaver_tree(server, credentials, user):
+    """Walks DBeaver's navigator as `user`: {schema: {table: [columns]}} for base."""
+    params = {"datname": ("zhongshu",), "pg_settings": ("standard_conforming_strings",)}
+    with connect(server, credentials, user) as conn:
+        for sql in DBEAVER_CONNECT:
+            args = next((v for k, v in params.items() if k in sql and "%s" in sql), ())
+            conn.execute(sql, args).fetchall()
+        assert conn.execute(DBEAVER_CONNECT[1]).fetchone()[1] == user
+        cur = conn.execute(DBEAVER_SCHEMAS)
+        names = [d.name for d in cur.description]
+        schemas = {r[names.index("nspname")]: r[0] for r in cur.fetchall()}
+        tree = {}
+        if "base" not in schemas:
+            return tree
+        cur = conn.execute(DBEAVER_TABLES, (schemas["base"],))
+        names = [d.name for d in cur.description]
+        tables = {r[names.index("relname")]: r[0] for r in cur.fetchall()}
+        for table, oid in tables.items():
+            cur = conn.execute(DBEAVER_COLUMNS, (oid,))
+            names = [d.name for d in cur.description]
+            tree[table] = [r[names.index("attname")] for r in cur.fetchall()]
+    return tree
+
+
+def test_dbeaver_navigator_shows_each_principal_its_own_tree(server, credentials):
+    street = dbeaver_tree(server, credentials, "pingshan_street")
+    assert "persons" in street
+    assert "mobile" in street["persons"] and "id_no" not in street["persons"]
+    owner = dbeaver_tree(server, credentials, "gaj_officer")
+    assert "id_no" in owner["persons"]
+    public = dbeaver_tree(server, credentials, "public_user")
+    assert "persons" not in public and public, public
 
 
 def sql_http(server, token, sql, fmt="json", purpose=None):
