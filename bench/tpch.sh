@@ -4,7 +4,9 @@
 # the Delta tables (and, to show the Delta layer's cost, over tpchgen's Parquet files), (b) as an
 # analyst whose grants carry a row filter on customer and masks on c_name and c_phone, through
 # the query service in process and through the Flight SQL door over loopback TCP, (c) with DuckDB
-# over tpchgen's Parquet files — in one run, each query RUNS times (median). Results: bench/results/tpch-*.jsonl and a
+# over tpchgen's Parquet files — in one run, each query RUNS times (median). The zhongshu modes
+# run twice, without and with the decoded column cache; DuckDB twice, over the files and over
+# its own in-memory tables. Results: bench/results/tpch-*.jsonl and a
 # Markdown summary beside it.
 #   ./bench/tpch.sh [SCALE] [RUNS]
 set -euo pipefail
@@ -37,8 +39,11 @@ if [ ! -f "$DATA/landed" ]; then
 fi
 mkdir -p "$ROOT/bench/results"
 OUT="$ROOT/bench/results/tpch-sf$SCALE-$(date +%Y%m%d-%H%M%S).jsonl"
-# The four modes alternate run by run in one process (see bench/src/tpch.rs).
+# The modes alternate run by run in one process (see bench/src/tpch.rs): first reading Parquet
+# in every query, then with the decoded column cache (CACHE_MB, default 8 GiB, holds SF1).
 "$BIN/tpch-bench" run --data-dir "$DATA" --queries "$ROOT/bench/tpch" \
   --mode plain,parquet,governed,gateway --runs "$RUNS" --parquet "$PARQUET" | tee -a "$OUT"
+"$BIN/tpch-bench" run --data-dir "$DATA" --queries "$ROOT/bench/tpch" \
+  --mode plain,governed,gateway --runs "$RUNS" --cache-mb "${CACHE_MB:-8192}" | tee -a "$OUT"
 "$PY" "$ROOT/bench/tpch_duckdb.py" "$PARQUET" "$ROOT/bench/tpch" "$RUNS" | tee -a "$OUT"
 "$PY" "$ROOT/bench/tpch_report.py" "$OUT" | tee "${OUT%.jsonl}.md"

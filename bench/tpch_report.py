@@ -3,7 +3,8 @@ times and geometric-mean ratios, as a Markdown table.
 
 Tools: zhongshu-plain (DataFusion over the Delta tables), zhongshu-parquet (DataFusion over
 tpchgen's files), zhongshu-governed (the query service in process), zhongshu-gateway (the Flight
-SQL door over loopback TCP), duckdb.
+SQL door over loopback TCP), each also with the decoded column cache (`+cache`); duckdb (over
+tpchgen's files) and duckdb-memory (over its own in-memory tables).
 
     python bench/tpch_report.py RESULTS.jsonl
 """
@@ -13,7 +14,9 @@ import math
 import sys
 from collections import defaultdict
 
-ORDER = ["zhongshu-plain", "zhongshu-parquet", "zhongshu-governed", "zhongshu-gateway", "duckdb"]
+ORDER = ["zhongshu-plain", "zhongshu-parquet", "zhongshu-governed", "zhongshu-gateway",
+         "zhongshu-plain+cache", "zhongshu-governed+cache", "zhongshu-gateway+cache",
+         "duckdb", "duckdb-memory"]
 
 
 def main():
@@ -40,9 +43,13 @@ def main():
     print()
     print("geometric mean (s): " + ", ".join(f"{short[t]} {g[t]:.3f}" for t in tools))
     for t in ("zhongshu-governed", "zhongshu-gateway"):
-        if t in g:
-            print(f"{short[t]}/plain: {g[t] / g['zhongshu-plain']:.3f}")
-            print(f"{short[t]}/DuckDB: {g[t] / g['duckdb']:.3f}")
+        for cache in ("", "+cache"):
+            tool, plain = t + cache, "zhongshu-plain" + cache
+            if tool in g and plain in g:
+                print(f"{short[tool]}/{short[plain]}: {g[tool] / g[plain]:.3f}")
+            for duck in ("duckdb", "duckdb-memory"):
+                if tool in g and duck in g:
+                    print(f"{short[tool]}/{duck}: {g[tool] / g[duck]:.3f}")
     differ = [
         q
         for q in range(1, 23)

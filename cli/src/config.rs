@@ -86,6 +86,9 @@ pub struct GatewayConfig {
     #[serde(default = "default_max_concurrent")]
     /// Most queries a principal may run at once.
     pub max_concurrent: usize,
+    #[serde(default = "default_cache")]
+    /// The decoded column cache shared by all sessions, in MiB (0 = off).
+    pub cache_mb: u64,
 }
 
 fn default_pgwire() -> String {
@@ -106,6 +109,9 @@ fn default_max_rows() -> u64 {
 fn default_max_concurrent() -> usize {
     8
 }
+fn default_cache() -> u64 {
+    1024
+}
 
 impl Default for GatewayConfig {
     fn default() -> Self {
@@ -116,6 +122,7 @@ impl Default for GatewayConfig {
             memory_mb: default_memory(),
             max_rows: default_max_rows(),
             max_concurrent: default_max_concurrent(),
+            cache_mb: default_cache(),
         }
     }
 }
@@ -221,6 +228,7 @@ timeout_secs = 300
 memory_mb = 2048
 max_rows = 5000000
 max_concurrent = 8
+cache_mb = 1024          # decoded lake columns kept in memory for all sessions (0 = off)
 
 [quality]
 # When `zhongshu serve` evaluates every resource (cron in China Standard Time; "" = never).

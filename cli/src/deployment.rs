@@ -149,8 +149,10 @@ impl Deployment {
         })
     }
 
-    /// The query service every door opens governed sessions through.
+    /// The query service every door opens governed sessions through. Sets the process's decoded
+    /// column cache to the configured size.
     pub fn query_service(&self) -> Result<Arc<QueryService>, DeploymentError> {
+        zhongshu_engine::cache::set_budget((self.config.gateway.cache_mb as usize) << 20);
         Ok(Arc::new(QueryService::new(
             self.lake.clone(),
             self.catalog(),

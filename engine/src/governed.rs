@@ -769,11 +769,29 @@ mod tests {
 
     #[tokio::test]
     async fn user_predicates_never_run_on_rows_the_row_filter_removes() {
+        let (_dir, lake) = lake_with_people().await;
+        assert_no_oracle(&street_session(&lake), "DataSourceExec").await;
+    }
+
+    #[tokio::test]
+    async fn user_predicates_never_run_on_rows_the_row_filter_removes_from_the_cache() {
+        // nextest runs each test in its own process, so the cache is this test's alone.
+        crate::cache::set_budget(64 << 20);
+        let (_dir, lake) = lake_with_people().await;
+        let session = street_session(&lake);
+        rows(&session, "SELECT * FROM base.persons").await;
+        assert!(
+            crate::cache::usage().1 > 0,
+            "the first read fills the cache"
+        );
+        assert_no_oracle(&session, "CachedScanExec").await;
+    }
+
+    /// The probes of the two tests above, over a scan shown in plans as `scan`.
+    async fn assert_no_oracle(session: &GovernedSession, scan: &str) {
         // The filter keeps two rows of three, enough that DataFusion evaluates both sides of
         // an AND on every row: a merged `row_filter AND user_predicate` would raise the
         // user's division by zero for the hidden row, and so reveal that it exists.
-        let (_dir, lake) = lake_with_people().await;
-        let session = street_session(&lake);
         for probe in [
             "SELECT COUNT(*) FROM base.persons \
              WHERE 1 / (CASE WHEN street_code = '440310002' THEN 0 ELSE 1 END) = 1",
@@ -802,7 +820,7 @@ mod tests {
         }
         // The row filter is its own node, with the user's predicate above it.
         let plan = rows(
-            &session,
+            session,
             "EXPLAIN SELECT name FROM base.persons WHERE street_code <> '440310002'",
         )
         .await;
@@ -821,6 +839,7 @@ mod tests {
             .find("RowFilterExec: street_code")
             .expect(&physical);
         assert!(user < row, "{physical}");
+        assert!(physical.contains(scan), "{physical}");
         // EXPLAIN ANALYZE would count the rows the filter removes.
         assert!(matches!(
             session

@@ -10,6 +10,7 @@
 //! statement.
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod error;
 pub mod governed;
 pub mod lake;

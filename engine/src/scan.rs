@@ -10,10 +10,13 @@
 //! files directly is what the Delta protocol prescribes. Any other table (written elsewhere, a
 //! back-flow source) still goes through delta-rs's provider.
 //!
+//! Columns already in the decoded column cache ([`crate::cache`]) are read from memory instead.
+//!
 //! Files written before a column was added lack it; DataFusion's schema adapter reads it as
 //! null, as Delta requires. Statistics come from the files' footers (cached by the session), so
 //! the planner orders joins as it would over plain Parquet.
 
+use crate::cache::{self, CachedScanExec};
 use crate::error::Result;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
@@ -158,6 +161,24 @@ impl TableProvider for DataFiles {
             files.iter().filter_map(|f| f.statistics.as_deref()),
             &schema,
         )?;
+        let projected = match projection {
+            Some(p) => Arc::new(schema.project(p)?),
+            None => schema.clone(),
+        };
+        if !projected.fields().is_empty()
+            && let Some(columns) =
+                cache::columns(&store, self.store.as_str(), &self.files, &projected).await?
+        {
+            let config = state.config();
+            return Ok(Arc::new(CachedScanExec::try_new(
+                projected,
+                columns,
+                total.project(projection),
+                config.target_partitions(),
+                config.batch_size(),
+                limit,
+            )?));
+        }
         let config = FileScanConfigBuilder::new(
             self.store.clone(),
             format.file_source(TableSchema::from(schema)),

@@ -307,3 +307,99 @@ async fn row_filters_hold_over_tables_read_through_delta_rs() {
             .unwrap_or_else(|e| panic!("an oracle on the hidden rows: {e}"));
     assert!(probe.contains("| 2 |"), "{probe}");
 }
+
+/// The physical plan of `sql` over `path` registered as `t`.
+async fn plan_of(lake: &Lake, path: &str, sql: &str) -> String {
+    let ctx = datafusion::prelude::SessionContext::new();
+    let table = lake.open_table(path).await.unwrap();
+    let provider = zhongshu_engine::table_provider(&table, &ctx.state())
+        .await
+        .unwrap();
+    ctx.register_table("t", provider).unwrap();
+    let plan = ctx
+        .sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    datafusion::physical_plan::displayable(plan.as_ref())
+        .indent(true)
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_column_cache_answers_as_the_files_do() {
+    // nextest runs each test in its own process, so the cache is this test's alone.
+    zhongshu_engine::cache::set_budget(64 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(&LakeConfig::default(), dir.path()).unwrap();
+    lake.write(
+        "base/test/t",
+        "t",
+        vec![batch(&["440310", "440311"], &[1, 2])],
+        WriteMode::Append,
+    )
+    .await
+    .unwrap();
+    let (_, first) = read_all(&lake, "base/test/t").await;
+    assert_eq!(first.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+    let held = zhongshu_engine::cache::usage().1;
+    assert!(held > 0, "the first read fills the cache");
+    let plan = plan_of(&lake, "base/test/t", "SELECT code FROM t WHERE n > 1").await;
+    assert!(plan.contains("CachedScanExec"), "{plan}");
+
+    // A second file with a column the first lacks: the first file's cached columns are used,
+    // and its missing column reads as null, as from Parquet.
+    let wider = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("code", arrow::datatypes::DataType::Utf8, true),
+        arrow::datatypes::Field::new("n", arrow::datatypes::DataType::Int64, true),
+        arrow::datatypes::Field::new("street", arrow::datatypes::DataType::Utf8, true),
+    ]));
+    let added = RecordBatch::try_new(
+        wider.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["440312"])),
+            Arc::new(Int64Array::from(vec![3])),
+            Arc::new(StringArray::from(vec!["坪山街道"])),
+        ],
+    )
+    .unwrap();
+    lake.write_once(
+        "base/test/t",
+        "t",
+        wider,
+        vec![added],
+        WriteMode::Append,
+        "test",
+        1,
+    )
+    .await
+    .unwrap();
+    let expected = [
+        "+--------+---+----------+",
+        "| code   | n | street   |",
+        "+--------+---+----------+",
+        "| 440310 | 1 |          |",
+        "| 440311 | 2 |          |",
+        "| 440312 | 3 | 坪山街道 |",
+        "+--------+---+----------+",
+    ];
+    let (_, cached) = read_all(&lake, "base/test/t").await;
+    let text = arrow::util::pretty::pretty_format_batches(&cached)
+        .unwrap()
+        .to_string();
+    assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
+    assert!(zhongshu_engine::cache::usage().1 > held);
+
+    // A budget too small for the table: everything is evicted and Parquet is read again.
+    zhongshu_engine::cache::set_budget(1);
+    assert_eq!(zhongshu_engine::cache::usage(), (1, 0));
+    let plan = plan_of(&lake, "base/test/t", "SELECT code FROM t").await;
+    assert!(!plan.contains("CachedScanExec"), "{plan}");
+    let (_, uncached) = read_all(&lake, "base/test/t").await;
+    let text = arrow::util::pretty::pretty_format_batches(&uncached)
+        .unwrap()
+        .to_string();
+    assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
+}

@@ -1,0 +1,385 @@
+//! The decoded column cache: lake columns kept in memory as Arrow arrays, so that a table read
+//! again is not read and decoded from Parquet again.
+//!
+//! Why: shared tables are read over and over — the same dashboards, the same 共享 queries from
+//! many departments — and on TPC-H (`bench/tpch.sh`) reading and decoding Parquet is about 40% of
+//! a query's time. Delta data files are never rewritten in place (a new version writes new
+//! files), so a file's decoded column stays right for as long as any table version lists the
+//! file; no invalidation is needed, only eviction.
+//!
+//! What: one entry per (file, column) — the whole column of that file as one array, in the
+//! table's type. Entries are evicted least recently used first once the budget
+//! ([`set_budget`], `[gateway] cache_mb` in `zhongshu.toml`; 0 turns the cache off) would be
+//! exceeded. A scan whose columns do not fit in the budget reads Parquet as before.
+//!
+//! The cache holds raw rows below governance: row filters and masks apply above the scan
+//! exactly as over Parquet ([`crate::row_filter`]), and [`CachedScanExec`] takes no filters, so
+//! nothing a user writes is evaluated on rows the row filter removes.
+
+use crate::lock;
+use datafusion::arrow::array::{ArrayRef, RecordBatch, new_null_array};
+use datafusion::arrow::compute::{cast, concat};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{Result, Statistics};
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::parquet::{
+    DefaultParquetFileReaderFactory, ParquetFileReaderFactory,
+};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
+use futures::TryStreamExt;
+use object_store::ObjectStore;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The process's cache budget in bytes; 0 (the default) turns the cache off.
+static BUDGET: AtomicUsize = AtomicUsize::new(0);
+static CACHE: Mutex<Entries> = Mutex::new(Entries {
+    columns: None,
+    bytes: 0,
+    clock: 0,
+});
+
+/// Sets the budget of the process's decoded column cache, in bytes (0 turns it off and empties
+/// it).
+pub fn set_budget(bytes: usize) {
+    BUDGET.store(bytes, Ordering::Relaxed);
+    let mut entries = lock(&CACHE);
+    entries.evict_to(bytes);
+}
+
+/// The budget, and the bytes the cache holds now.
+pub fn usage() -> (usize, usize) {
+    (BUDGET.load(Ordering::Relaxed), lock(&CACHE).bytes)
+}
+
+/// (where the file's table lives, the file's path, the column's name)
+type Key = (String, String, String);
+
+struct Entry {
+    column: ArrayRef,
+    bytes: usize,
+    used: u64,
+}
+
+struct Entries {
+    columns: Option<HashMap<Key, Entry>>,
+    bytes: usize,
+    clock: u64,
+}
+
+impl Entries {
+    fn map(&mut self) -> &mut HashMap<Key, Entry> {
+        self.columns.get_or_insert_with(HashMap::new)
+    }
+
+    fn get(&mut self, key: &Key) -> Option<ArrayRef> {
+        self.clock += 1;
+        let clock = self.clock;
+        let entry = self.map().get_mut(key)?;
+        entry.used = clock;
+        Some(entry.column.clone())
+    }
+
+    fn insert(&mut self, key: Key, column: ArrayRef, budget: usize) {
+        let bytes = column.get_array_memory_size();
+        if bytes > budget {
+            return;
+        }
+        self.evict_to(budget - bytes);
+        self.clock += 1;
+        let used = self.clock;
+        if let Some(old) = self.map().insert(
+            key,
+            Entry {
+                column,
+                bytes,
+                used,
+            },
+        ) {
+            self.bytes -= old.bytes;
+        }
+        self.bytes += bytes;
+    }
+
+    /// Evicts least recently used entries until at most `limit` bytes are held.
+    fn evict_to(&mut self, limit: usize) {
+        while self.bytes > limit {
+            let Some(oldest) = self
+                .map()
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(entry) = self.map().remove(&oldest) {
+                self.bytes -= entry.bytes;
+            }
+        }
+    }
+}
+
+/// The columns `schema` names of the files of one table, from the cache, decoding (and caching)
+/// what it lacks. `None` when the cache is off or the columns do not fit in its budget, in which
+/// case the caller reads Parquet.
+pub(crate) async fn columns(
+    store: &Arc<dyn ObjectStore>,
+    store_url: &str,
+    files: &[(String, u64)],
+    schema: &SchemaRef,
+) -> Result<Option<Vec<Vec<ArrayRef>>>> {
+    let readers = DefaultParquetFileReaderFactory::new(store.clone());
+    let budget = BUDGET.load(Ordering::Relaxed);
+    if budget == 0 || schema.fields().is_empty() {
+        return Ok(None);
+    }
+    let key = |file: &str, column: &str| (store_url.to_owned(), file.to_owned(), column.to_owned());
+    let mut out = Vec::with_capacity(files.len());
+    let mut needed = 0usize;
+    for (file, size) in files {
+        let cached: Vec<Option<ArrayRef>> = {
+            let mut entries = lock(&CACHE);
+            schema
+                .fields()
+                .iter()
+                .map(|f| entries.get(&key(file, f.name())))
+                .collect()
+        };
+        needed += cached
+            .iter()
+            .flatten()
+            .map(|c| c.get_array_memory_size())
+            .sum::<usize>();
+        if cached.iter().all(Option::is_some) {
+            out.push(cached.into_iter().flatten().collect());
+            continue;
+        }
+        let missing: Vec<usize> = (0..cached.len()).filter(|&i| cached[i].is_none()).collect();
+        let reader = readers.create_reader(
+            0,
+            PartitionedFile::new(file.clone(), *size),
+            None,
+            &ExecutionPlanMetricsSet::new(),
+        )?;
+        let room = budget.saturating_sub(needed);
+        let decoded = decode(reader, schema, &missing, room).await?;
+        let Some(decoded) = decoded else {
+            return Ok(None);
+        };
+        let mut entries = lock(&CACHE);
+        let mut decoded = decoded.into_iter();
+        let mut columns = Vec::with_capacity(cached.len());
+        for (i, hit) in cached.into_iter().enumerate() {
+            let column = match hit {
+                Some(column) => column,
+                None => {
+                    let column = decoded
+                        .next()
+                        .expect("one decoded array per missing column");
+                    needed += column.get_array_memory_size();
+                    entries.insert(key(file, schema.field(i).name()), column.clone(), budget);
+                    column
+                }
+            };
+            columns.push(column);
+        }
+        out.push(columns);
+    }
+    Ok((needed <= budget).then_some(out))
+}
+
+/// Decodes the columns of the file `reader` reads at `indices` of `schema`, each as one array of the schema's
+/// type (a column the file lacks, added to the table after the file was written, is null).
+/// `None` when the footer says they would take more than `room` bytes.
+async fn decode(
+    reader: Box<dyn AsyncFileReader>,
+    schema: &SchemaRef,
+    indices: &[usize],
+    room: usize,
+) -> Result<Option<Vec<ArrayRef>>> {
+    let builder = ParquetRecordBatchStreamBuilder::new(reader).await?;
+    let metadata = builder.metadata().clone();
+    let file_schema = builder.schema().clone();
+    let rows = usize::try_from(metadata.file_metadata().num_rows()).unwrap_or(0);
+    // Where each wanted column is among the file's top-level columns and its leaves.
+    let positions: Vec<Option<usize>> = indices
+        .iter()
+        .map(|&i| file_schema.index_of(schema.field(i).name()).ok())
+        .collect();
+    let mut roots: Vec<usize> = positions.iter().flatten().copied().collect();
+    roots.sort_unstable();
+    let descriptor = metadata.file_metadata().schema_descr();
+    let mask = ProjectionMask::roots(descriptor, roots.iter().copied());
+    let estimate: usize = metadata
+        .row_groups()
+        .iter()
+        .flat_map(|group| group.columns().iter().enumerate())
+        .filter(|(leaf, _)| roots.contains(&descriptor.get_column_root_idx(*leaf)))
+        .map(|(_, chunk)| usize::try_from(chunk.uncompressed_size()).unwrap_or(usize::MAX))
+        .sum();
+    if estimate > room {
+        return Ok(None);
+    }
+    let batches: Vec<RecordBatch> = builder
+        .with_projection(mask)
+        .with_batch_size(64 * 1024)
+        .build()?
+        .try_collect()
+        .await?;
+    let mut out = Vec::with_capacity(indices.len());
+    for (&i, position) in indices.iter().zip(&positions) {
+        let field = schema.field(i);
+        let column = match position {
+            None => new_null_array(field.data_type(), rows),
+            Some(root) => {
+                let within = roots.binary_search(root).expect("a projected root");
+                let parts: Vec<ArrayRef> = batches
+                    .iter()
+                    .map(|b| cast(b.column(within), field.data_type()))
+                    .collect::<std::result::Result<_, _>>()?;
+                let parts: Vec<&dyn datafusion::arrow::array::Array> =
+                    parts.iter().map(|p| p.as_ref()).collect();
+                if parts.is_empty() {
+                    new_null_array(field.data_type(), 0)
+                } else {
+                    concat(&parts)?
+                }
+            }
+        };
+        out.push(column);
+    }
+    Ok(Some(out))
+}
+
+/// A scan of cached columns: each file's rows in slices of the session's batch size, dealt
+/// round robin to the partitions. Reports the statistics of the files' footers, as the Parquet
+/// scan it replaces does, so the planner orders joins alike.
+#[derive(Debug)]
+pub(crate) struct CachedScanExec {
+    schema: SchemaRef,
+    partitions: Vec<Vec<RecordBatch>>,
+    statistics: Arc<Statistics>,
+    properties: Arc<PlanProperties>,
+}
+
+impl CachedScanExec {
+    /// `files` holds each file's columns in `schema`'s order (at least one column).
+    pub(crate) fn try_new(
+        schema: SchemaRef,
+        files: Vec<Vec<ArrayRef>>,
+        statistics: Statistics,
+        partitions: usize,
+        batch_size: usize,
+        limit: Option<usize>,
+    ) -> Result<Self> {
+        let partitions = partitions.max(1);
+        let mut dealt: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
+        let mut rows_in: Vec<usize> = vec![0; partitions];
+        let mut next = 0;
+        for columns in files {
+            let batch = RecordBatch::try_new(schema.clone(), columns)?;
+            let mut offset = 0;
+            while offset < batch.num_rows() {
+                let length = batch_size.max(1).min(batch.num_rows() - offset);
+                let partition = next % partitions;
+                next += 1;
+                if limit.is_some_and(|l| rows_in[partition] >= l) {
+                    offset += length;
+                    continue;
+                }
+                dealt[partition].push(batch.slice(offset, length));
+                rows_in[partition] += length;
+                offset += length;
+            }
+        }
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(partitions),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Ok(Self {
+            schema,
+            partitions: dealt,
+            statistics: Arc::new(statistics),
+            properties: Arc::new(properties),
+        })
+    }
+}
+
+impl DisplayAs for CachedScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let rows: usize = self.partitions.iter().flatten().map(|b| b.num_rows()).sum();
+        let columns: Vec<&str> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        write!(
+            f,
+            "CachedScanExec: partitions={}, rows={rows}, projection=[{}]",
+            self.partitions.len(),
+            columns.join(", ")
+        )
+    }
+}
+
+impl ExecutionPlan for CachedScanExec {
+    fn name(&self) -> &str {
+        "CachedScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        Ok(Box::pin(MemoryStream::try_new(
+            self.partitions[partition].clone(),
+            self.schema.clone(),
+            None,
+        )?))
+    }
+
+    fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
+        Ok(match partition {
+            None => self.statistics.clone(),
+            Some(_) => Arc::new(self.statistics.as_ref().clone().to_inexact()),
+        })
+    }
+}
