@@ -132,13 +132,15 @@ impl Entries {
 }
 
 /// The columns `schema` names of the files of one table, from the cache, decoding (and caching)
-/// what it lacks. `None` when the cache is off or the columns do not fit in its budget, in which
-/// case the caller reads Parquet.
+/// what it lacks when `fill` (a scan with a row limit does not fill: a preview of ten rows should
+/// not decode whole columns). `None` when the cache is off, lacks columns it may not fill, or
+/// the columns do not fit in its budget; the caller then reads Parquet.
 pub(crate) async fn columns(
     store: &Arc<dyn ObjectStore>,
     store_url: &str,
     files: &[(String, u64)],
     schema: &SchemaRef,
+    fill: bool,
 ) -> Result<Option<Vec<Vec<ArrayRef>>>> {
     let readers = DefaultParquetFileReaderFactory::new(store.clone());
     let budget = BUDGET.load(Ordering::Relaxed);
@@ -165,6 +167,9 @@ pub(crate) async fn columns(
         if cached.iter().all(Option::is_some) {
             out.push(cached.into_iter().flatten().collect());
             continue;
+        }
+        if !fill {
+            return Ok(None);
         }
         let missing: Vec<usize> = (0..cached.len()).filter(|&i| cached[i].is_none()).collect();
         let reader = readers.create_reader(

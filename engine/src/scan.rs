@@ -166,8 +166,14 @@ impl TableProvider for DataFiles {
             None => schema.clone(),
         };
         if !projected.fields().is_empty()
-            && let Some(columns) =
-                cache::columns(&store, self.store.as_str(), &self.files, &projected).await?
+            && let Some(columns) = cache::columns(
+                &store,
+                self.store.as_str(),
+                &self.files,
+                &projected,
+                limit.is_none(),
+            )
+            .await?
         {
             let config = state.config();
             return Ok(Arc::new(CachedScanExec::try_new(

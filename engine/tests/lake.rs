@@ -342,6 +342,10 @@ async fn the_column_cache_answers_as_the_files_do() {
     )
     .await
     .unwrap();
+    // A scan with a row limit does not fill the cache.
+    let plan = plan_of(&lake, "base/test/t", "SELECT code FROM t LIMIT 1").await;
+    assert!(!plan.contains("CachedScanExec"), "{plan}");
+    assert_eq!(zhongshu_engine::cache::usage().1, 0);
     let (_, first) = read_all(&lake, "base/test/t").await;
     assert_eq!(first.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
     let held = zhongshu_engine::cache::usage().1;
