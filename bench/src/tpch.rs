@@ -467,6 +467,14 @@ async fn run(
             );
         }
     }
+    let (budget, held) = zhongshu_engine::cache::usage();
+    if budget > 0 {
+        eprintln!(
+            "decoded column cache: {} MiB held of {} MiB",
+            held >> 20,
+            budget >> 20
+        );
+    }
     Ok(())
 }
 

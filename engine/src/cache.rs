@@ -13,13 +13,23 @@
 //! exceeded. A scan whose columns do not fit in the budget reads Parquet as before.
 //!
 //! The cache holds raw rows below governance: row filters and masks apply above the scan
-//! exactly as over Parquet ([`crate::row_filter`]), and [`CachedScanExec`] takes no filters, so
-//! nothing a user writes is evaluated on rows the row filter removes.
+//! exactly as over Parquet ([`crate::row_filter`]).
+//!
+//! [`CachedScanExec`] takes the filters hash joins derive from their build side (DataFusion's
+//! dynamic filters, `s_nationkey IN (6, 7)`) and drops the rows they reject before anything
+//! above sees them: with the columns already decoded this is cheap, and a join that meets a
+//! small filtered table no longer carries the big table's every row (TPC-H Q7, Q17). Such a
+//! filter is made of the join's key expressions, which a user writes, so a row-filtered table's
+//! scan is never given one: [`crate::row_filter::RowFilterExec`] passes no filters to a scan
+//! that evaluates them on rows.
 
 use crate::lock;
 use datafusion::arrow::array::{ArrayRef, RecordBatch, new_null_array};
+use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::compute::{cast, concat};
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::cast::as_boolean_array;
+use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, Statistics};
 use datafusion::datasource::listing::PartitionedFile;
@@ -29,9 +39,14 @@ use datafusion::datasource::physical_plan::parquet::{
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr_common::physical_expr::snapshot_generation;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::filter_pushdown::{
+    ChildPushdownResult, FilterPushdownPhase, FilterPushdownPropagation, PushedDown,
+};
 use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
@@ -271,12 +286,14 @@ async fn decode(
 /// A scan of cached columns: each file's rows in slices of the session's batch size, dealt
 /// round robin to the partitions. Reports the statistics of the files' footers, as the Parquet
 /// scan it replaces does, so the planner orders joins alike.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CachedScanExec {
     schema: SchemaRef,
     partitions: Vec<Vec<RecordBatch>>,
     statistics: Arc<Statistics>,
     properties: Arc<PlanProperties>,
+    /// Filters pushed down after planning (dynamic filters of joins), applied to every batch.
+    filters: Vec<Arc<dyn PhysicalExpr>>,
 }
 
 impl CachedScanExec {
@@ -320,6 +337,7 @@ impl CachedScanExec {
             partitions: dealt,
             statistics: Arc::new(statistics),
             properties: Arc::new(properties),
+            filters: Vec::new(),
         })
     }
 }
@@ -338,7 +356,12 @@ impl DisplayAs for CachedScanExec {
             "CachedScanExec: partitions={}, rows={rows}, projection=[{}]",
             self.partitions.len(),
             columns.join(", ")
-        )
+        )?;
+        if !self.filters.is_empty() {
+            let filters: Vec<String> = self.filters.iter().map(|e| e.to_string()).collect();
+            write!(f, ", filters=[{}]", filters.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -357,9 +380,41 @@ impl ExecutionPlan for CachedScanExec {
 
     fn apply_expressions(
         &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
     ) -> Result<TreeNodeRecursion> {
+        for filter in &self.filters {
+            if f(filter)? == TreeNodeRecursion::Stop {
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
         Ok(TreeNodeRecursion::Continue)
+    }
+
+    /// Takes the filters pushed after planning (dynamic filters), and answers that they were
+    /// not pushed, so whatever put them there still applies them itself.
+    fn handle_child_pushdown_result(
+        &self,
+        phase: FilterPushdownPhase,
+        child_pushdown_result: ChildPushdownResult,
+        _config: &ConfigOptions,
+    ) -> Result<FilterPushdownPropagation<Arc<dyn ExecutionPlan>>> {
+        let filters: Vec<Arc<dyn PhysicalExpr>> = child_pushdown_result
+            .parent_filters
+            .iter()
+            .map(|f| f.filter.clone())
+            .collect();
+        let answer = vec![PushedDown::No; filters.len()];
+        if phase != FilterPushdownPhase::Post || filters.is_empty() {
+            return Ok(FilterPushdownPropagation::with_parent_pushdown_result(
+                answer,
+            ));
+        }
+        let mut node = self.clone();
+        node.filters.extend(filters);
+        Ok(
+            FilterPushdownPropagation::with_parent_pushdown_result(answer)
+                .with_updated_node(Arc::new(node) as Arc<dyn ExecutionPlan>),
+        )
     }
 
     fn with_new_children(
@@ -374,11 +429,45 @@ impl ExecutionPlan for CachedScanExec {
         partition: usize,
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        Ok(Box::pin(MemoryStream::try_new(
+        let batches = MemoryStream::try_new(
             self.partitions[partition].clone(),
             self.schema.clone(),
             None,
-        )?))
+        )?;
+        if self.filters.is_empty() {
+            return Ok(Box::pin(batches));
+        }
+        // A dynamic filter changes once its join has read its build side, so each batch is
+        // filtered with the expression as it is when the batch is read.
+        let mut filters: Vec<AdaptiveFilter> = self
+            .filters
+            .iter()
+            .cloned()
+            .map(AdaptiveFilter::new)
+            .collect();
+        let filtered = batches.try_filter_map(move |batch| {
+            let mut batch = batch;
+            let mut outcome = Ok(Some(()));
+            for filter in &mut filters {
+                match filter.apply(&batch) {
+                    Ok(Some(kept)) => batch = kept,
+                    Ok(None) => {}
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                if batch.num_rows() == 0 {
+                    outcome = Ok(None);
+                    break;
+                }
+            }
+            std::future::ready(outcome.map(|kept| kept.map(|()| batch)))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            filtered,
+        )))
     }
 
     fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
@@ -386,5 +475,53 @@ impl ExecutionPlan for CachedScanExec {
             None => self.statistics.clone(),
             Some(_) => Arc::new(self.statistics.as_ref().clone().to_inexact()),
         })
+    }
+}
+
+/// A pushed filter as one scan stream applies it: once it has seen enough rows to know that the
+/// filter keeps nearly all of them (a join whose build side holds every key), the stream stops
+/// evaluating it, until the filter changes.
+struct AdaptiveFilter {
+    filter: Arc<dyn PhysicalExpr>,
+    generation: u64,
+    rows_in: usize,
+    rows_kept: usize,
+    skip: bool,
+}
+
+impl AdaptiveFilter {
+    /// Rows evaluated before deciding, and the share kept above which the filter is skipped.
+    const SAMPLE_ROWS: usize = 128 * 1024;
+    const USELESS_SHARE: f64 = 0.95;
+
+    fn new(filter: Arc<dyn PhysicalExpr>) -> Self {
+        Self {
+            generation: snapshot_generation(&filter),
+            filter,
+            rows_in: 0,
+            rows_kept: 0,
+            skip: false,
+        }
+    }
+
+    /// The rows of `batch` the filter keeps, or `None` when it is skipped.
+    fn apply(&mut self, batch: &RecordBatch) -> Result<Option<RecordBatch>> {
+        let generation = snapshot_generation(&self.filter);
+        if generation != self.generation {
+            *self = Self::new(self.filter.clone());
+        }
+        if self.skip {
+            return Ok(None);
+        }
+        let keep = self.filter.evaluate(batch)?.into_array(batch.num_rows())?;
+        let kept = filter_record_batch(batch, as_boolean_array(&keep)?)?;
+        self.rows_in += batch.num_rows();
+        self.rows_kept += kept.num_rows();
+        if self.rows_in >= Self::SAMPLE_ROWS
+            && self.rows_kept as f64 > Self::USELESS_SHARE * self.rows_in as f64
+        {
+            self.skip = true;
+        }
+        Ok(Some(kept))
     }
 }

@@ -799,6 +799,9 @@ mod tests {
              WHERE 1 / (CASE WHEN street_code <> '440310001' AND name LIKE '李%' THEN 0 ELSE 1 END) = 1",
             "SELECT COUNT(*) FROM (SELECT street_code FROM base.persons) p \
              WHERE 1 / (CASE WHEN street_code = '440310002' THEN 0 ELSE 1 END) = 1",
+            // A hash join pushes a filter on its probe side's key down towards the scan.
+            "SELECT COUNT(*) FROM (VALUES (1)) v(k) JOIN base.persons p \
+             ON v.k = 1 / (CASE WHEN p.street_code = '440310002' THEN 0 ELSE 1 END)",
         ] {
             let outcome = async {
                 session

@@ -113,7 +113,10 @@ impl TableProvider for RowFiltered {
             .await?;
         let predicate = state
             .create_physical_expr(self.predicate.clone(), &DFSchema::try_from(input.schema())?)?;
+        // The Parquet scan of the lake's own files only prunes with pushed filters (unless the
+        // session evaluates them on rows); the cached scan and delta-rs's scan evaluate them.
         let prunes_only = self.inner.is::<scan::DataFiles>()
+            && !input.is::<crate::cache::CachedScanExec>()
             && !scan::evaluates_pushed_filters(state.config_options(), state.table_options());
         let filtered: Arc<dyn ExecutionPlan> =
             Arc::new(RowFilterExec::try_new(predicate, input, prunes_only)?);

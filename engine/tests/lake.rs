@@ -396,6 +396,29 @@ async fn the_column_cache_answers_as_the_files_do() {
     assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
     assert!(zhongshu_engine::cache::usage().1 > held);
 
+    // A join's dynamic filter reaches the cached scan, which drops the rows it rejects.
+    let join = "SELECT t.n FROM (VALUES ('440311')) v(c) JOIN t ON t.code = v.c";
+    let plan = plan_of(&lake, "base/test/t", join).await;
+    assert!(
+        plan.contains("CachedScanExec") && plan.contains("filters=[DynamicFilter"),
+        "{plan}"
+    );
+    let ctx = datafusion::prelude::SessionContext::new();
+    let table = lake.open_table("base/test/t").await.unwrap();
+    let provider = zhongshu_engine::table_provider(&table, &ctx.state())
+        .await
+        .unwrap();
+    ctx.register_table("t", provider).unwrap();
+    let joined = ctx.sql(join).await.unwrap().collect().await.unwrap();
+    let text = arrow::util::pretty::pretty_format_batches(&joined)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        ["+---+", "| n |", "+---+", "| 2 |", "+---+"],
+        "{text}"
+    );
+
     // A budget too small for the table: everything is evicted and Parquet is read again.
     zhongshu_engine::cache::set_budget(1);
     assert_eq!(zhongshu_engine::cache::usage(), (1, 0));

@@ -9,6 +9,11 @@
 //! - `pg_settings` lists the server's fixed settings ([`SERVER_SETTINGS`], the same values `SHOW`
 //!   answers), where the library lists one; pgjdbc reads `max_index_keys` from it before it
 //!   looks up foreign keys;
+//! - `pg_index` and `pg_constraint` are empty: lake tables have no indexes or constraints, and
+//!   the library's rows describe a PostgreSQL server's own system catalogs, which are not here.
+//!   Their array columns (`indkey`, `conkey`, …) are arrays, not the library's text, so that
+//!   pgjdbc's index and foreign-key lookups, which index into them, plan and answer "none";
+//!   `pg_get_indexdef` answers NULL, as PostgreSQL does for an oid that is no index;
 //! - `information_schema._pg_expandarray(array)`, the set-returning function pgjdbc uses for
 //!   primary keys and indexes: [`rewrite`] turns each call into `unnest(_pg_expandarray(…))`,
 //!   where `_pg_expandarray` is a scalar function listing the `(x, n)` records, so DataFusion
@@ -80,6 +85,7 @@ pub fn attach(context: &SessionContext, catalog: &str, user: &str) -> Result<()>
         }),
     ));
     context.register_udf(ScalarUDF::new_from_impl(ExpandArray::new()));
+    context.register_udf(ScalarUDF::new_from_impl(NoIndexDefinition::new()));
     let catalog = context
         .catalog(catalog)
         .ok_or_else(|| DataFusionError::Plan(format!("no catalog {catalog}")))?;
@@ -152,7 +158,47 @@ impl SchemaProvider for PgCatalog {
         if name == "pg_settings" {
             return Ok(Some(self.settings.clone()));
         }
-        self.library.table(name).await
+        let table = self.library.table(name).await?;
+        let arrays: &[(&str, DataType)] = match name {
+            "pg_index" => &[
+                ("indkey", DataType::Int16),
+                ("indcollation", DataType::Int32),
+                ("indclass", DataType::Int32),
+                ("indoption", DataType::Int16),
+            ],
+            "pg_constraint" => &[
+                ("conkey", DataType::Int16),
+                ("confkey", DataType::Int16),
+                ("conpfeqop", DataType::Int32),
+                ("conppeqop", DataType::Int32),
+                ("conffeqop", DataType::Int32),
+                ("confdelsetcols", DataType::Int16),
+                ("conexclop", DataType::Int32),
+            ],
+            _ => return Ok(table),
+        };
+        let Some(table) = table else {
+            return Ok(None);
+        };
+        let fields: Vec<Field> = table
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| match arrays.iter().find(|(n, _)| n == f.name()) {
+                Some((_, item)) => {
+                    f.as_ref()
+                        .clone()
+                        .with_data_type(DataType::List(Arc::new(Field::new(
+                            "item",
+                            item.clone(),
+                            true,
+                        ))))
+                }
+                None => f.as_ref().clone(),
+            })
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        Ok(Some(Arc::new(MemTable::try_new(schema, vec![vec![]])?)))
     }
 
     fn table_exist(&self, name: &str) -> bool {
@@ -333,6 +379,40 @@ impl ScalarUDFImpl for ExpandArray {
             records.append(true);
         }
         Ok(ColumnarValue::Array(Arc::new(records.finish())))
+    }
+}
+
+/// `pg_get_indexdef(index_oid [, column, pretty])`: NULL, as there are no indexes.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct NoIndexDefinition {
+    signature: Signature,
+}
+
+impl NoIndexDefinition {
+    fn new() -> Self {
+        Self {
+            signature: Signature::variadic_any(Volatility::Stable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for NoIndexDefinition {
+    fn name(&self) -> &str {
+        "pg_get_indexdef"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(
+            datafusion::scalar::ScalarValue::Utf8(None),
+        ))
     }
 }
 

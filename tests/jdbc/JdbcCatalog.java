@@ -1,6 +1,7 @@
 // A JDBC client — PostgreSQL's own driver, pgjdbc, which DBeaver and most Java tools use — walks
-// zhongshu's catalog through DatabaseMetaData as a database browser does, reads a table with a
-// prepared statement and tries to delete from it. Prints one tab-separated line per fact, for
+// zhongshu's catalog through DatabaseMetaData as a database browser does (schemas, tables,
+// columns, keys and indexes), reads a table with a prepared statement and tries to delete from
+// it. Prints one tab-separated line per fact, for
 // tests/python/test_governed_query.py to check; a step that fails prints `error`, the step, the
 // SQLSTATE and the message.
 //
@@ -60,6 +61,23 @@ public class JdbcCatalog {
                     while (rs.next()) keys++;
                     System.out.println("primary_keys\t" + keys);
                 }
+            });
+            step("indexes", () -> {
+                try (ResultSet rs = meta.getIndexInfo(null, parts[0], parts[1], false, true)) {
+                    int indexes = 0;
+                    while (rs.next()) indexes++;
+                    System.out.println("indexes\t" + indexes);
+                }
+            });
+            step("foreign_keys", () -> {
+                int keys = 0;
+                try (ResultSet rs = meta.getImportedKeys(null, parts[0], parts[1])) {
+                    while (rs.next()) keys++;
+                }
+                try (ResultSet rs = meta.getExportedKeys(null, parts[0], parts[1])) {
+                    while (rs.next()) keys++;
+                }
+                System.out.println("foreign_keys\t" + keys);
             });
             step("count", () -> {
                 try (PreparedStatement st = conn.prepareStatement("SELECT count(*) FROM " + table + " WHERE length(?) > 0")) {

@@ -210,6 +210,8 @@ def test_jdbc_metadata_shows_each_principal_its_own_catalog(server, credentials)
     assert "mobile" in columns
     assert "id_no" not in columns, "an L4 column not granted to the street must not be listed"
     assert street["primary_keys"] == ["0"]
+    assert street["indexes"] == ["0"]
+    assert street["foreign_keys"] == ["0"]
     assert int(street["count"][0]) > 0
     assert len(street["row"]) == 3
     for row in street["row"]:
