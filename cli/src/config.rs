@@ -110,7 +110,7 @@ fn default_max_concurrent() -> usize {
     8
 }
 fn default_cache() -> u64 {
-    1024
+    2048
 }
 
 impl Default for GatewayConfig {
@@ -228,7 +228,7 @@ timeout_secs = 300
 memory_mb = 2048
 max_rows = 5000000
 max_concurrent = 8
-cache_mb = 1024          # decoded lake columns kept in memory for all sessions (0 = off)
+cache_mb = 2048          # decoded lake columns kept in memory for all sessions (0 = off)
 
 [quality]
 # When `zhongshu serve` evaluates every resource (cron in China Standard Time; "" = never).
