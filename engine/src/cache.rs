@@ -27,7 +27,7 @@ use crate::lock;
 use datafusion::arrow::array::{ArrayRef, RecordBatch, new_null_array};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::compute::{cast, concat};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{Field, SchemaRef};
 use datafusion::common::cast::as_boolean_array;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -79,7 +79,7 @@ pub fn usage() -> (usize, usize) {
     (BUDGET.load(Ordering::Relaxed), lock(&CACHE).bytes)
 }
 
-/// (where the file's table lives, the file's path, the column's name)
+/// (where the file's table lives, the file's path, the column's name and type)
 type Key = (String, String, String);
 
 struct Entry {
@@ -162,7 +162,11 @@ pub(crate) async fn columns(
     if budget == 0 || schema.fields().is_empty() {
         return Ok(None);
     }
-    let key = |file: &str, column: &str| (store_url.to_owned(), file.to_owned(), column.to_owned());
+    // A column is kept in the type the session reads it as (text as views or not).
+    let key = |file: &str, field: &Field| {
+        let column = format!("{}: {}", field.name(), field.data_type());
+        (store_url.to_owned(), file.to_owned(), column)
+    };
     let mut out = Vec::with_capacity(files.len());
     let mut needed = 0usize;
     for (file, size) in files {
@@ -171,7 +175,7 @@ pub(crate) async fn columns(
             schema
                 .fields()
                 .iter()
-                .map(|f| entries.get(&key(file, f.name())))
+                .map(|f| entries.get(&key(file, f)))
                 .collect()
         };
         needed += cached
@@ -209,7 +213,7 @@ pub(crate) async fn columns(
                         .next()
                         .expect("one decoded array per missing column");
                     needed += column.get_array_memory_size();
-                    entries.insert(key(file, schema.field(i).name()), column.clone(), budget);
+                    entries.insert(key(file, schema.field(i)), column.clone(), budget);
                     column
                 }
             };
@@ -332,6 +336,12 @@ impl CachedScanExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
+        // A limit leaves rows out, so the footers' counts are then only an estimate.
+        let statistics = if limit.is_some() {
+            statistics.to_inexact()
+        } else {
+            statistics
+        };
         Ok(Self {
             schema,
             partitions: dealt,
@@ -411,6 +421,8 @@ impl ExecutionPlan for CachedScanExec {
         }
         let mut node = self.clone();
         node.filters.extend(filters);
+        // The filters drop rows, so the footers' counts become an estimate.
+        node.statistics = Arc::new(node.statistics.as_ref().clone().to_inexact());
         Ok(
             FilterPushdownPropagation::with_parent_pushdown_result(answer)
                 .with_updated_node(Arc::new(node) as Arc<dyn ExecutionPlan>),
