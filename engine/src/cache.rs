@@ -224,8 +224,9 @@ pub(crate) async fn columns(
     Ok((needed <= budget).then_some(out))
 }
 
-/// Decodes the columns of the file `reader` reads at `indices` of `schema`, each as one array of the schema's
-/// type (a column the file lacks, added to the table after the file was written, is null).
+/// Decodes the columns at `indices` of `schema` from the file `reader` reads, each as one array
+/// of the schema's type (a column the file lacks, added to the table after the file was
+/// written, is null).
 /// `None` when the footer says they would take more than `room` bytes.
 async fn decode(
     reader: Box<dyn AsyncFileReader>,
