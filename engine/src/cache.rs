@@ -157,11 +157,11 @@ pub(crate) async fn columns(
     schema: &SchemaRef,
     fill: bool,
 ) -> Result<Option<Vec<Vec<ArrayRef>>>> {
-    let readers = DefaultParquetFileReaderFactory::new(store.clone());
     let budget = BUDGET.load(Ordering::Relaxed);
     if budget == 0 || schema.fields().is_empty() {
         return Ok(None);
     }
+    let readers = DefaultParquetFileReaderFactory::new(store.clone());
     // A column is kept in the type the session reads it as (text as views or not).
     let key = |file: &str, field: &Field| {
         let column = format!("{}: {}", field.name(), field.data_type());

@@ -127,6 +127,13 @@ async fn bad_paths_and_schemes_are_refused() {
 
 /// Rows of `table` read through the provider queries use.
 async fn read_all(lake: &Lake, path: &str) -> (String, Vec<RecordBatch>) {
+    let (ctx, kind) = session_over(lake, path).await;
+    (kind, collect(&ctx, "SELECT * FROM t ORDER BY code").await)
+}
+
+/// A session with `path` registered as `t` through the provider queries use, and that
+/// provider's kind.
+async fn session_over(lake: &Lake, path: &str) -> (datafusion::prelude::SessionContext, String) {
     let ctx = datafusion::prelude::SessionContext::new();
     let table = lake.open_table(path).await.unwrap();
     let provider = zhongshu_engine::table_provider(&table, &ctx.state())
@@ -134,14 +141,60 @@ async fn read_all(lake: &Lake, path: &str) -> (String, Vec<RecordBatch>) {
         .unwrap();
     let kind = format!("{provider:?}");
     ctx.register_table("t", provider).unwrap();
-    let batches = ctx
-        .sql("SELECT * FROM t ORDER BY code")
-        .await
+    (ctx, kind)
+}
+
+async fn collect(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql).await.unwrap().collect().await.unwrap()
+}
+
+/// Appends, through `lake`, a row of `base/test/t` with a column the table's first files lack.
+async fn append_with_street(lake: &Lake) {
+    let wider = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("code", arrow::datatypes::DataType::Utf8, true),
+        arrow::datatypes::Field::new("n", arrow::datatypes::DataType::Int64, true),
+        arrow::datatypes::Field::new("street", arrow::datatypes::DataType::Utf8, true),
+    ]));
+    let added = RecordBatch::try_new(
+        wider.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["440312"])),
+            Arc::new(Int64Array::from(vec![3])),
+            Arc::new(StringArray::from(vec!["坪山街道"])),
+        ],
+    )
+    .unwrap();
+    lake.write_once(
+        "base/test/t",
+        "t",
+        wider,
+        vec![added],
+        WriteMode::Append,
+        "test",
+        1,
+    )
+    .await
+    .unwrap();
+}
+
+/// `base/test/t` after [`append_with_street`] on rows 440310 and 440311, as a table.
+const WITH_STREET: [&str; 7] = [
+    "+--------+---+----------+",
+    "| code   | n | street   |",
+    "+--------+---+----------+",
+    "| 440310 | 1 |          |",
+    "| 440311 | 2 |          |",
+    "| 440312 | 3 | 坪山街道 |",
+    "+--------+---+----------+",
+];
+
+fn lines(batches: &[RecordBatch]) -> Vec<String> {
+    arrow::util::pretty::pretty_format_batches(batches)
         .unwrap()
+        .to_string()
+        .lines()
+        .map(str::to_owned)
         .collect()
-        .await
-        .unwrap();
-    (kind, batches)
 }
 
 #[tokio::test]
@@ -163,50 +216,13 @@ async fn queries_read_the_latest_commit_through_the_parquet_scan() {
     // Another process (another Lake on the same root) commits rows with a new column; the
     // table kept open here is brought up to date, and the older file reads the column as null.
     let other = Lake::open(&LakeConfig::default(), dir.path()).unwrap();
-    let wider = Arc::new(arrow::datatypes::Schema::new(vec![
-        arrow::datatypes::Field::new("code", arrow::datatypes::DataType::Utf8, true),
-        arrow::datatypes::Field::new("n", arrow::datatypes::DataType::Int64, true),
-        arrow::datatypes::Field::new("street", arrow::datatypes::DataType::Utf8, true),
-    ]));
-    let added = RecordBatch::try_new(
-        wider.clone(),
-        vec![
-            Arc::new(StringArray::from(vec!["440312"])),
-            Arc::new(Int64Array::from(vec![3])),
-            Arc::new(StringArray::from(vec!["坪山街道"])),
-        ],
-    )
-    .unwrap();
-    other
-        .write_once(
-            "base/test/t",
-            "t",
-            wider,
-            vec![added],
-            WriteMode::Append,
-            "test",
-            1,
-        )
-        .await
-        .unwrap();
+    append_with_street(&other).await;
     assert_eq!(
         lake.open_table("base/test/t").await.unwrap().version(),
         Some(1)
     );
     let (_, batches) = read_all(&lake, "base/test/t").await;
-    let text = arrow::util::pretty::pretty_format_batches(&batches)
-        .unwrap()
-        .to_string();
-    let expected = [
-        "+--------+---+----------+",
-        "| code   | n | street   |",
-        "+--------+---+----------+",
-        "| 440310 | 1 |          |",
-        "| 440311 | 2 |          |",
-        "| 440312 | 3 | 坪山街道 |",
-        "+--------+---+----------+",
-    ];
-    assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
+    assert_eq!(lines(&batches), WITH_STREET);
 }
 
 /// Writes `base/test/p` partitioned by `code`, as a table written outside the lake would be
@@ -310,12 +326,7 @@ async fn row_filters_hold_over_tables_read_through_delta_rs() {
 
 /// The physical plan of `sql` over `path` registered as `t`.
 async fn plan_of(lake: &Lake, path: &str, sql: &str) -> String {
-    let ctx = datafusion::prelude::SessionContext::new();
-    let table = lake.open_table(path).await.unwrap();
-    let provider = zhongshu_engine::table_provider(&table, &ctx.state())
-        .await
-        .unwrap();
-    ctx.register_table("t", provider).unwrap();
+    let (ctx, _) = session_over(lake, path).await;
     let plan = ctx
         .sql(sql)
         .await
@@ -355,45 +366,9 @@ async fn the_column_cache_answers_as_the_files_do() {
 
     // A second file with a column the first lacks: the first file's cached columns are used,
     // and its missing column reads as null, as from Parquet.
-    let wider = Arc::new(arrow::datatypes::Schema::new(vec![
-        arrow::datatypes::Field::new("code", arrow::datatypes::DataType::Utf8, true),
-        arrow::datatypes::Field::new("n", arrow::datatypes::DataType::Int64, true),
-        arrow::datatypes::Field::new("street", arrow::datatypes::DataType::Utf8, true),
-    ]));
-    let added = RecordBatch::try_new(
-        wider.clone(),
-        vec![
-            Arc::new(StringArray::from(vec!["440312"])),
-            Arc::new(Int64Array::from(vec![3])),
-            Arc::new(StringArray::from(vec!["坪山街道"])),
-        ],
-    )
-    .unwrap();
-    lake.write_once(
-        "base/test/t",
-        "t",
-        wider,
-        vec![added],
-        WriteMode::Append,
-        "test",
-        1,
-    )
-    .await
-    .unwrap();
-    let expected = [
-        "+--------+---+----------+",
-        "| code   | n | street   |",
-        "+--------+---+----------+",
-        "| 440310 | 1 |          |",
-        "| 440311 | 2 |          |",
-        "| 440312 | 3 | 坪山街道 |",
-        "+--------+---+----------+",
-    ];
+    append_with_street(&lake).await;
     let (_, cached) = read_all(&lake, "base/test/t").await;
-    let text = arrow::util::pretty::pretty_format_batches(&cached)
-        .unwrap()
-        .to_string();
-    assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
+    assert_eq!(lines(&cached), WITH_STREET);
     assert!(zhongshu_engine::cache::usage().1 > held);
 
     // A join's dynamic filter reaches the cached scan, which drops the rows it rejects.
@@ -403,20 +378,11 @@ async fn the_column_cache_answers_as_the_files_do() {
         plan.contains("CachedScanExec") && plan.contains("filters=[DynamicFilter"),
         "{plan}"
     );
-    let ctx = datafusion::prelude::SessionContext::new();
-    let table = lake.open_table("base/test/t").await.unwrap();
-    let provider = zhongshu_engine::table_provider(&table, &ctx.state())
-        .await
-        .unwrap();
-    ctx.register_table("t", provider).unwrap();
-    let joined = ctx.sql(join).await.unwrap().collect().await.unwrap();
-    let text = arrow::util::pretty::pretty_format_batches(&joined)
-        .unwrap()
-        .to_string();
+    let (ctx, _) = session_over(&lake, "base/test/t").await;
+    let joined = collect(&ctx, join).await;
     assert_eq!(
-        text.lines().collect::<Vec<_>>(),
-        ["+---+", "| n |", "+---+", "| 2 |", "+---+"],
-        "{text}"
+        lines(&joined),
+        ["+---+", "| n |", "+---+", "| 2 |", "+---+"]
     );
 
     // A budget too small for the table: everything is evicted and Parquet is read again.
@@ -425,8 +391,5 @@ async fn the_column_cache_answers_as_the_files_do() {
     let plan = plan_of(&lake, "base/test/t", "SELECT code FROM t").await;
     assert!(!plan.contains("CachedScanExec"), "{plan}");
     let (_, uncached) = read_all(&lake, "base/test/t").await;
-    let text = arrow::util::pretty::pretty_format_batches(&uncached)
-        .unwrap()
-        .to_string();
-    assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
+    assert_eq!(lines(&uncached), WITH_STREET);
 }

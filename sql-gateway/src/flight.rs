@@ -119,6 +119,15 @@ impl FlightGateway {
 
     async fn session<T>(&self, request: &Request<T>) -> Result<PrincipalSession, Status> {
         let principal = self.principal(request).await?;
+        self.open_session(principal, request).await
+    }
+
+    /// A governed session of `principal`, who sent `request`, under its declared purpose.
+    async fn open_session<T>(
+        &self,
+        principal: Principal,
+        request: &Request<T>,
+    ) -> Result<PrincipalSession, Status> {
         let purpose = Self::purpose(request);
         let client = request
             .remote_addr()
@@ -278,7 +287,7 @@ impl FlightSqlService for FlightGateway {
         if let Some((session, plan)) = self.take_described(handle, &principal, purpose.as_deref()) {
             return self.run(session, sql, Some(plan)).await;
         }
-        let session = self.session(&request).await?;
+        let session = self.open_session(principal, &request).await?;
         self.run(session, sql, None).await
     }
 
@@ -381,4 +390,116 @@ impl FlightSqlService for FlightGateway {
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_flight::sql::client::FlightSqlServiceClient;
+    use zhongshu_catalog::{
+        Actor, CatalogStore, NewPrincipal, OrgId, OrgKind, OrgUnit, PrincipalAttributes,
+        PrincipalId, PrincipalKind, Role, SqlCatalogStore,
+    };
+    use zhongshu_engine::{Lake, LakeConfig, Limits};
+    use zhongshu_policies::MaskKey;
+
+    /// A Flight SQL door over an empty lake with two analysts, `a` and `b` (tokens `zs_a`,
+    /// `zs_b`); returns the catalog (for the audit) and the door's address.
+    async fn door(dir: &std::path::Path) -> (Arc<SqlCatalogStore>, std::net::SocketAddr) {
+        let store = Arc::new(
+            SqlCatalogStore::connect(&format!("sqlite://{}", dir.join("catalog.db").display()))
+                .await
+                .unwrap(),
+        );
+        let actor = Actor::system();
+        let org = OrgUnit {
+            id: OrgId::new("org"),
+            name: "分析部门".into(),
+            kind: OrgKind::DistrictDepartment,
+            parent: None,
+            division_code: None,
+        };
+        store.upsert_org(&actor, &org).await.unwrap();
+        for user in ["a", "b"] {
+            let principal = Principal {
+                id: PrincipalId::new(user),
+                display_name: user.into(),
+                kind: PrincipalKind::User,
+                org: org.id.clone(),
+                roles: vec![Role::Analyst],
+                attributes: PrincipalAttributes::default(),
+            };
+            let new = NewPrincipal {
+                principal,
+                password: None,
+                token: Some(format!("zs_{user}")),
+            };
+            store.create_principal(&actor, &new).await.unwrap();
+        }
+        let service = Arc::new(QueryService::new(
+            Lake::open(&LakeConfig::default(), dir).unwrap(),
+            store.clone(),
+            MaskKey::new(b"flight-test-masking-key").unwrap(),
+            Limits::default(),
+        ));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, service));
+        (store, address)
+    }
+
+    async fn client(
+        address: std::net::SocketAddr,
+        token: &str,
+    ) -> FlightSqlServiceClient<tonic::transport::Channel> {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut client = FlightSqlServiceClient::new(channel);
+        client.set_token(token.to_owned());
+        client
+    }
+
+    async fn fetch(
+        client: &mut FlightSqlServiceClient<tonic::transport::Channel>,
+        ticket: Ticket,
+    ) -> usize {
+        let stream = client.do_get(ticket).await.unwrap();
+        let batches: Vec<_> = stream.try_collect().await.unwrap();
+        batches.iter().map(|b| b.num_rows()).sum()
+    }
+
+    #[tokio::test]
+    async fn a_described_statement_runs_as_whoever_fetches_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, address) = door(dir.path()).await;
+        let mut a = client(address, "zs_a").await;
+        let mut b = client(address, "zs_b").await;
+        let sql = "SELECT 1 AS x UNION ALL SELECT 2";
+
+        // Described and fetched by `a`: the kept plan runs.
+        let info = a.execute(sql.to_owned(), None).await.unwrap();
+        let ticket = info.endpoint[0].ticket.clone().unwrap();
+        assert_eq!(fetch(&mut a, ticket).await, 2);
+        // Described by `a`, fetched by `b`: planned again, in `b`'s own session.
+        let info = a.execute(sql.to_owned(), None).await.unwrap();
+        let ticket = info.endpoint[0].ticket.clone().unwrap();
+        assert_eq!(fetch(&mut b, ticket.clone()).await, 2);
+        // `a`'s kept plan is still there for `a`, once.
+        assert_eq!(fetch(&mut a, ticket.clone()).await, 2);
+        // A fetch without a kept plan plans again.
+        assert_eq!(fetch(&mut a, ticket).await, 2);
+
+        let answered: Vec<String> = store
+            .audit_records(0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.record.protocol == "flight-sql" && r.record.sql == sql)
+            .map(|r| r.record.principal)
+            .collect();
+        assert_eq!(answered, ["a", "b", "a", "a"]);
+    }
 }

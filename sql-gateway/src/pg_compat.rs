@@ -478,21 +478,17 @@ mod tests {
             ],
             "{text}"
         );
-        let who = context
-            .sql("SELECT session_user")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        assert_eq!(who[0].column(0).as_string::<i32>().value(0), "gaj_officer");
-        let max = context
-            .sql("SELECT setting FROM pg_catalog.pg_settings WHERE name = 'max_index_keys'")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        assert_eq!(max[0].column(0).as_string::<i32>().value(0), "32");
+        assert_eq!(
+            text_value(&context, "SELECT session_user").await,
+            "gaj_officer"
+        );
+        let max_keys = "SELECT setting FROM pg_catalog.pg_settings WHERE name = 'max_index_keys'";
+        assert_eq!(text_value(&context, max_keys).await, "32");
+    }
+
+    /// The one text value `sql` answers.
+    async fn text_value(context: &SessionContext, sql: &str) -> String {
+        let batches = context.sql(sql).await.unwrap().collect().await.unwrap();
+        batches[0].column(0).as_string::<i32>().value(0).to_owned()
     }
 }
