@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every zhongshu test. Idempotent: installs what the tests need when it is missing
 # (PostgreSQL, Chromium for pages, pgjdbc, a Python venv with the outside clients), starts a private PostgreSQL on port 5439,
-# builds once with the release profile and runs the Rust and Python suites.
+# builds once with the `fast` profile (dependencies optimised, our crates at opt-level 1) and runs
+# the Rust and Python suites.
 #
 #   ./scripts/test.sh            everything
 #   ./scripts/test.sh --rust     Rust tests only
@@ -66,18 +67,19 @@ python_env() {
 cd "$ROOT"
 start_postgres
 
-log "formatting and lints"
+log "formatting, lints and the dependency direction of docs/architecture.md"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
+python3 scripts/check_deps.py
+cargo clippy --profile fast --workspace --all-targets -- -D warnings
 
-log "building (release profile)"
-cargo build --release --workspace --all-targets
+log "building (fast profile)"
+cargo build --profile fast --workspace --all-targets
 
 log "Rust tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
-  cargo nextest run --release --workspace --no-fail-fast
+  cargo nextest run --cargo-profile fast --workspace --no-fail-fast
 else
-  cargo test --release --workspace --no-fail-fast
+  cargo test --profile fast --workspace --no-fail-fast
 fi
 
 if [ "$ONLY" != "--rust" ]; then
@@ -87,6 +89,6 @@ if [ "$ONLY" != "--rust" ]; then
   command -v java >/dev/null 2>&1 || need_apt default-jre-headless
   python_env
   log "Python tests with outside clients"
-  export ZHONGSHU_BIN="$CARGO_TARGET_DIR/release/zhongshu"
+  export ZHONGSHU_BIN="$CARGO_TARGET_DIR/fast/zhongshu"
   "$ZHONGSHU_PYTHON" -m pytest -q tests/python
 fi

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use zhongshu_catalog::*;
 use zhongshu_engine::{
-    ClientInfo, Lake, LakeConfig, Limits, PrincipalSession, QueryService, RunData, WriteMode,
+    ClientInfo, Lake, LakeConfig, Limits, PrincipalSession, QueryService, RunData,
 };
 use zhongshu_policies::MaskKey;
 
@@ -208,16 +208,12 @@ async fn load(parquet: &Path, data_dir: &Path) -> Result<()> {
         }
         let path = format!("tpch/{table}");
         let started = Instant::now();
-        lake.write_once(
-            &path,
-            table,
-            schema,
-            RunData::Parquet(file.clone()),
-            WriteMode::Overwrite,
-            "tpch-load",
-            1,
-        )
-        .await?;
+        lake.write_to(&path)
+            .named(table)
+            .schema(schema)
+            .exactly_once("tpch-load", 1)
+            .overwrite(RunData::Parquet(file.clone()))
+            .await?;
         let record = lake.table_record(&id, "main", &path).await?;
         println!(
             "{table}: {} rows landed in {:.1} s",
@@ -332,7 +328,7 @@ async fn plain_session(lake: &Lake, parquet: Option<&Path>) -> Result<SessionCon
         let provider = match parquet {
             None => {
                 let delta = lake.open_table(&format!("tpch/{table}")).await?;
-                zhongshu_engine::table_provider(&delta, &ctx.state()).await?
+                zhongshu_engine::table_provider(&delta, &ctx.state(), lake.column_cache()).await?
             }
             Some(dir) => {
                 let file = dir.join(format!("{table}.parquet"));
@@ -357,13 +353,11 @@ async fn run(
     parquet: Option<&Path>,
     only: Option<usize>,
     explain: bool,
+    cache_mb: usize,
 ) -> Result<()> {
-    let suffix = if zhongshu_engine::cache::usage().0 > 0 {
-        "+cache"
-    } else {
-        ""
-    };
+    let suffix = if cache_mb > 0 { "+cache" } else { "" };
     let (store, lake) = open(data_dir).await?;
+    lake.column_cache().set_budget(cache_mb << 20);
     let store: Arc<dyn CatalogStore> = Arc::new(store);
     let mut texts = Vec::new();
     for q in only.map_or(1..=22, |q| q..=q) {
@@ -403,14 +397,7 @@ async fn run(
                     .await?
                     .context("run `tpch-bench load` first")?;
                 let session = service()?
-                    .open(
-                        principal,
-                        None,
-                        ClientInfo {
-                            address: "bench".into(),
-                            protocol: "cli",
-                        },
-                    )
+                    .open(principal, None, ClientInfo::answering("bench", "cli"))
                     .await?;
                 Runner::Service(session)
             }
@@ -467,7 +454,7 @@ async fn run(
             );
         }
     }
-    let (budget, held) = zhongshu_engine::cache::usage();
+    let (budget, held) = lake.column_cache().usage();
     if budget > 0 {
         eprintln!(
             "decoded column cache: {} MiB held of {} MiB",
@@ -502,7 +489,6 @@ async fn main() -> Result<()> {
             explain,
             cache_mb,
         } => {
-            zhongshu_engine::cache::set_budget(cache_mb << 20);
             run(
                 &data_dir,
                 &queries,
@@ -511,6 +497,7 @@ async fn main() -> Result<()> {
                 parquet.as_deref(),
                 query,
                 explain,
+                cache_mb,
             )
             .await
         }

@@ -40,7 +40,18 @@ impl ScramVerifier {
     }
 
     /// Derives a verifier with the given salt and iterations.
+    ///
+    /// The password is normalised with SASLprep (RFC 4013) first, as libpq does before its
+    /// PBKDF2, so that `ｐａｓｓ１２３` and `pass123`, or a no-break space and a space, are the
+    /// same password; when SASLprep refuses it (prohibited or unassigned characters, or nothing
+    /// left after mapping) its raw bytes are used, as PostgreSQL and libpq both fall back to.
     pub fn with_salt(password: &str, salt: Vec<u8>, iterations: u32) -> Self {
+        let prepared = stringprep::saslprep(password);
+        let password = prepared
+            .as_deref()
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or(password);
         let mut salted = [0u8; 32];
         pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, iterations, &mut salted);
         let client_key = hmac(&salted, b"Client Key");
@@ -111,6 +122,14 @@ pub fn new_password() -> String {
         .collect()
 }
 
+/// The token of an `Authorization` value `Bearer TOKEN`: the scheme in any case (RFC 7235),
+/// spaces around the token ignored. Every door that takes bearer tokens reads them with this.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(char::is_whitespace)?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// The digest under which a token is stored.
 pub fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -119,6 +138,21 @@ pub fn token_digest(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bearer_tokens_in_any_case() {
+        for value in [
+            "Bearer zs_abc",
+            "bearer zs_abc",
+            "BEARER  zs_abc ",
+            " Bearer\tzs_abc",
+        ] {
+            assert_eq!(bearer_token(value), Some("zs_abc"), "{value:?}");
+        }
+        for value in ["Basic zs_abc", "Bearer", "Bearer   ", "zs_abc", ""] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
+    }
 
     #[test]
     fn verifier_round_trip() {

@@ -386,6 +386,19 @@ impl SearchIndex {
     /// Searches resources. Every character of the query must occur in a resource's name,
     /// abstract, items or provider; words rank the matches.
     pub fn search(&self, query: &str, offset: usize, limit: usize) -> Result<SearchResults> {
+        self.search_where(query, offset, limit, &|_| true)
+    }
+
+    /// Like [`SearchIndex::search`], over only the resources `keep` admits: the total, the
+    /// ranking and the page are those of the admitted resources alone, so a resource a reader
+    /// may not discover leaves no trace in what it sees.
+    pub fn search_where(
+        &self,
+        query: &str,
+        offset: usize,
+        limit: usize,
+        keep: &dyn Fn(&ResourceId) -> bool,
+    ) -> Result<SearchResults> {
         let f = self.fields;
         let mut words = self.words.clone();
         let mut chars = self.chars.clone();
@@ -423,13 +436,25 @@ impl SearchIndex {
         }
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
-        let top = TopDocs::with_limit(limit.max(1))
-            .and_offset(offset)
-            .order_by_score();
-        let (top, total) = searcher.search(&query, &(top, Count)).map_err(search_err)?;
-        let mut hits = Vec::with_capacity(top.len());
+        let matching = searcher.search(&query, &Count).map_err(search_err)?;
+        let top = TopDocs::with_limit(matching.max(1)).order_by_score();
+        let top = searcher.search(&query, &top).map_err(search_err)?;
+        let mut total = 0;
+        let mut hits = Vec::with_capacity(limit.min(top.len()));
         for (score, address) in top {
             let d: TantivyDocument = searcher.doc(address).map_err(search_err)?;
+            let id = ResourceId::new(
+                d.get_first(f.id)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default(),
+            );
+            if !keep(&id) {
+                continue;
+            }
+            total += 1;
+            if total <= offset || hits.len() >= limit {
+                continue;
+            }
             let text = |field: Field| {
                 d.get_first(field)
                     .and_then(|v| v.as_str())
@@ -437,7 +462,7 @@ impl SearchIndex {
                     .to_owned()
             };
             hits.push(SearchHit {
-                id: ResourceId::new(text(f.id)),
+                id,
                 name: text(f.name),
                 provider_name: text(f.provider),
                 score,

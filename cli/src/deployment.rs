@@ -10,7 +10,7 @@ use zhongshu_catalog::{
     PrincipalAttributes, PrincipalId, PrincipalKind, Role, SearchIndex, SqlCatalogStore, auth,
     standards,
 };
-use zhongshu_engine::{EngineError, Lake, QueryService};
+use zhongshu_engine::{Core, EngineError, Lake, QueryService};
 use zhongshu_policies::MaskKey;
 
 /// Opening or preparing a deployment failed.
@@ -93,13 +93,13 @@ impl Deployment {
 
     async fn connect(data_dir: &Path, config_file: Option<&Path>) -> Result<Self, DeploymentError> {
         let config = Config::load(data_dir, config_file)?;
-        let store = SqlCatalogStore::connect(&config.catalog_url(data_dir)).await?;
-        let lake = Lake::open(&config.lake, data_dir)?;
+        let store = Arc::new(SqlCatalogStore::connect(&config.catalog_url(data_dir)).await?);
+        let lake = Lake::open(&config.lake, data_dir)?.with_audit(store.clone());
         let search = SearchIndex::open(&data_dir.join("search"))?;
         Ok(Deployment {
             data_dir: data_dir.to_path_buf(),
             config,
-            store: Arc::new(store),
+            store,
             lake,
             search: Arc::new(Mutex::new(search)),
         })
@@ -152,13 +152,21 @@ impl Deployment {
     /// The query service every door opens governed sessions through. Sets the process's decoded
     /// column cache to the configured size.
     pub fn query_service(&self) -> Result<Arc<QueryService>, DeploymentError> {
-        zhongshu_engine::cache::set_budget((self.config.gateway.cache_mb as usize) << 20);
+        self.lake
+            .column_cache()
+            .set_budget((self.config.gateway.cache_mb as usize) << 20);
         Ok(Arc::new(QueryService::new(
             self.lake.clone(),
             self.catalog(),
             self.mask_key()?,
             self.config.gateway.limits(),
         )))
+    }
+
+    /// The application core every door and workflow receives: the catalog, the lake, the
+    /// query service and the search index.
+    pub fn core(&self) -> Result<Core, DeploymentError> {
+        Ok(Core::new(self.query_service()?, self.search.clone()))
     }
 
     /// Brings the search index up to date with the catalog.

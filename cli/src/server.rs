@@ -6,8 +6,9 @@ use crate::cli::ServeArgs;
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult};
 use std::io::Write;
+use std::sync::Arc;
 use zhongshu_catalog::CatalogStore as _;
-use zhongshu_console::{ApiState, router};
+use zhongshu_console::router;
 
 /// Serves until Ctrl-C.
 pub async fn serve(d: &Deployment, args: &ServeArgs) -> CliResult {
@@ -16,13 +17,9 @@ pub async fn serve(d: &Deployment, args: &ServeArgs) -> CliResult {
         .as_deref()
         .unwrap_or(&d.config.http.addr)
         .to_owned();
-    let service = d.query_service()?;
+    let core = d.core()?;
+    let service = core.query().clone();
     d.sync_search().await?;
-    let state = ApiState {
-        catalog: d.catalog(),
-        search: d.search.clone(),
-        lake: d.lake.clone(),
-    };
     let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
         CliError::Usage(format!(
             "cannot listen on {addr}: {e}; choose another address with --http"
@@ -93,24 +90,28 @@ pub async fn serve(d: &Deployment, args: &ServeArgs) -> CliResult {
         })
         .count();
     println!("  scheduler {scheduled} scheduled ingest job(s), times in China Standard Time");
-    tokio::spawn(zhongshu_ingest::schedule::run_scheduler(
-        crate::commands::ingest::context(d),
-        std::time::Duration::from_secs(1),
-    ));
+    core.scheduler()
+        .add(Arc::new(zhongshu_ingest::schedule::ScheduledJobs::new(
+            crate::commands::ingest::context(d),
+        )));
     let schedule = d.config.quality.schedule.trim();
     if schedule.is_empty() {
         println!("  quality   evaluated after each ingest run; no schedule");
     } else {
-        let cron = zhongshu_ingest::schedule::parse_schedule(schedule)
+        let cron = zhongshu_engine::scheduler::parse_schedule(schedule)
             .map_err(|e| CliError::Usage(format!("[quality] {e}")))?;
         println!(
             "  quality   evaluated after each ingest run and on schedule `{schedule}` (China Standard Time)"
         );
-        tokio::spawn(quality_schedule(d.catalog(), d.lake.clone(), cron));
+        core.scheduler().add(Arc::new(
+            zhongshu_quality::schedule::ScheduledEvaluation::new(d.catalog(), d.lake.clone(), cron),
+        ));
     }
+    let scheduler = core.scheduler().clone();
+    tokio::spawn(async move { scheduler.run(std::time::Duration::from_secs(1)).await });
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();
-    let app = router(state).merge(zhongshu_sql_gateway::http::router(service));
+    let app = router(core.clone()).merge(zhongshu_sql_gateway::http::router(core));
     // Streamed SQL results end in small frames that would otherwise wait for delayed ACKs.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
@@ -124,36 +125,4 @@ pub async fn serve(d: &Deployment, args: &ServeArgs) -> CliResult {
     })
     .await
     .map_err(|e| CliError::Failed(format!("HTTP server: {e}")))
-}
-
-/// Evaluates every resource whenever `schedule` comes due, recording the results with the
-/// trigger `schedule`.
-async fn quality_schedule(
-    store: std::sync::Arc<dyn zhongshu_catalog::CatalogStore>,
-    lake: zhongshu_engine::Lake,
-    schedule: croner::Cron,
-) {
-    let mut last = chrono::Utc::now();
-    loop {
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        let now = chrono::Utc::now();
-        if !zhongshu_ingest::schedule::is_due(&schedule, Some(last), last, now) {
-            continue;
-        }
-        last = now;
-        match zhongshu_quality::check(store.as_ref(), &lake, None, "schedule").await {
-            Ok(e) => {
-                tracing::info!(
-                    evaluation = e.evaluation,
-                    results = e.results.len(),
-                    incidents = e.incidents.len(),
-                    "scheduled quality evaluation"
-                );
-                for error in &e.errors {
-                    tracing::warn!(%error, "scheduled quality evaluation skipped a resource");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "scheduled quality evaluation failed"),
-        }
-    }
 }

@@ -1,31 +1,21 @@
 //! `/healthz` and the `/api/v1` catalog routes.
 
-use crate::error::ApiError;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::header::AUTHORIZATION;
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::{Path, Query, State};
+use axum::middleware;
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use tokio::sync::Mutex;
 use zhongshu_catalog::{
-    CatalogStore, ElementBindings, LibraryTier, OpenAttr, OrgId, OrgUnit, Page, Paged, Principal,
-    Resource, ResourceDetail, ResourceFilter, ResourceId, SearchIndex, SearchResults,
+    ElementBindings, LibraryTier, OpenAttr, OrgId, OrgUnit, Page, Principal, Resource,
+    ResourceDetail, ResourceFilter, ResourceId, SearchResults,
 };
+use zhongshu_engine::Core;
+use zhongshu_policies::Action;
+use zhongshu_web::{ApiError, Authenticated};
 
-/// What the handlers share.
-#[derive(Clone)]
-pub struct ApiState {
-    /// The catalog.
-    pub catalog: Arc<dyn CatalogStore>,
-    /// The resource search index.
-    pub search: Arc<Mutex<SearchIndex>>,
-    /// The lake (quality reports, profiles and corrections read and write it).
-    pub lake: zhongshu_engine::Lake,
-}
+/// What the handlers share: the application core.
+pub type ApiState = Core;
 
 /// The catalog routes with authentication, plus an open `/healthz`.
 pub fn router(state: ApiState) -> Router {
@@ -42,47 +32,26 @@ pub fn router(state: ApiState) -> Router {
         .route("/quality/scores", get(quality_scores))
         .route("/quality/rank", get(quality_rank))
         .merge(crate::quality_api::routes())
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+        .route_layer(middleware::from_extractor_with_state::<Authenticated, Core>(state.clone()));
     Router::new()
         .route("/healthz", get(health))
         .nest("/api/v1", api)
         .with_state(state)
 }
 
-async fn authenticate(
-    State(state): State<ApiState>,
-    mut request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let token = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(ApiError::unauthenticated)?;
-    let principal = state
-        .catalog
-        .principal_by_token(token)
-        .await?
-        .ok_or_else(ApiError::unauthenticated)?;
-    request.extensions_mut().insert(principal);
-    Ok(next.run(request).await)
-}
-
-async fn health(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    let head = state.catalog.head_seq().await?;
+async fn health(State(core): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let head = core.store().head_seq().await?;
     Ok(Json(
-        json!({"status": "ok", "catalog": state.catalog.backend_name(), "change_log_head": head}),
+        json!({"status": "ok", "catalog": core.store().backend_name(), "change_log_head": head}),
     ))
 }
 
-async fn me(Extension(principal): Extension<Principal>) -> Json<Principal> {
+async fn me(Authenticated(principal): Authenticated) -> Json<Principal> {
     Json(principal)
 }
 
-async fn orgs(State(state): State<ApiState>) -> Result<Json<Vec<OrgUnit>>, ApiError> {
-    Ok(Json(state.catalog.list_orgs().await?))
+async fn orgs(State(core): State<ApiState>) -> Result<Json<Vec<OrgUnit>>, ApiError> {
+    Ok(Json(core.store().list_orgs().await?))
 }
 
 /// Page parameters: `page` from 1 (default 1), `page_size` 1 to 500 (default 50).
@@ -118,17 +87,9 @@ struct PageOut<T> {
     page_size: i64,
 }
 
-fn page_out<T>(p: Paged<T>) -> PageOut<T> {
-    PageOut {
-        page: p.offset / p.limit.max(1) + 1,
-        page_size: p.limit,
-        total: p.total,
-        items: p.items,
-    }
-}
-
 async fn list_resources(
-    State(state): State<ApiState>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Query(params): Query<ResourceParams>,
 ) -> Result<Json<PageOut<Resource>>, ApiError> {
     let filter = ResourceFilter {
@@ -144,45 +105,46 @@ async fn list_resources(
             .transpose()
             .map_err(|e| ApiError::bad_request(e.to_string()))?,
     };
-    let page = state
-        .catalog
-        .list_resources(&filter, page_of(params.page, params.page_size)?)
-        .await?;
-    Ok(Json(page_out(page)))
+    let page = page_of(params.page, params.page_size)?;
+    let listed =
+        zhongshu_engine::catalogue::resources(&core, &principal, &filter, page.offset, page.limit)
+            .await?;
+    Ok(Json(PageOut {
+        page: params.page.unwrap_or(1),
+        page_size: page.limit,
+        total: listed.total as i64,
+        items: listed.items,
+    }))
 }
 
 async fn get_resource(
-    State(state): State<ApiState>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<ResourceDetail>, ApiError> {
-    let detail = state
-        .catalog
-        .get_resource(&ResourceId::new(id.clone()))
-        .await?;
-    detail.map(Json).ok_or_else(|| {
-        zhongshu_catalog::CatalogError::NotFound {
-            kind: "resource",
-            id,
-        }
-        .into()
-    })
+    let decisions = core.query().decisions(&principal, None).await?;
+    Ok(Json(
+        zhongshu_quality::views::discoverable(&core, &decisions, &ResourceId::new(id)).await?,
+    ))
 }
 
 async fn list_elements(
-    State(state): State<ApiState>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
 ) -> Result<Json<Vec<ElementBindings>>, ApiError> {
-    let mut out = Vec::new();
-    for e in state.catalog.list_elements().await? {
-        out.push(state.catalog.element_bindings(e.id.as_str()).await?);
-    }
-    Ok(Json(out))
+    Ok(Json(
+        zhongshu_engine::catalogue::elements(&core, &principal).await?,
+    ))
 }
 
 async fn get_element(
-    State(state): State<ApiState>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Path(key): Path<String>,
 ) -> Result<Json<ElementBindings>, ApiError> {
-    Ok(Json(state.catalog.element_bindings(&key).await?))
+    Ok(Json(
+        zhongshu_engine::catalogue::element(&core, &principal, &key).await?,
+    ))
 }
 
 /// `/search` parameters.
@@ -194,16 +156,19 @@ pub struct SearchParams {
 }
 
 async fn search(
-    State(state): State<ApiState>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Query(params): Query<SearchParams>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let page = page_of(params.page, params.page_size)?;
-    let mut index = state.search.lock().await;
-    index.sync(state.catalog.as_ref()).await?;
-    Ok(Json(index.search(
+    let decisions = core.query().decisions(&principal, None).await?;
+    let mut index = core.search().lock().await;
+    index.sync(core.store().as_ref()).await?;
+    Ok(Json(index.search_where(
         &params.q,
         page.offset as usize,
         page.limit as usize,
+        &|id| decisions.allows(id, Action::Discover),
     )?))
 }
 
@@ -215,38 +180,38 @@ struct QualityQuery {
     history: bool,
 }
 
-/// Results of the latest evaluation of each rule (or every evaluation), failing examples
-/// masked by grade.
+/// Results of the latest evaluation of each rule (or every evaluation) on what the principal
+/// may discover, failing examples (masked by grade) only where it may read.
 async fn quality_results(
-    State(state): State<ApiState>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Query(q): Query<QualityQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let only = q.resource.map(ResourceId::new);
-    let results = state
-        .catalog
-        .quality_results(only.as_ref(), !q.history)
-        .await?;
+    let results =
+        zhongshu_quality::views::results(&core, &principal, only.as_ref(), !q.history).await?;
     Ok(Json(json!({ "items": results })))
 }
 
 /// Scores per resource and dimension.
 async fn quality_scores(
-    State(state): State<ApiState>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Query(q): Query<QualityQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let only = q.resource.map(ResourceId::new);
-    let scores = zhongshu_quality::resource_scores(state.catalog.as_ref(), only.as_ref()).await?;
+    let scores = zhongshu_quality::views::scores(&core, &principal, only.as_ref()).await?;
     Ok(Json(json!({ "items": scores })))
 }
 
 /// Departments ranked by the quality of their data (考核).
-async fn quality_rank(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    let ranking = zhongshu_quality::department_ranking(state.catalog.as_ref()).await?;
+async fn quality_rank(State(core): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let ranking = zhongshu_quality::department_ranking(core.store().as_ref()).await?;
     Ok(Json(json!({ "items": ranking })))
 }
 
-async fn coverage(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    let c = state.catalog.coverage().await?;
+async fn coverage(State(core): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let c = core.store().coverage().await?;
     Ok(Json(
         json!({"elements": c.elements, "with_source": c.with_source, "ratio": c.ratio}),
     ))

@@ -2,13 +2,13 @@
 //! department systems use to find resources, data elements and their sources, follow quality,
 //! and file and decide objections (数据纠错).
 //!
-//! Handlers are thin: they authenticate the bearer token, call the [`CatalogStore`] or the
-//! [`SearchIndex`], and map errors to one JSON error model with a stable code.
+//! Handlers are thin: the shared HTTP edge (`zhongshu_web`) names the signed-in principal and
+//! answers errors in one JSON model; the handlers call use cases of the engine
+//! (`zhongshu_engine::catalogue`) and of quality (`zhongshu_quality::views`, `objection`),
+//! which decide every access with Cedar.
 #![deny(missing_docs)]
 
 pub mod api;
-pub mod error;
 pub mod quality_api;
 
 pub use api::{ApiState, router};
-pub use error::ApiError;

@@ -2,27 +2,32 @@
 //! objection (数据纠错) loop.
 //!
 //! - `GET /quality/incidents?resource=&all=true`
-//! - `GET /quality/report/{id}?format=html|md|json` (for whoever can see the resource's
-//!   records; objections only as far as the caller may read them)
-//! - `GET /quality/profile/{id}` (for the resource's department, administrators and CDOs)
-//! - `GET /objections?status=&page=&page_size=`: an administrator or CDO sees every objection;
-//!   anyone else sees their department's inbox and the objections they filed.
+//! - `GET /quality/report/{id}?format=html|md|json` (for whoever may discover the resource;
+//!   failing examples only for whoever may read it, objections only as far as the caller may
+//!   read them)
+//! - `GET /quality/profile/{id}` (Cedar's `profile`: the resource's department, administrators
+//!   and CDOs by the base policies)
+//! - `GET /objections?status=&page=&page_size=`: the objections the caller may
+//!   `read_objection` (administrators and CDOs all, others their department's inbox and the
+//!   objections they filed, by the base policies).
+//!
+//! Every decision is [`zhongshu_quality::views`]' or [`zhongshu_quality::objection`]'s, made by
+//! Cedar; the handlers only translate HTTP.
 //! - `POST /objections` `{resource, table?, record_key, column, current_value?, proposed_value,
 //!   evidence}`; `GET /objections/{id}`
 //! - `POST /objections/{id}/accept` `{note?}`; `POST /objections/{id}/reject` `{reason}`
 
 use crate::api::ApiState;
-use crate::error::ApiError;
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use zhongshu_catalog::{NewObjection, Objection, ObjectionStatus, Principal, ResourceId, Role};
-use zhongshu_quality::objection::visible;
+use zhongshu_catalog::{NewObjection, Objection, ObjectionStatus, ResourceId};
+use zhongshu_web::{ApiError, Authenticated};
 
 /// The routes, to nest under `/api/v1` behind authentication.
 pub fn routes() -> Router<ApiState> {
@@ -44,11 +49,13 @@ struct IncidentQuery {
 }
 
 async fn incidents(
-    State(state): State<ApiState>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Query(q): Query<IncidentQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let only = q.resource.map(ResourceId::new);
-    let items = state.catalog.list_incidents(only.as_ref(), !q.all).await?;
+    let items =
+        zhongshu_quality::views::incidents(&core, &principal, only.as_ref(), !q.all).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -57,47 +64,13 @@ struct ReportQuery {
     format: Option<String>,
 }
 
-/// A resource the principal may see the records of (404 otherwise, as for a missing one).
-async fn seen_resource(
-    state: &ApiState,
-    principal: &Principal,
-    id: String,
-) -> Result<zhongshu_catalog::ResourceDetail, ApiError> {
-    let not_found = || zhongshu_catalog::CatalogError::NotFound {
-        kind: "resource",
-        id: id.clone(),
-    };
-    let detail = state
-        .catalog
-        .get_resource(&ResourceId::new(id.clone()))
-        .await?
-        .ok_or_else(not_found)?;
-    if !zhongshu_quality::objection::can_see(principal, &detail) {
-        return Err(not_found().into());
-    }
-    Ok(detail)
-}
-
-/// Quality work on a resource (reports, profiles) is for its department, administrators and
-/// CDOs.
-fn governs(principal: &Principal, detail: &zhongshu_catalog::ResourceDetail) -> bool {
-    principal.org == detail.resource.provider
-        || principal.has_role(Role::Admin)
-        || principal.has_role(Role::Cdo)
-}
-
 async fn report(
-    State(state): State<ApiState>,
-    Extension(principal): Extension<Principal>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Path(id): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let detail = seen_resource(&state, &principal, id).await?;
-    let mut report =
-        zhongshu_quality::report::gather(state.catalog.as_ref(), &detail.resource.id).await?;
-    report
-        .objections
-        .retain(|o| zhongshu_quality::objection::visible(&principal, o));
+    let report = zhongshu_quality::views::report(&core, &principal, &ResourceId::new(id)).await?;
     Ok(match q.format.as_deref().unwrap_or("html") {
         "html" => (
             [(CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -119,23 +92,12 @@ async fn report(
 }
 
 async fn profile(
-    State(state): State<ApiState>,
-    Extension(principal): Extension<Principal>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<zhongshu_quality::profile::Profile>, ApiError> {
-    let detail = seen_resource(&state, &principal, id).await?;
-    if !governs(&principal, &detail) {
-        return Err(ApiError {
-            status: axum::http::StatusCode::FORBIDDEN,
-            code: "forbidden",
-            message: format!(
-                "profiling {} is for its department, administrators and CDOs",
-                detail.resource.id
-            ),
-        });
-    }
     Ok(Json(
-        zhongshu_quality::profile::profile(&state.lake, &detail).await?,
+        zhongshu_quality::views::profile(&core, &principal, &ResourceId::new(id)).await?,
     ))
 }
 
@@ -147,8 +109,8 @@ struct ObjectionQuery {
 }
 
 async fn list_objections(
-    State(state): State<ApiState>,
-    Extension(principal): Extension<Principal>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Query(q): Query<ObjectionQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let status = q
@@ -164,12 +126,9 @@ async fn list_objections(
         ));
     }
     let now = chrono::Utc::now();
-    let all: Vec<Value> = state
-        .catalog
-        .list_objections(None, status)
+    let all: Vec<Value> = zhongshu_quality::objection::list(&core, &principal, status)
         .await?
         .into_iter()
-        .filter(|o| visible(&principal, o))
         .map(|o| {
             let age = zhongshu_quality::objection::age_days(&o, now);
             let mut v = serde_json::to_value(&o).unwrap_or_default();
@@ -207,8 +166,8 @@ fn main_table() -> String {
 }
 
 async fn file_objection(
-    State(state): State<ApiState>,
-    Extension(principal): Extension<Principal>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Json(body): Json<FileBody>,
 ) -> Result<(axum::http::StatusCode, Json<Objection>), ApiError> {
     let filed = NewObjection {
@@ -220,30 +179,18 @@ async fn file_objection(
         proposed_value: body.proposed_value,
         evidence: body.evidence,
     };
-    let objection =
-        zhongshu_quality::objection::file(state.catalog.as_ref(), &state.lake, &principal, &filed)
-            .await?;
+    let objection = zhongshu_quality::objection::file(&core, &principal, &filed).await?;
     Ok((axum::http::StatusCode::CREATED, Json(objection)))
 }
 
 async fn get_objection(
-    State(state): State<ApiState>,
-    Extension(principal): Extension<Principal>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Path(id): Path<i64>,
 ) -> Result<Json<Objection>, ApiError> {
-    let not_found = || zhongshu_catalog::CatalogError::NotFound {
-        kind: "objection",
-        id: id.to_string(),
-    };
-    let o = state
-        .catalog
-        .get_objection(id)
-        .await?
-        .ok_or_else(not_found)?;
-    if !visible(&principal, &o) {
-        return Err(not_found().into());
-    }
-    Ok(Json(o))
+    Ok(Json(
+        zhongshu_quality::objection::get(&core, &principal, id).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,21 +200,14 @@ struct AcceptBody {
 }
 
 async fn accept(
-    State(state): State<ApiState>,
-    Extension(principal): Extension<Principal>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Path(id): Path<i64>,
     body: Option<Json<AcceptBody>>,
 ) -> Result<Json<Objection>, ApiError> {
     let note = body.and_then(|b| b.0.note);
     Ok(Json(
-        zhongshu_quality::objection::accept(
-            state.catalog.as_ref(),
-            &state.lake,
-            &principal,
-            id,
-            note.as_deref(),
-        )
-        .await?,
+        zhongshu_quality::objection::accept(&core, &principal, id, note.as_deref()).await?,
     ))
 }
 
@@ -277,13 +217,12 @@ struct RejectBody {
 }
 
 async fn reject(
-    State(state): State<ApiState>,
-    Extension(principal): Extension<Principal>,
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
     Path(id): Path<i64>,
     Json(body): Json<RejectBody>,
 ) -> Result<Json<Objection>, ApiError> {
     Ok(Json(
-        zhongshu_quality::objection::reject(state.catalog.as_ref(), &principal, id, &body.reason)
-            .await?,
+        zhongshu_quality::objection::reject(&core, &principal, id, &body.reason).await?,
     ))
 }

@@ -7,9 +7,12 @@
 //! files), so a file's decoded column stays right for as long as any table version lists the
 //! file; no invalidation is needed, only eviction.
 //!
+//! Each [`Lake`](crate::Lake) owns one ([`Lake::column_cache`](crate::Lake::column_cache)), shared
+//! by its clones and so by every session over it.
+//!
 //! What: one entry per (file, column) — the whole column of that file as one array, in the
 //! table's type. Entries are evicted least recently used first once the budget
-//! ([`set_budget`], `[gateway] cache_mb` in `zhongshu.toml`; 0 turns the cache off) would be
+//! ([`ColumnCache::set_budget`], `[gateway] cache_mb` in `zhongshu.toml`; 0 turns the cache off) would be
 //! exceeded. A scan whose columns do not fit in the budget reads Parquet as before.
 //!
 //! The cache holds raw rows below governance: row filters and masks apply above the scan
@@ -58,25 +61,38 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// The process's cache budget in bytes; 0 (the default) turns the cache off.
-static BUDGET: AtomicUsize = AtomicUsize::new(0);
-static CACHE: Mutex<Entries> = Mutex::new(Entries {
-    columns: None,
-    bytes: 0,
-    clock: 0,
-});
-
-/// Sets the budget of the process's decoded column cache, in bytes (0 turns it off and empties
-/// it).
-pub fn set_budget(bytes: usize) {
-    BUDGET.store(bytes, Ordering::Relaxed);
-    let mut entries = lock(&CACHE);
-    entries.evict_to(bytes);
+/// A lake's decoded column cache, shared by every session over the lake (and its clones).
+#[derive(Default)]
+pub struct ColumnCache {
+    /// The budget in bytes; 0 (the default) turns the cache off.
+    budget: AtomicUsize,
+    entries: Mutex<Entries>,
 }
 
-/// The budget, and the bytes the cache holds now.
-pub fn usage() -> (usize, usize) {
-    (BUDGET.load(Ordering::Relaxed), lock(&CACHE).bytes)
+impl std::fmt::Debug for ColumnCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (budget, bytes) = self.usage();
+        f.debug_struct("ColumnCache")
+            .field("budget", &budget)
+            .field("bytes", &bytes)
+            .finish()
+    }
+}
+
+impl ColumnCache {
+    /// Sets the budget, in bytes (0 turns the cache off and empties it).
+    pub fn set_budget(&self, bytes: usize) {
+        self.budget.store(bytes, Ordering::Relaxed);
+        lock(&self.entries).evict_to(bytes);
+    }
+
+    /// The budget, and the bytes the cache holds now.
+    pub fn usage(&self) -> (usize, usize) {
+        (
+            self.budget.load(Ordering::Relaxed),
+            lock(&self.entries).bytes,
+        )
+    }
 }
 
 /// (where the file's table lives, the file's path, the column's name and type)
@@ -88,6 +104,7 @@ struct Entry {
     used: u64,
 }
 
+#[derive(Default)]
 struct Entries {
     columns: Option<HashMap<Key, Entry>>,
     bytes: usize,
@@ -151,13 +168,14 @@ impl Entries {
 /// not decode whole columns). `None` when the cache is off, lacks columns it may not fill, or
 /// the columns do not fit in its budget; the caller then reads Parquet.
 pub(crate) async fn columns(
+    cache: &ColumnCache,
     store: &Arc<dyn ObjectStore>,
     store_url: &str,
     files: &[(String, u64)],
     schema: &SchemaRef,
     fill: bool,
 ) -> Result<Option<Vec<Vec<ArrayRef>>>> {
-    let budget = BUDGET.load(Ordering::Relaxed);
+    let budget = cache.budget.load(Ordering::Relaxed);
     if budget == 0 || schema.fields().is_empty() {
         return Ok(None);
     }
@@ -171,7 +189,7 @@ pub(crate) async fn columns(
     let mut needed = 0usize;
     for (file, size) in files {
         let cached: Vec<Option<ArrayRef>> = {
-            let mut entries = lock(&CACHE);
+            let mut entries = lock(&cache.entries);
             schema
                 .fields()
                 .iter()
@@ -202,7 +220,7 @@ pub(crate) async fn columns(
         let Some(decoded) = decoded else {
             return Ok(None);
         };
-        let mut entries = lock(&CACHE);
+        let mut entries = lock(&cache.entries);
         let mut decoded = decoded.into_iter();
         let mut columns = Vec::with_capacity(cached.len());
         for (i, hit) in cached.into_iter().enumerate() {

@@ -11,7 +11,7 @@ pub enum EngineError {
     Config(String),
     /// A table does not exist at the expected location.
     #[error(
-        "no Delta table at {location}; land data into it first (zhongshu demo, or an ingest job)"
+        "no Delta table at {location}; land data into it first with an ingest job (`zhongshu ingest run JOB`)"
     )]
     NoTable {
         /// Where it was looked for.

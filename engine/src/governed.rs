@@ -254,7 +254,9 @@ impl Registry {
             SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone())
         });
         let table = self.lake.open_table(&access.path).await?;
-        let mut provider = crate::scan::table_provider(&table, &planning.state()).await?;
+        let mut provider =
+            crate::scan::table_provider(&table, &planning.state(), self.lake.column_cache())
+                .await?;
         if let Some(filter) = &access.row_filter {
             let columns = Arc::new(DFSchema::try_from(provider.schema())?);
             let predicate = planning
@@ -599,7 +601,7 @@ fn verify(plan: &LogicalPlan) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lake::{LakeConfig, WriteMode};
+    use crate::lake::LakeConfig;
     use datafusion::arrow::array::AsArray;
     use zhongshu_policies::Mask;
 
@@ -630,17 +632,12 @@ mod tests {
             ],
         )
         .unwrap();
-        lake.write_once(
-            "base/population/persons",
-            "persons",
-            schema,
-            vec![batch],
-            WriteMode::Append,
-            "test",
-            1,
-        )
-        .await
-        .unwrap();
+        lake.write_to("base/population/persons")
+            .schema(schema)
+            .exactly_once("test", 1)
+            .append(vec![batch])
+            .await
+            .unwrap();
         (dir, lake)
     }
 
@@ -775,13 +772,12 @@ mod tests {
 
     #[tokio::test]
     async fn user_predicates_never_run_on_rows_the_row_filter_removes_from_the_cache() {
-        // nextest runs each test in its own process, so the cache is this test's alone.
-        crate::cache::set_budget(64 << 20);
         let (_dir, lake) = lake_with_people().await;
+        lake.column_cache().set_budget(64 << 20);
         let session = street_session(&lake);
         rows(&session, "SELECT * FROM base.persons").await;
         assert!(
-            crate::cache::usage().1 > 0,
+            lake.column_cache().usage().1 > 0,
             "the first read fills the cache"
         );
         assert_no_oracle(&session, "CachedScanExec").await;

@@ -127,6 +127,12 @@ pub struct Lake {
     /// Parquet footers read by queries, shared by every session over the lake; see
     /// [`Lake::footer_cache`].
     footers: Arc<FileMetadataCache>,
+    /// Where system sessions record their reads; see [`Lake::system_session`].
+    audit: Option<Arc<dyn zhongshu_catalog::CatalogStore>>,
+    /// Decoded columns of the lake's files, shared by every session; see [`crate::cache`].
+    columns: Arc<crate::cache::ColumnCache>,
+    /// Told of every commit; see [`crate::write`].
+    hooks: crate::write::Hooks,
 }
 
 /// Memory the footer cache may hold.
@@ -229,7 +235,35 @@ impl Lake {
                 object_store::path::Path,
                 CachedFileMetadataEntry,
             >::new(FOOTER_CACHE_BYTES)),
+            audit: None,
+            columns: Arc::default(),
+            hooks: crate::write::Hooks::default(),
         })
+    }
+
+    pub(crate) fn hooks(&self) -> &crate::write::Hooks {
+        &self.hooks
+    }
+
+    pub(crate) fn hooks_mut(&mut self) -> &mut crate::write::Hooks {
+        &mut self.hooks
+    }
+
+    /// The lake's decoded column cache (off until [`ColumnCache::set_budget`](crate::cache::ColumnCache::set_budget)
+    /// gives it a budget).
+    pub fn column_cache(&self) -> &Arc<crate::cache::ColumnCache> {
+        &self.columns
+    }
+
+    /// The same lake recording its system sessions' reads in `store`'s access audit log.
+    pub fn with_audit(mut self, store: Arc<dyn zhongshu_catalog::CatalogStore>) -> Self {
+        self.audit = Some(store);
+        self
+    }
+
+    /// The audit log system sessions record in, if attached.
+    pub(crate) fn audit_log(&self) -> Option<&Arc<dyn zhongshu_catalog::CatalogStore>> {
+        self.audit.as_ref()
     }
 
     /// The Parquet footers (schemas, statistics, page indexes) queries have read, for sessions
@@ -313,7 +347,7 @@ impl Lake {
     }
 
     /// Writes batches to the table at `path` in one atomic commit, creating the table if needed.
-    pub async fn write(
+    pub(crate) async fn write_plain(
         &self,
         path: &str,
         name: &str,
@@ -342,7 +376,7 @@ impl Lake {
     /// then lands nothing twice. New columns in `schema` are added to the table. Returns the
     /// table version holding the commit and whether this call made it.
     #[allow(clippy::too_many_arguments)] // one argument per aspect of the commit
-    pub async fn write_once(
+    pub(crate) async fn write_once(
         &self,
         path: &str,
         name: &str,
@@ -387,7 +421,7 @@ impl Lake {
     /// already holds that commit. Creates the table on first use. Returns the version holding
     /// the commit and the (inserted, updated) counts.
     #[allow(clippy::too_many_arguments)] // one argument per aspect of the commit
-    pub async fn merge_once(
+    pub(crate) async fn merge_once(
         &self,
         path: &str,
         name: &str,
@@ -461,7 +495,7 @@ impl Lake {
     /// the table's version and the rows changed (0, and the current version, when the commit
     /// already existed).
     #[allow(clippy::too_many_arguments)] // one argument per aspect of the commit
-    pub async fn correct_value(
+    pub(crate) async fn correct_value(
         &self,
         path: &str,
         key: &[(String, String)],
@@ -524,7 +558,7 @@ impl Lake {
     /// is opened, a key missing from the snapshot is closed; unchanged keys are untouched.
     /// Returns the version holding the commit and the (opened, closed) counts.
     #[allow(clippy::too_many_arguments)] // one argument per aspect of the commit
-    pub async fn history_once(
+    pub(crate) async fn history_once(
         &self,
         path: &str,
         name: &str,
@@ -670,7 +704,7 @@ impl Lake {
     /// written to Parquet files as they come, so memory stays bounded whatever the input size,
     /// and nothing is visible until [`StreamingAppend::commit`]. Returns `None` when the table
     /// already holds that commit (a resumed run). Creates the table (empty) if needed.
-    pub async fn streaming_append(
+    pub(crate) async fn streaming_append(
         &self,
         path: &str,
         name: &str,
@@ -703,6 +737,7 @@ impl Lake {
             table,
             writer,
             rows: 0,
+            told: None,
         }))
     }
 
@@ -781,10 +816,10 @@ impl Lake {
         })
     }
 
-    /// A DataFusion session with the table at `path` registered as `name`. Used by zhongshu's
-    /// own maintenance work (sampling for discovery, counts); principals query through the
-    /// governed session instead.
-    pub async fn internal_session(&self, tables: &[(&str, &str)]) -> Result<SessionContext> {
+    /// A raw DataFusion session with the tables at the given paths registered under the given
+    /// names: no grant, mask, row filter or audit. Private to the engine: zhongshu's own work
+    /// reads through [`Lake::system_session`], principals through their governed session.
+    pub(crate) async fn internal_session(&self, tables: &[(&str, &str)]) -> Result<SessionContext> {
         let ctx = SessionContext::new();
         for (name, path) in tables {
             let table = self.open_table(path).await?;
@@ -796,19 +831,13 @@ impl Lake {
     }
 
     /// A uniform random sample of up to `limit` rows of the table at `path`, read through
-    /// DataFusion (a top-k over a random key, so memory stays at `limit` rows).
-    pub async fn sample(&self, path: &str, limit: usize) -> Result<Vec<RecordBatch>> {
-        let ctx = self.internal_session(&[("t", path)]).await?;
-        let df = ctx
+    /// the system session for `reason` (a top-k over a random key, so memory stays at `limit`
+    /// rows).
+    pub async fn sample(&self, reason: &str, path: &str, limit: usize) -> Result<Vec<RecordBatch>> {
+        self.system_session(reason, &[("t", path)])
+            .await?
             .sql(&format!("SELECT * FROM t ORDER BY random() LIMIT {limit}"))
-            .await?;
-        Ok(df.collect().await?)
-    }
-
-    /// Number of rows in the table at `path`.
-    pub async fn count(&self, path: &str) -> Result<u64> {
-        let ctx = self.internal_session(&[("t", path)]).await?;
-        Ok(ctx.table("t").await?.count().await? as u64)
+            .await
     }
 }
 
@@ -859,11 +888,13 @@ pub const VALID_TO: &str = "valid_to";
 /// Parquet file size at which a streaming append rolls to a new file.
 const STREAMING_FILE_SIZE: u64 = 128 * 1024 * 1024;
 
-/// An append in progress; see [`Lake::streaming_append`].
+/// An append in progress; see [`crate::write::TableWrite::streaming`].
 pub struct StreamingAppend {
     table: DeltaTable,
     writer: RecordBatchWriter,
     rows: u64,
+    /// The lake whose hooks are told of the commit, and what to tell them.
+    told: Option<(Lake, crate::write::Commit)>,
 }
 
 impl std::fmt::Debug for StreamingAppend {
@@ -875,6 +906,12 @@ impl std::fmt::Debug for StreamingAppend {
 }
 
 impl StreamingAppend {
+    /// The same append telling `lake`'s hooks of its commit.
+    pub(crate) fn told(mut self, lake: Lake, commit: crate::write::Commit) -> Self {
+        self.told = Some((lake, commit));
+        self
+    }
+
     /// Writes one batch (to a Parquet file not yet referenced by the table).
     pub async fn write(&mut self, batch: RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
@@ -898,6 +935,11 @@ impl StreamingAppend {
     /// Commits every written file as one table version.
     pub async fn commit(mut self) -> Result<WriteOutcome> {
         let version = self.writer.flush_and_commit(&mut self.table).await?;
+        if let Some((lake, mut commit)) = self.told.take() {
+            commit.version = version;
+            commit.rows = self.rows;
+            lake.tell_hooks(&commit);
+        }
         Ok(WriteOutcome {
             version,
             rows: self.rows,

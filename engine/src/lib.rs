@@ -7,19 +7,26 @@
 //! query through: only granted tables, masks and row filters below every user expression,
 //! statements other than queries refused, limits applied. [`service`] is the door every front end
 //! opens sessions through: it decides a principal's access from the catalog and audits every
-//! statement.
+//! statement. [`system`] is the audited session zhongshu's own work reads through, and [`core`]
+//! the application core every door receives.
 #![deny(missing_docs)]
 
 pub mod cache;
+pub mod catalogue;
+pub mod core;
 pub mod error;
 pub mod governed;
 pub mod lake;
 pub mod maintenance;
 mod row_filter;
 pub mod scan;
+pub mod scheduler;
 pub mod schema;
 pub mod service;
+pub mod system;
+pub mod write;
 
+pub use core::{Core, LineageSink, NoLineage};
 pub use error::{EngineError, Result};
 pub use governed::{GovernedSession, Limits};
 pub use lake::{
@@ -28,6 +35,8 @@ pub use lake::{
 };
 pub use scan::table_provider;
 pub use service::{AuditedStream, ClientInfo, PrincipalSession, QueryService};
+pub use system::{SYSTEM_PRINCIPAL, SystemSession};
+pub use write::{Commit, CommitHook, Committed, TableWrite};
 
 /// Locks `m`, going on after a panic elsewhere: every value the engine guards stays consistent
 /// between statements, so a poisoned lock holds nothing half-written.

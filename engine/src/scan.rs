@@ -16,7 +16,7 @@
 //! null, as Delta requires. Statistics come from the files' footers (cached by the session), so
 //! the planner orders joins as it would over plain Parquet.
 
-use crate::cache::{self, CachedScanExec};
+use crate::cache::{self, CachedScanExec, ColumnCache};
 use crate::error::Result;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
@@ -41,9 +41,10 @@ use std::sync::Arc;
 pub async fn table_provider(
     table: &DeltaTable,
     state: &SessionState,
+    cache: &Arc<ColumnCache>,
 ) -> Result<Arc<dyn TableProvider>> {
     let view_types = state.table_options().parquet.global.schema_force_view_types;
-    match DataFiles::of(table, view_types)? {
+    match DataFiles::of(table, view_types, cache)? {
         Some(files) => {
             // The table's own store, rooted at the table, under the URL its files are read by.
             let store = table.log_store();
@@ -79,12 +80,18 @@ pub(crate) struct DataFiles {
     store: ObjectStoreUrl,
     /// Paths relative to the table root, with sizes.
     files: Vec<(String, u64)>,
+    /// The lake's decoded column cache.
+    cache: Arc<ColumnCache>,
 }
 
 impl DataFiles {
     /// The table's files, or `None` when the table needs delta-rs to read it (see the module
     /// documentation).
-    fn of(table: &DeltaTable, view_types: bool) -> Result<Option<DataFiles>> {
+    fn of(
+        table: &DeltaTable,
+        view_types: bool,
+        cache: &Arc<ColumnCache>,
+    ) -> Result<Option<DataFiles>> {
         let state = table.snapshot()?;
         let snapshot = state.snapshot();
         if snapshot.protocol().min_reader_version() != 1
@@ -109,6 +116,7 @@ impl DataFiles {
             },
             store: table.log_store().object_store_url(),
             files,
+            cache: cache.clone(),
         }))
     }
 }
@@ -167,6 +175,7 @@ impl TableProvider for DataFiles {
         };
         if !projected.fields().is_empty()
             && let Some(columns) = cache::columns(
+                &self.cache,
                 &store,
                 self.store.as_str(),
                 &self.files,

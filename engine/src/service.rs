@@ -29,7 +29,7 @@ use zhongshu_catalog::{
     AuditOutcome, CatalogStore, NewAuditRecord, OrgUnit, Page, Principal, ResourceDetail,
     ResourceFilter,
 };
-use zhongshu_policies::{Authorizer, MaskKey, SessionAccess, Subject, decide};
+use zhongshu_policies::{Authorizer, Decisions, MaskKey, SessionAccess, Subject, decide};
 
 /// Where a statement comes from, for the audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,20 @@ pub struct ClientInfo {
     pub address: String,
     /// Door: `pgwire`, `flight-sql`, `http`, `cli`.
     pub protocol: &'static str,
+    /// The door hands results out as files (HTTP `format=csv|arrow|parquet`, the CLI's
+    /// `--format csv`): its session reads only tables the principal may `download`.
+    pub download: bool,
+}
+
+impl ClientInfo {
+    /// A door that answers queries (results shown, not handed out as files).
+    pub fn answering(address: impl Into<String>, protocol: &'static str) -> Self {
+        ClientInfo {
+            address: address.into(),
+            protocol,
+            download: false,
+        }
+    }
 }
 
 /// The catalog facts sessions are decided from, reloaded when the change log moves.
@@ -82,6 +96,11 @@ impl QueryService {
     /// The catalog.
     pub fn store(&self) -> &Arc<dyn CatalogStore> {
         &self.store
+    }
+
+    /// The lake.
+    pub fn lake(&self) -> &Lake {
+        &self.lake
     }
 
     /// The limits sessions run under.
@@ -133,17 +152,52 @@ impl QueryService {
         Ok((authorizer, orgs, resources))
     }
 
-    /// What `principal` may see under `purpose`.
+    /// Every resource of the catalog with its columns and tables, as sessions are decided
+    /// from (reloaded when the change log moves). Doors show a principal only those its
+    /// [`Decisions`] allow.
+    pub async fn resources(&self) -> Result<Arc<Vec<ResourceDetail>>> {
+        Ok(self.facts().await?.2)
+    }
+
+    /// The decisions of `principal` under `purpose` for the doors and workflows (catalogue,
+    /// quality, objections, management), from the same facts and grants as its sessions.
+    pub async fn decisions(
+        &self,
+        principal: &Principal,
+        purpose: Option<&str>,
+    ) -> Result<Decisions> {
+        let (authorizer, orgs, resources) = self.facts().await?;
+        let grants = self.store.grants_for(principal).await?;
+        Decisions::new(
+            authorizer,
+            Subject {
+                principal,
+                purpose,
+                download: false,
+            },
+            &orgs,
+            &resources,
+            &grants,
+        )
+        .map_err(|e| EngineError::Refused(e.to_string()))
+    }
+
+    /// What `principal` may see under `purpose` (through a download door when `download`).
     pub async fn access(
         &self,
         principal: &Principal,
         purpose: Option<&str>,
+        download: bool,
     ) -> Result<SessionAccess> {
         let (authorizer, orgs, resources) = self.facts().await?;
         let grants = self.store.grants_for(principal).await?;
         decide(
             &authorizer,
-            Subject { principal, purpose },
+            Subject {
+                principal,
+                purpose,
+                download,
+            },
             &orgs,
             &resources,
             &grants,
@@ -158,7 +212,9 @@ impl QueryService {
         purpose: Option<String>,
         client: ClientInfo,
     ) -> Result<PrincipalSession> {
-        let access = self.access(&principal, purpose.as_deref()).await?;
+        let access = self
+            .access(&principal, purpose.as_deref(), client.download)
+            .await?;
         let session = GovernedSession::new(
             &self.lake,
             &access,
@@ -231,7 +287,7 @@ impl PrincipalSession {
     pub async fn set_purpose(&mut self, purpose: Option<String>) -> Result<()> {
         let access = self
             .service
-            .access(&self.principal, purpose.as_deref())
+            .access(&self.principal, purpose.as_deref(), self.client.download)
             .await?;
         self.session = GovernedSession::new(
             &self.service.lake,

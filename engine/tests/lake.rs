@@ -4,7 +4,7 @@
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use std::sync::Arc;
 use zhongshu_catalog::{Category, Column, Grade, ResourceId};
-use zhongshu_engine::{Lake, LakeConfig, WriteMode, schema::arrow_schema};
+use zhongshu_engine::{Lake, LakeConfig, schema::arrow_schema};
 
 fn columns() -> Vec<Column> {
     let col = |name: &str, title: &str, data_type: &str| Column {
@@ -46,39 +46,32 @@ async fn write_append_overwrite_and_read_back() {
     ));
 
     let v0 = lake
-        .write(
-            "base/test/t",
-            "t",
-            vec![batch(&["440310", "440311"], &[1, 2])],
-            WriteMode::Append,
-        )
+        .write_to("base/test/t")
+        .named("t")
+        .append(vec![batch(&["440310", "440311"], &[1, 2])])
         .await
         .unwrap();
     assert_eq!((v0.version, v0.rows), (0, 2));
     let v1 = lake
-        .write(
-            "base/test/t",
-            "t",
-            vec![batch(&["440306"], &[3])],
-            WriteMode::Append,
-        )
+        .write_to("base/test/t")
+        .named("t")
+        .append(vec![batch(&["440306"], &[3])])
         .await
         .unwrap();
     assert_eq!(v1.version, 1);
-    assert_eq!(lake.count("base/test/t").await.unwrap(), 3);
+    let record = lake
+        .table_record(&ResourceId::new("r"), "t", "base/test/t")
+        .await
+        .unwrap();
+    assert_eq!(record.row_count, 3);
 
     let v2 = lake
-        .write(
-            "base/test/t",
-            "t",
-            vec![batch(&["坪山"], &[9])],
-            WriteMode::Overwrite,
-        )
+        .write_to("base/test/t")
+        .named("t")
+        .overwrite(vec![batch(&["坪山"], &[9])])
         .await
         .unwrap();
     assert_eq!(v2.version, 2);
-    let rows = lake.sample("base/test/t", 10).await.unwrap();
-    assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
 
     let record = lake
         .table_record(&ResourceId::new("R1"), "main", "base/test/t")
@@ -136,7 +129,7 @@ async fn read_all(lake: &Lake, path: &str) -> (String, Vec<RecordBatch>) {
 async fn session_over(lake: &Lake, path: &str) -> (datafusion::prelude::SessionContext, String) {
     let ctx = datafusion::prelude::SessionContext::new();
     let table = lake.open_table(path).await.unwrap();
-    let provider = zhongshu_engine::table_provider(&table, &ctx.state())
+    let provider = zhongshu_engine::table_provider(&table, &ctx.state(), lake.column_cache())
         .await
         .unwrap();
     let kind = format!("{provider:?}");
@@ -164,17 +157,12 @@ async fn append_with_street(lake: &Lake) {
         ],
     )
     .unwrap();
-    lake.write_once(
-        "base/test/t",
-        "t",
-        wider,
-        vec![added],
-        WriteMode::Append,
-        "test",
-        1,
-    )
-    .await
-    .unwrap();
+    lake.write_to("base/test/t")
+        .schema(wider)
+        .exactly_once("test", 1)
+        .append(vec![added])
+        .await
+        .unwrap();
 }
 
 /// `base/test/t` after [`append_with_street`] on rows 440310 and 440311, as a table.
@@ -201,14 +189,11 @@ fn lines(batches: &[RecordBatch]) -> Vec<String> {
 async fn queries_read_the_latest_commit_through_the_parquet_scan() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(&LakeConfig::default(), dir.path()).unwrap();
-    lake.write(
-        "base/test/t",
-        "t",
-        vec![batch(&["440310", "440311"], &[1, 2])],
-        WriteMode::Append,
-    )
-    .await
-    .unwrap();
+    lake.write_to("base/test/t")
+        .named("t")
+        .append(vec![batch(&["440310", "440311"], &[1, 2])])
+        .await
+        .unwrap();
     let (kind, batches) = read_all(&lake, "base/test/t").await;
     assert!(kind.starts_with("DataFiles"), "{kind}");
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
@@ -341,25 +326,21 @@ async fn plan_of(lake: &Lake, path: &str, sql: &str) -> String {
 
 #[tokio::test]
 async fn the_column_cache_answers_as_the_files_do() {
-    // nextest runs each test in its own process, so the cache is this test's alone.
-    zhongshu_engine::cache::set_budget(64 << 20);
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(&LakeConfig::default(), dir.path()).unwrap();
-    lake.write(
-        "base/test/t",
-        "t",
-        vec![batch(&["440310", "440311"], &[1, 2])],
-        WriteMode::Append,
-    )
-    .await
-    .unwrap();
+    lake.column_cache().set_budget(64 << 20);
+    lake.write_to("base/test/t")
+        .named("t")
+        .append(vec![batch(&["440310", "440311"], &[1, 2])])
+        .await
+        .unwrap();
     // A scan with a row limit does not fill the cache.
     let plan = plan_of(&lake, "base/test/t", "SELECT code FROM t LIMIT 1").await;
     assert!(!plan.contains("CachedScanExec"), "{plan}");
-    assert_eq!(zhongshu_engine::cache::usage().1, 0);
+    assert_eq!(lake.column_cache().usage().1, 0);
     let (_, first) = read_all(&lake, "base/test/t").await;
     assert_eq!(first.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
-    let held = zhongshu_engine::cache::usage().1;
+    let held = lake.column_cache().usage().1;
     assert!(held > 0, "the first read fills the cache");
     let plan = plan_of(&lake, "base/test/t", "SELECT code FROM t WHERE n > 1").await;
     assert!(plan.contains("CachedScanExec"), "{plan}");
@@ -369,7 +350,7 @@ async fn the_column_cache_answers_as_the_files_do() {
     append_with_street(&lake).await;
     let (_, cached) = read_all(&lake, "base/test/t").await;
     assert_eq!(lines(&cached), WITH_STREET);
-    assert!(zhongshu_engine::cache::usage().1 > held);
+    assert!(lake.column_cache().usage().1 > held);
 
     // A join's dynamic filter reaches the cached scan, which drops the rows it rejects.
     let join = "SELECT t.n FROM (VALUES ('440311')) v(c) JOIN t ON t.code = v.c";
@@ -386,10 +367,70 @@ async fn the_column_cache_answers_as_the_files_do() {
     );
 
     // A budget too small for the table: everything is evicted and Parquet is read again.
-    zhongshu_engine::cache::set_budget(1);
-    assert_eq!(zhongshu_engine::cache::usage(), (1, 0));
+    lake.column_cache().set_budget(1);
+    assert_eq!(lake.column_cache().usage(), (1, 0));
     let plan = plan_of(&lake, "base/test/t", "SELECT code FROM t").await;
     assert!(!plan.contains("CachedScanExec"), "{plan}");
     let (_, uncached) = read_all(&lake, "base/test/t").await;
     assert_eq!(lines(&uncached), WITH_STREET);
+}
+
+/// Records the commits it is told of.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<zhongshu_engine::Commit>>);
+
+impl zhongshu_engine::CommitHook for Recorder {
+    fn committed(&self, commit: &zhongshu_engine::Commit) {
+        self.0.lock().unwrap().push(commit.clone());
+    }
+}
+
+#[tokio::test]
+async fn commit_hooks_see_every_commit_made_and_none_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let lake = Lake::open(&LakeConfig::default(), dir.path())
+        .unwrap()
+        .with_commit_hook(recorder.clone());
+    let first = lake
+        .write_to("base/test/t")
+        .append(vec![batch(&["440310", "440311"], &[1, 2])])
+        .await
+        .unwrap();
+    assert!(first.made && first.rows == 2);
+    for _ in 0..2 {
+        lake.write_to("base/test/t")
+            .exactly_once("hook-test", 1)
+            .append(vec![batch(&["440312"], &[3])])
+            .await
+            .unwrap();
+    }
+    let keys = vec!["code".to_owned()];
+    let merged = lake
+        .write_to("base/test/t")
+        .exactly_once("hook-test", 2)
+        .merge(vec![batch(&["440312", "440313"], &[30, 4])], &keys)
+        .await
+        .unwrap();
+    assert_eq!((merged.inserted, merged.updated), (1, 1));
+    let refused = lake
+        .write_to("base/test/t")
+        .merge(vec![batch(&["440314"], &[5])], &keys)
+        .await;
+    assert!(refused.is_err(), "a merge without a transaction is refused");
+    let seen: Vec<_> = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| (c.operation, c.version, c.rows, c.transaction.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("append", 0, 2, None),
+            ("append", 1, 1, Some(("hook-test".to_owned(), 1))),
+            ("merge", 2, 2, Some(("hook-test".to_owned(), 2))),
+        ]
+    );
 }

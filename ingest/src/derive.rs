@@ -5,7 +5,7 @@
 //! evaluated on each typed batch before it is written, so they see typed values (dates as
 //! dates) and cost a vectorised kernel per batch, not an interpreter per row.
 
-use crate::run::RunError;
+use crate::error::RunError;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::DFSchema;
@@ -58,7 +58,7 @@ impl Derivation {
             let value = expr
                 .evaluate(&batch)
                 .and_then(|v| v.into_array(batch.num_rows()))
-                .map_err(|e| RunError::Input(format!("derived column: {e}")))?;
+                .map_err(|e| RunError::Internal(format!("derived column: {e}")))?;
             arrays[*index] = value;
         }
         Ok(RecordBatch::try_new(batch.schema(), arrays)?)

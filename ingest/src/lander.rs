@@ -8,8 +8,8 @@
 //! every source obey the same rules.
 
 use crate::derive::Derivation;
+use crate::error::{InputError, RunError};
 use crate::rows::{QuarantineRows, Rejection, RowCheck, TargetRows};
-use crate::run::RunError;
 use crate::spec::{ExtraColumns, JobSpec};
 use arrow::array::{Array, AsArray, RecordBatch};
 use std::borrow::Cow;
@@ -251,7 +251,7 @@ impl<'a> Lander<'a> {
         self.sink
             .send(batch)
             .await
-            .map_err(|_| RunError::Input("the table writer stopped".into()))
+            .map_err(|_| RunError::Internal("the table writer stopped".into()))
     }
 }
 
@@ -283,12 +283,18 @@ pub fn map_header(
     }
     let expected: Vec<&str> = fed.iter().map(|c| spec.source_column(&c.name)).collect();
     if !missing.is_empty() {
-        return Err(RunError::Input(format!(
-            "{input}:1: required column(s) {} missing (rule: schema); expected {}, found {}",
-            missing.join(", "),
-            expected.join(","),
-            header.join(",")
-        )));
+        return Err(InputError::new(
+            input,
+            format!(
+                "required column(s) {} missing; expected {}, found {}",
+                missing.join(", "),
+                expected.join(","),
+                header.join(",")
+            ),
+        )
+        .at_line(1)
+        .rule("schema")
+        .into());
     }
     let extra: Vec<&str> = header
         .iter()
@@ -296,10 +302,17 @@ pub fn map_header(
         .filter(|h| !expected.contains(h))
         .collect();
     if !extra.is_empty() && spec.drift.extra_columns == ExtraColumns::Refuse {
-        return Err(RunError::Input(format!(
-            "{input}:1: unexpected column(s) {} (rule: schema drift); register them on the resource, or set [drift] extra_columns = \"ignore\" or \"add\"",
-            extra.join(", ")
-        )));
+        return Err(InputError::new(
+            input,
+            format!(
+                "unexpected column(s) {}; register them on the resource, or set [drift] \
+                 extra_columns = \"ignore\" or \"add\"",
+                extra.join(", ")
+            ),
+        )
+        .at_line(1)
+        .rule("schema drift")
+        .into());
     }
     Ok(positions)
 }

@@ -11,6 +11,7 @@
 
 pub mod checks;
 pub mod derive;
+pub mod error;
 pub mod files;
 pub mod lander;
 pub mod rows;

@@ -14,6 +14,8 @@
 
 use crate::checks::UniqueKey;
 use crate::derive::Derivation;
+use crate::error::InputError;
+pub use crate::error::RunError;
 use crate::lander::{Lander, map_header};
 use crate::rows::{RowCheck, TargetRows};
 use crate::source::{PlanContext, Source, WATERMARK, source_for, type_fits};
@@ -23,40 +25,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use zhongshu_catalog::{
-    Actor, CatalogError, CatalogStore, Column, IngestJob, IngestRun, JobId, ResourceDetail,
-    ResourceId, RunInput, RunStatus,
+    Actor, CatalogStore, Column, IngestJob, IngestRun, JobId, ResourceDetail, ResourceId, RunInput,
+    RunStatus,
 };
-use zhongshu_engine::{
-    EngineError, Lake, RunData, StreamingAppend, WriteMode, schema::arrow_schema,
-};
-
-/// A run failed; the message names the file, line or column and what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The job or its specification is wrong.
-    #[error("job {job}: {message}")]
-    Job {
-        /// Job id.
-        job: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// A delivered file does not fit the target (encoding, header, drift).
-    #[error("{0}")]
-    Input(String),
-    /// Catalog failure.
-    #[error(transparent)]
-    Catalog(#[from] CatalogError),
-    /// Storage failure.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-}
-
-impl From<arrow::error::ArrowError> for RunError {
-    fn from(e: arrow::error::ArrowError) -> Self {
-        RunError::Engine(EngineError::Arrow(e))
-    }
-}
+use zhongshu_engine::{Lake, RunData, StreamingAppend, schema::arrow_schema};
 
 /// What a run needs.
 pub struct IngestContext {
@@ -400,19 +372,19 @@ impl Sink {
             Sink::Spool { file, writer } => {
                 if writer.is_none() {
                     let spool_err =
-                        |e: std::io::Error| RunError::Input(format!("{}: {e}", file.display()));
+                        |e: std::io::Error| RunError::Internal(format!("{}: {e}", file.display()));
                     if let Some(dir) = file.parent() {
                         std::fs::create_dir_all(dir).map_err(spool_err)?;
                     }
                     let handle = std::fs::File::create(&*file).map_err(spool_err)?;
                     *writer = Some(
                         parquet::arrow::ArrowWriter::try_new(handle, batch.schema(), None)
-                            .map_err(|e| RunError::Input(format!("{}: {e}", file.display())))?,
+                            .map_err(|e| RunError::Internal(format!("{}: {e}", file.display())))?,
                     );
                 }
                 if let Some(w) = writer {
                     w.write(&batch)
-                        .map_err(|e| RunError::Input(format!("{}: {e}", file.display())))?;
+                        .map_err(|e| RunError::Internal(format!("{}: {e}", file.display())))?;
                 }
             }
             Sink::Append {
@@ -429,7 +401,11 @@ impl Sink {
                 }
                 if open.is_none() {
                     match lake
-                        .streaming_append(path, name, batch.schema(), app_id, *version)
+                        .write_to(path)
+                        .named(name)
+                        .schema(batch.schema())
+                        .exactly_once(app_id, *version)
+                        .streaming()
                         .await?
                     {
                         Some(append) => *open = Some(Box::new(append)),
@@ -503,10 +479,13 @@ async fn check_drift(
             if let Some(c) = target
                 && !type_fits(&c.data_type, found_type)
             {
-                return Err(RunError::Input(format!(
-                    "{}: column `{}` (rule: schema drift — type change): expected {}, found {found_type}",
-                    input.name, f.name, c.data_type
-                )));
+                return Err(InputError::new(
+                    &input.name,
+                    format!("expected {}, found {found_type}", c.data_type),
+                )
+                .column(f.name.as_str())
+                .rule("schema drift — type change")
+                .into());
             }
         }
         if spec.drift.extra_columns == ExtraColumns::Add {
@@ -577,7 +556,8 @@ async fn execute(
     let planned: Vec<RunInput> = data_inputs.iter().map(|i| run.inputs[*i].clone()).collect();
     let mut columns = columns.to_vec();
     for name in check_drift(source.as_ref(), &planned, spec, &columns).await? {
-        let column = added_column(&name, &columns).map_err(RunError::Input)?;
+        let column = added_column(&name, &columns)
+            .map_err(|e| RunError::from(InputError::new(&job.id, e).rule("schema drift")))?;
         store
             .add_column(&Actor(format!("ingest:{}", job.id)), &job.resource, &column)
             .await?;
@@ -680,7 +660,7 @@ async fn execute(
     };
     let joined = writer
         .await
-        .map_err(|e| RunError::Input(format!("table writer task: {e}")))?;
+        .map_err(|e| RunError::Internal(format!("table writer task: {e}")))?;
     let (landed, sink) = match (finished, joined) {
         (Ok(landed), Ok(sink)) => (landed, sink),
         // A writer failure explains a reader-side "writer stopped"; report it first.
@@ -709,32 +689,24 @@ async fn execute(
     // resumed run skips whichever already landed.
     failpoint("before_commit");
     if quarantined > 0 {
-        let (q, _) = ctx
+        let q = ctx
             .lake
-            .write_once(
-                &quarantine_path(path),
-                "quarantine",
-                crate::rows::quarantine_schema(),
-                vec![quarantine.take_batch()?],
-                WriteMode::Append,
-                &format!("{}:quarantine", app_id(&job.id)),
-                run.run,
-            )
+            .write_to(&quarantine_path(path))
+            .named("quarantine")
+            .schema(crate::rows::quarantine_schema())
+            .exactly_once(&format!("{}:quarantine", app_id(&job.id)), run.run)
+            .append(vec![quarantine.take_batch()?])
             .await?;
         run.quarantine_version = Some(q.version as i64);
     }
     if !flags.is_empty() {
-        let (f, _) = ctx
+        let f = ctx
             .lake
-            .write_once(
-                &flag_path(path),
-                "flags",
-                crate::rows::quarantine_schema(),
-                vec![flags.take_batch()?],
-                WriteMode::Append,
-                &format!("{}:flags", app_id(&job.id)),
-                run.run,
-            )
+            .write_to(&flag_path(path))
+            .named("flags")
+            .schema(crate::rows::quarantine_schema())
+            .exactly_once(&format!("{}:flags", app_id(&job.id)), run.run)
+            .append(vec![flags.take_batch()?])
             .await?;
         run.flag_version = Some(f.version as i64);
     }
@@ -744,7 +716,7 @@ async fn execute(
             Ok(match writer {
                 Some(w) => {
                     w.close()
-                        .map_err(|e| RunError::Input(format!("{}: {e}", spool.display())))?;
+                        .map_err(|e| RunError::Internal(format!("{}: {e}", spool.display())))?;
                     RunData::Parquet(spool.clone())
                 }
                 None => RunData::Batches(Vec::new()),
@@ -762,35 +734,21 @@ async fn execute(
             let data = data(writer)?;
             let resource = job.resource.as_str();
             let app = app_id(&job.id);
+            let write = ctx
+                .lake
+                .write_to(path)
+                .named(resource)
+                .schema(schema)
+                .exactly_once(&app, run.run);
             let version = match spec.mode {
-                Mode::Merge => {
-                    ctx.lake
-                        .merge_once(path, resource, schema, data, &keys, &app, run.run)
-                        .await?
-                        .0
-                }
+                Mode::Merge => write.merge(data, &keys).await?.version,
                 Mode::History => {
-                    let at = chrono::Utc::now();
-                    ctx.lake
-                        .history_once(path, resource, schema, data, &keys, &app, run.run, at)
+                    write
+                        .history(data, &keys, chrono::Utc::now())
                         .await?
-                        .0
-                }
-                _ => {
-                    ctx.lake
-                        .write_once(
-                            path,
-                            resource,
-                            schema,
-                            data,
-                            WriteMode::Overwrite,
-                            &app,
-                            run.run,
-                        )
-                        .await?
-                        .0
                         .version
                 }
+                _ => write.overwrite(data).await?.version,
             };
             let _ = std::fs::remove_file(&spool);
             Some(version)

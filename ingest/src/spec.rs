@@ -135,7 +135,8 @@ pub enum Pagination {
     /// One response holds everything.
     #[default]
     None,
-    /// `?page=N&page_size=S`, from `start`, until a page has fewer than `size` records.
+    /// `?page=N&page_size=S`, from `start`, until an empty page or the declared `total`. A
+    /// short page is no end: an API may cap its page size below `size`.
     Page {
         /// Page number parameter.
         #[serde(default = "default_page_param")]
@@ -149,8 +150,14 @@ pub enum Pagination {
         /// Number of the first page.
         #[serde(default = "default_first_page")]
         start: u32,
+        /// Dotted path to the total record count in each response (`data.total`): the pages
+        /// end once that many records have come. Unset, or absent from a response, only an
+        /// empty page ends them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<String>,
     },
-    /// `?offset=N&limit=S`, until a page has fewer than `limit` records.
+    /// `?offset=N&limit=S`, the offset moving on by the records received, until an empty page
+    /// or the declared `total`. A short page is no end: an API may cap its limit.
     Offset {
         /// Offset parameter.
         #[serde(default = "default_offset_param")]
@@ -161,6 +168,9 @@ pub enum Pagination {
         /// Records per page.
         #[serde(default = "default_page_size")]
         limit: u32,
+        /// Dotted path to the total record count in each response, as for `page`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<String>,
     },
     /// The response names the next page: a URL, or a cursor sent back in `cursor_param`.
     Next {
@@ -391,7 +401,7 @@ mode = "history"
 kind = "http"
 url = "http://127.0.0.1:1/api?token=${HOME}"
 records = "data.items"
-pagination = { style = "page", size = 100 }
+pagination = { style = "page", size = 100, total = "data.total" }
 watermark = "updated_at"
 [bind]
 id_no = "公民身份号码"
@@ -409,7 +419,8 @@ uscc = { element = "统一社会信用代码", role = "source" }
                 param: "page".into(),
                 size_param: "page_size".into(),
                 size: 100,
-                start: 1
+                start: 1,
+                total: Some("data.total".into()),
             }
         );
         assert_eq!(spec.bind["id_no"].role(), "replica");

@@ -47,8 +47,16 @@ namespace Zhongshu {
     "granted": Bool,
     "purpose_granted": Bool,
   };
-  action discover, read, read_unmasked, download, approve, publish, administer
+  entity Objection = {
+    "owner": Org,
+    "resource": Resource,
+    "filed_by": Principal,
+  };
+  action discover, read, read_unmasked, download, approve, publish, administer,
+         report, profile, file_objection, classify, manage_jobs, manage_rules
     appliesTo { principal: [Principal], resource: [Resource], context: Session };
+  action read_objection, decide_objection
+    appliesTo { principal: [Principal], resource: [Objection], context: Session };
 }
 "#;
 
@@ -120,6 +128,57 @@ pub const BASE_POLICIES: &[(&str, &str)] = &[
         r#"permit(principal, action == Zhongshu::Action::"administer", resource)
            when { principal.roles.contains("admin") };"#,
     ),
+    // Workflow actions that build on a data action: a door asks for both (a report on what the
+    // principal may discover, an objection on what it may read), so these permit the workflow
+    // and a custom `forbid` can take it away.
+    (
+        "reports-on-what-is-discoverable",
+        r#"permit(principal, action == Zhongshu::Action::"report", resource);"#,
+    ),
+    (
+        "objections-on-what-is-readable",
+        r#"permit(principal, action == Zhongshu::Action::"file_objection", resource);"#,
+    ),
+    (
+        "department-cdo-and-admin-profile",
+        r#"permit(principal, action == Zhongshu::Action::"profile", resource)
+           when { principal.org == resource.owner || principal.roles.contains("cdo")
+                  || principal.roles.contains("admin") };"#,
+    ),
+    (
+        "officers-classify-and-manage-their-data",
+        r#"permit(principal, action in [Zhongshu::Action::"classify",
+              Zhongshu::Action::"manage_jobs", Zhongshu::Action::"manage_rules"], resource)
+           when { principal.org == resource.owner && principal.roles.contains("data_officer") };"#,
+    ),
+    (
+        "privacy-officer-classifies",
+        r#"permit(principal, action == Zhongshu::Action::"classify", resource)
+           when { principal.roles.contains("privacy_officer") };"#,
+    ),
+    (
+        "cdo-manages-rules",
+        r#"permit(principal, action == Zhongshu::Action::"manage_rules", resource)
+           when { principal.roles.contains("cdo") };"#,
+    ),
+    (
+        "admin-manages-everything",
+        r#"permit(principal, action in [Zhongshu::Action::"classify",
+              Zhongshu::Action::"manage_jobs", Zhongshu::Action::"manage_rules"], resource)
+           when { principal.roles.contains("admin") };"#,
+    ),
+    (
+        "inbox-and-filer-read-objections",
+        r#"permit(principal, action == Zhongshu::Action::"read_objection", resource)
+           when { principal.org == resource.owner || resource.filed_by == principal
+                  || principal.roles.contains("admin") || principal.roles.contains("cdo") };"#,
+    ),
+    (
+        "officers-decide-their-inbox",
+        r#"permit(principal, action == Zhongshu::Action::"decide_objection", resource)
+           when { (principal.org == resource.owner && principal.roles.contains("data_officer"))
+                  || principal.roles.contains("admin") };"#,
+    ),
 ];
 
 /// The id of the access audit log as a Cedar resource.
@@ -142,6 +201,23 @@ pub enum Action {
     Publish,
     /// Administer it.
     Administer,
+    /// Read its quality results, scores, incidents and report (with `discover`; failing
+    /// examples only with `read`).
+    Report,
+    /// Profile its columns.
+    Profile,
+    /// File an objection (数据纠错) on one of its records (with `read`).
+    FileObjection,
+    /// Classify and grade its columns, bind them to data elements, set its attributes.
+    Classify,
+    /// Create and run the ingest jobs that land it.
+    ManageJobs,
+    /// Declare and remove its quality rules.
+    ManageRules,
+    /// Read an objection (the resource of the request is an objection).
+    ReadObjection,
+    /// Accept or reject an objection (the resource of the request is an objection).
+    DecideObjection,
 }
 
 impl Action {
@@ -155,7 +231,39 @@ impl Action {
             Action::Approve => "approve",
             Action::Publish => "publish",
             Action::Administer => "administer",
+            Action::Report => "report",
+            Action::Profile => "profile",
+            Action::FileObjection => "file_objection",
+            Action::Classify => "classify",
+            Action::ManageJobs => "manage_jobs",
+            Action::ManageRules => "manage_rules",
+            Action::ReadObjection => "read_objection",
+            Action::DecideObjection => "decide_objection",
         }
+    }
+
+    /// Every action, in schema order.
+    pub const ALL: [Action; 15] = [
+        Action::Discover,
+        Action::Read,
+        Action::ReadUnmasked,
+        Action::Download,
+        Action::Approve,
+        Action::Publish,
+        Action::Administer,
+        Action::Report,
+        Action::Profile,
+        Action::FileObjection,
+        Action::Classify,
+        Action::ManageJobs,
+        Action::ManageRules,
+        Action::ReadObjection,
+        Action::DecideObjection,
+    ];
+
+    /// Whether the action is about an objection rather than a resource.
+    pub fn on_objection(self) -> bool {
+        matches!(self, Action::ReadObjection | Action::DecideObjection)
     }
 }
 
@@ -449,6 +557,77 @@ impl Authorizer {
         resource_id: &str,
         context: &RequestContext,
     ) -> Result<bool, PolicyError> {
+        let resource = uid("Zhongshu::Resource", resource_id);
+        self.decide_request(scope, principal, action, resource, context)
+    }
+
+    /// Adds objections to `scope` as entities, for [`Authorizer::is_allowed_on_objection`].
+    /// Their resources must be among the scope's resources.
+    pub fn add_objections(
+        &self,
+        scope: &mut Scope,
+        objections: &[ObjectionFacts<'_>],
+    ) -> Result<(), PolicyError> {
+        let err = |e: &dyn std::fmt::Display| PolicyError::Request(e.to_string());
+        let mut added = Vec::with_capacity(objections.len());
+        for o in objections {
+            let attrs = HashMap::from([
+                (
+                    "owner".to_owned(),
+                    RestrictedExpression::new_entity_uid(uid("Zhongshu::Org", o.owner)),
+                ),
+                (
+                    "resource".to_owned(),
+                    RestrictedExpression::new_entity_uid(uid("Zhongshu::Resource", o.resource)),
+                ),
+                (
+                    "filed_by".to_owned(),
+                    RestrictedExpression::new_entity_uid(uid("Zhongshu::Principal", o.filed_by)),
+                ),
+            ]);
+            added.push(
+                Entity::new(
+                    uid("Zhongshu::Objection", &o.id.to_string()),
+                    attrs,
+                    HashSet::new(),
+                )
+                .map_err(|e| err(&e))?,
+            );
+        }
+        let entities = std::mem::take(&mut scope.entities);
+        scope.entities = entities
+            .add_entities(added, Some(&self.schema))
+            .map_err(|e| err(&e))?;
+        Ok(())
+    }
+
+    /// Whether `principal` may do `action` (an objection action) on the objection `id`, which
+    /// [`Authorizer::add_objections`] put in `scope`.
+    pub fn is_allowed_on_objection(
+        &self,
+        scope: &Scope,
+        principal: &Principal,
+        action: Action,
+        id: i64,
+    ) -> Result<bool, PolicyError> {
+        let resource = uid("Zhongshu::Objection", &id.to_string());
+        self.decide_request(
+            scope,
+            principal,
+            action,
+            resource,
+            &RequestContext::default(),
+        )
+    }
+
+    fn decide_request(
+        &self,
+        scope: &Scope,
+        principal: &Principal,
+        action: Action,
+        resource: EntityUid,
+        context: &RequestContext,
+    ) -> Result<bool, PolicyError> {
         let context = Context::from_pairs([
             (
                 "purpose".to_owned(),
@@ -467,7 +646,7 @@ impl Authorizer {
         let request = Request::new(
             uid("Zhongshu::Principal", principal.id.as_str()),
             uid("Zhongshu::Action", action.as_str()),
-            uid("Zhongshu::Resource", resource_id),
+            resource,
             context,
             Some(&self.schema),
         )
@@ -489,6 +668,31 @@ fn add_policy(set: &mut PolicySet, id: &str, text: &str) -> Result<(), PolicyErr
     let policy =
         Policy::parse(Some(PolicyId::new(id)), text).map_err(|e| invalid(format!("{e:?}")))?;
     set.add(policy).map_err(|e| invalid(e.to_string()))
+}
+
+/// The facts of an objection a decision needs.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectionFacts<'a> {
+    /// Objection number.
+    pub id: i64,
+    /// The department whose inbox it is in.
+    pub owner: &'a str,
+    /// The resource it concerns.
+    pub resource: &'a str,
+    /// Who filed it.
+    pub filed_by: &'a str,
+}
+
+impl<'a> ObjectionFacts<'a> {
+    /// The facts of a catalog objection.
+    pub fn of(objection: &'a zhongshu_catalog::Objection) -> Self {
+        ObjectionFacts {
+            id: objection.id,
+            owner: objection.owner.as_str(),
+            resource: objection.filed.resource.as_str(),
+            filed_by: objection.filed_by.as_str(),
+        }
+    }
 }
 
 /// The facts of a resource a decision needs.

@@ -18,24 +18,11 @@
 //! merged, so a session never sees more than one grant allows.
 
 use crate::access::{ColumnAccess, DeniedTable, SessionAccess, TableAccess, table_name};
-use crate::authorizer::{
-    AUDIT_LOG_RESOURCE, Action, Authorizer, PolicyError, RequestContext, ResourceFacts,
-};
+use crate::authorizer::{AUDIT_LOG_RESOURCE, Action, Authorizer, PolicyError, RequestContext};
+use crate::decisions::{Subject, request_context, resource_facts, usable_grant};
 use crate::mask::{Mask, default_mask};
-use datafusion::sql::sqlparser::dialect::GenericDialect;
-use datafusion::sql::sqlparser::parser::Parser;
-use regex::Regex;
-use std::sync::LazyLock;
-use zhongshu_catalog::{Grade, Grant, Grantee, OrgUnit, Principal, ResourceDetail};
-
-/// What a principal's session is decided from.
-#[derive(Debug, Clone, Copy)]
-pub struct Subject<'a> {
-    /// The principal.
-    pub principal: &'a Principal,
-    /// The purpose the session declared.
-    pub purpose: Option<&'a str>,
-}
+use crate::row_filter::row_filter;
+use zhongshu_catalog::{Grade, Grant, OrgUnit, ResourceDetail};
 
 /// Decides a principal's session over `resources`, given its grants in force.
 pub fn decide(
@@ -46,17 +33,7 @@ pub fn decide(
     grants: &[Grant],
 ) -> Result<SessionAccess, PolicyError> {
     let principal = subject.principal;
-    let facts: Vec<ResourceFacts<'_>> = resources
-        .iter()
-        .map(|r| {
-            let mut categories: Vec<&'static str> =
-                r.columns.iter().map(|c| c.category.as_code()).collect();
-            categories.sort_unstable();
-            categories.dedup();
-            ResourceFacts::of(&r.resource, categories)
-        })
-        .collect();
-    let scope = authorizer.scope(principal, orgs, &facts)?;
+    let scope = authorizer.scope(principal, orgs, &resource_facts(resources))?;
     let mut access = SessionAccess {
         audit_log: authorizer.is_allowed(
             &scope,
@@ -70,20 +47,15 @@ pub fn decide(
     for detail in resources {
         let resource = &detail.resource;
         let grant = usable_grant(grants, detail, subject);
-        let context = RequestContext {
-            purpose: subject.purpose.unwrap_or_default().to_owned(),
-            granted: grant.is_some(),
-            purpose_granted: grant.is_some_and(|g| {
-                g.grant.purpose.is_some() && g.grant.purpose.as_deref() == subject.purpose
-            }),
-        };
+        let context = request_context(grant, subject);
         let allowed = |action| {
             authorizer.is_allowed(&scope, principal, action, resource.id.as_str(), &context)
         };
         if !allowed(Action::Discover)? {
             continue;
         }
-        let read = allowed(Action::Read)?;
+        let readable = allowed(Action::Read)?;
+        let read = readable && (!subject.download || allowed(Action::Download)?);
         let unmasked = read && allowed(Action::ReadUnmasked)?;
         for table in &detail.tables {
             let (schema, name) = table_name(&table.path);
@@ -98,7 +70,15 @@ pub fn decide(
                         .filter(|c| c.grade <= Grade::L3)
                         .map(|c| c.name.clone())
                         .collect(),
-                    reason: denial_reason(detail, subject, grants),
+                    reason: if readable {
+                        format!(
+                            "{} ({}) may be queried but not downloaded; ask for the result as \
+                             JSON or in a table instead",
+                            resource.name, resource.id
+                        )
+                    } else {
+                        denial_reason(detail, subject, grants)
+                    },
                 });
                 continue;
             }
@@ -171,25 +151,6 @@ pub fn decide(
     Ok(access)
 }
 
-/// The grant used for `resource`, if any (see the module documentation for the order).
-fn usable_grant<'g>(
-    grants: &'g [Grant],
-    resource: &ResourceDetail,
-    subject: Subject<'_>,
-) -> Option<&'g Grant> {
-    grants
-        .iter()
-        .filter(|g| g.grant.resource == resource.resource.id)
-        .filter(|g| g.grant.purpose.is_none() || g.grant.purpose.as_deref() == subject.purpose)
-        .max_by_key(|g| {
-            (
-                matches!(g.grant.grantee, Grantee::Principal(_)),
-                g.grant.purpose.is_some(),
-                g.id,
-            )
-        })
-}
-
 fn denial_reason(resource: &ResourceDetail, subject: Subject<'_>, grants: &[Grant]) -> String {
     let r = &resource.resource;
     let bound: Vec<&str> = grants
@@ -227,60 +188,15 @@ fn denial_reason(resource: &ResourceDetail, subject: Subject<'_>, grants: &[Gran
     )
 }
 
-static PRINCIPAL_ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bprincipal\.([A-Za-z_]+)\b").unwrap_or_else(|e| unreachable!("{e}"))
-});
-
-fn quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
-
-/// A grant's row filter with the principal's attributes substituted, checked to be one SQL
-/// expression.
-pub fn row_filter(filter: &str, principal: &Principal) -> Result<String, String> {
-    let mut unknown = None;
-    let substituted =
-        PRINCIPAL_ATTRIBUTE.replace_all(filter, |c: &regex::Captures<'_>| match &c[1] {
-            "jurisdiction" if principal.attributes.jurisdiction.is_empty() => "NULL".to_owned(),
-            "jurisdiction" => principal
-                .attributes
-                .jurisdiction
-                .iter()
-                .map(|j| quote(j))
-                .collect::<Vec<_>>()
-                .join(", "),
-            "org" => quote(principal.org.as_str()),
-            "id" => quote(principal.id.as_str()),
-            other => {
-                unknown = Some(other.to_owned());
-                String::new()
-            }
-        });
-    if let Some(name) = unknown {
-        return Err(format!(
-            "principal.{name} is not a principal attribute (use principal.jurisdiction, \
-             principal.org or principal.id)"
-        ));
-    }
-    let dialect = GenericDialect {};
-    let mut parser = Parser::new(&dialect)
-        .try_with_sql(&substituted)
-        .map_err(|e| e.to_string())?;
-    parser.parse_expr().map_err(|e| e.to_string())?;
-    if parser.peek_token().token != datafusion::sql::sqlparser::tokenizer::Token::EOF {
-        return Err(format!("`{filter}` is more than one expression"));
-    }
-    Ok(substituted.into_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ResourceFacts;
     use std::collections::BTreeMap;
     use zhongshu_catalog::{
-        Category, Column, CustomPolicy, ElementId, LibraryTier, NewGrant, OpenAttr, OrgId, OrgKind,
-        PrincipalAttributes, PrincipalId, PrincipalKind, Resource, ResourceId, Role, ShareAttr,
-        TableRecord, UpdateCycle,
+        Category, Column, CustomPolicy, ElementId, Grantee, LibraryTier, NewGrant, OpenAttr, OrgId,
+        OrgKind, Principal, PrincipalAttributes, PrincipalId, PrincipalKind, Resource, ResourceId,
+        Role, ShareAttr, TableRecord, UpdateCycle,
     };
 
     fn column(name: &str, grade: Grade, element: Option<&str>) -> Column {
@@ -411,6 +327,7 @@ mod tests {
             Subject {
                 principal: p,
                 purpose,
+                download: false,
             },
             &orgs(),
             &[persons(share)],

@@ -1,10 +1,11 @@
 //! Masking functions (脱敏), and the mask a column gets by default.
 //!
 //! Each mask is a pure function of the value (and, for the keyed hash, of the deployment's
-//! key), available three ways: on text ([`Mask::apply`]), as a DataFusion function registered in
-//! a session ([`register`]: `zs_mask_resident_id(v)`, …), and as the logical expression the
-//! governed session puts in place of a column ([`Mask::expr`]) — below every user expression,
-//! so that a filter, join or grouping on a masked column sees the masked value.
+//! key), available three ways: on text ([`Mask::apply`], or [`Mask::apply_text`] where no key
+//! is at hand, as in quality reports), as a DataFusion function registered in a session
+//! ([`register`]: `zs_mask_resident_id(v)`, …), and as the logical expression the governed
+//! session puts in place of a column ([`Mask::expr`]) — below every user expression, so that a
+//! filter, join or grouping on a masked column sees the masked value.
 //!
 //! | mask | example |
 //! |---|---|
@@ -94,6 +95,18 @@ impl Mask {
     pub fn apply(self, value: &str, key: &MaskKey) -> Option<String> {
         let mut out = String::with_capacity(value.len());
         self.apply_into(value, key, &mut out).then_some(out)
+    }
+
+    /// Masks one text value where the deployment key is not at hand (quality reports and
+    /// profiles): [`Mask::apply`] itself, except that `keyed_hash`, which needs the key, gives
+    /// null. [`default_mask`] never chooses `keyed_hash`, so a column's default mask always
+    /// applies as the governed session applies it.
+    pub fn apply_text(self, value: &str) -> Option<String> {
+        match self {
+            Mask::KeyedHash => None,
+            // Every other mask ignores the key: an empty one is never read.
+            other => other.apply(value, &MaskKey(Vec::new())),
+        }
     }
 
     /// Masks one text value into `out` (appending); false when the masked value is null. The
@@ -448,6 +461,25 @@ mod tests {
         assert!(MaskKey::new(b"short").is_err());
         assert_eq!("mobile".parse::<Mask>(), Ok(Mask::Mobile));
         assert!("nope".parse::<Mask>().is_err());
+    }
+
+    #[test]
+    fn masks_apply_without_a_key_as_with_one() {
+        let k = key();
+        let values = [
+            "王",
+            "张三",
+            "13812345678",
+            "440310199001011234",
+            "1990-05-17",
+            "",
+        ];
+        for mask in Mask::ALL.into_iter().filter(|m| *m != Mask::KeyedHash) {
+            for v in values {
+                assert_eq!(mask.apply_text(v), mask.apply(v, &k), "{mask:?} on {v:?}");
+            }
+        }
+        assert_eq!(Mask::KeyedHash.apply_text("440310199001011234"), None);
     }
 
     #[tokio::test]

@@ -34,15 +34,10 @@ pub async fn measure(
     let Some(table) = crate::evaluate::main_table(resource) else {
         return Ok(Vec::new());
     };
-    let ctx = lake.internal_session(&[("t", table.path.as_str())]).await?;
-    let present: Vec<String> = ctx
-        .table("t")
-        .await?
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let ctx = lake
+        .system_session("quality", &[("t", table.path.as_str())])
+        .await?;
+    let present: Vec<String> = ctx.columns("t").await?;
     let columns: Vec<&str> = resource
         .columns
         .iter()
@@ -57,8 +52,6 @@ pub async fn measure(
     );
     let batches = ctx
         .sql(&format!("SELECT {} FROM t", select.join(", ")))
-        .await?
-        .collect()
         .await?;
     let value = |i: usize| crate::evaluate::first_i64(&batches, i) as f64;
     let rows = value(0);

@@ -3,26 +3,35 @@
 //! Every rule becomes one SQL query over the resource's Delta table — a FROM clause and a
 //! failure condition — run by DataFusion with the validators registered as functions
 //! ([`crate::udf`]). The query counts rows checked and failed in one pass and fetches a few
-//! failing examples, masked by grade, for the metric history.
+//! failing examples, masked, for the metric history.
+//!
+//! Examples are masked as the governed query path shows them to a principal without
+//! `read_unmasked` and without a grant, with the same functions (`mask_for_report`): L1 and L2
+//! columns in clear; L3 columns under their default mask ([`zhongshu_policies::default_mask`]:
+//! 公民身份号码 `440310********1234`, 姓名 `张*`, 手机号码 `138****5678`, other text `partial`),
+//! so that a one-character value is a star, never itself; L4 and above, which that principal
+//! does not see at all, as `****` whatever the value — a report is read by more people than a
+//! grant names, and a fixed placeholder gives away neither the value nor its length. A mask
+//! giving null (`nullify` on an L3 number) shows `****` too, so that a hidden value is not taken
+//! for a missing one. Fields that are no column of the resource are shown as they are.
 //!
 //! Consistency (数据打架): for every data element with an authoritative source, each replica
 //! column is joined to the source on an identifier element both resources bind (公民身份号码,
 //! 统一社会信用代码, …); a replica row whose value differs from the source's is a conflict.
 
-use crate::mask::mask;
 use crate::rule::{BoundRule, Check, Dimension, RuleSpec, SEX_CODES, Severity, unique_keys};
 use crate::udf;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::prelude::SessionContext;
 use std::collections::BTreeMap;
 use zhongshu_catalog::validators::Validator;
 use zhongshu_catalog::{
     BindingRole, CatalogStore, Column, DataElement, Grade, QualityResult, ResourceDetail,
     ResourceId, UpdateCycle,
 };
-use zhongshu_engine::Lake;
+use zhongshu_engine::{Lake, SystemSession};
+use zhongshu_policies::default_mask;
 
 /// An evaluation failed (a broken rule or an unreadable table).
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +48,9 @@ pub enum QualityError {
     /// Storage or query failure.
     #[error(transparent)]
     Engine(#[from] zhongshu_engine::EngineError),
+    /// A decision could not be made (a corrupt catalog or policy).
+    #[error(transparent)]
+    Policy(#[from] zhongshu_policies::PolicyError),
 }
 
 impl From<datafusion::error::DataFusionError> for QualityError {
@@ -266,8 +278,26 @@ pub(crate) fn first_i64(batches: &[RecordBatch], i: usize) -> i64 {
         .unwrap_or_default()
 }
 
-/// Rows of batches as JSON objects of text values, masked by the grade of each column.
-fn examples(batches: &[RecordBatch], grades: &BTreeMap<String, Grade>) -> Vec<serde_json::Value> {
+/// What a report or profile shows of `value`, a value of `column` (see the module
+/// documentation).
+pub(crate) fn mask_for_report(column: &Column, value: &str) -> String {
+    const HIDDEN: &str = "****";
+    match column.grade {
+        Grade::L1 | Grade::L2 => value.to_owned(),
+        Grade::L3 => match default_mask(column) {
+            Some(mask) => mask.apply_text(value).unwrap_or_else(|| HIDDEN.to_owned()),
+            None => value.to_owned(),
+        },
+        Grade::L4 | Grade::Important | Grade::Core => HIDDEN.to_owned(),
+    }
+}
+
+/// Rows of batches as JSON objects of text values, each masked as its column (by field name,
+/// `source_` prefix aside) is in reports.
+fn examples(
+    batches: &[RecordBatch],
+    columns: &BTreeMap<String, &Column>,
+) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for b in batches {
         let texts: Vec<_> = b
@@ -282,14 +312,14 @@ fn examples(batches: &[RecordBatch], grades: &BTreeMap<String, Grade>) -> Vec<se
                     let a = a.as_string::<i32>();
                     a.is_valid(row).then(|| a.value(row).to_owned())
                 });
-                let grade = grades
-                    .get(field.name().trim_start_matches("source_"))
-                    .copied()
-                    .unwrap_or(Grade::L1);
+                let column = columns.get(field.name().trim_start_matches("source_"));
                 object.insert(
                     field.name().clone(),
                     value.map_or(serde_json::Value::Null, |v| {
-                        serde_json::Value::String(mask(grade, &v))
+                        serde_json::Value::String(match column {
+                            Some(c) => mask_for_report(c, &v),
+                            None => v,
+                        })
                     }),
                 );
             }
@@ -342,10 +372,10 @@ pub async fn evaluate_resource(
         return Ok(Vec::new());
     }
     let version = main_table(resource).map(|t| t.version);
-    let grades: BTreeMap<String, Grade> = resource
+    let columns: BTreeMap<String, &Column> = resource
         .columns
         .iter()
-        .map(|c| (c.name.clone(), c.grade))
+        .map(|c| (c.name.clone(), c))
         .collect();
     let keys: Vec<String> = resource
         .columns
@@ -384,7 +414,7 @@ pub async fn evaluate_resource(
         .iter()
         .map(|(n, p)| (n.as_str(), p.as_str()))
         .collect();
-    let ctx = lake.internal_session(&table_refs).await?;
+    let ctx = lake.system_session("quality", &table_refs).await?;
     udf::register(&ctx);
     let now = chrono::Utc::now();
     let plans: Vec<Option<Plan>> = bound
@@ -435,7 +465,7 @@ pub async fn evaluate_resource(
         let counted = &mut counts[i];
         (result.rows_checked, result.rows_failed) = (counted.checked, counted.failed);
         if let Some(found) = counted.examples.take() {
-            result.examples = examples(&found, &grades);
+            result.examples = examples(&found, &columns);
         } else if result.rows_failed > 0 {
             let mut shown: Vec<String> = keys.iter().map(|k| format!("t.{}", quote(k))).collect();
             if let Some(c) = &rule.column
@@ -464,7 +494,7 @@ pub async fn evaluate_resource(
                 ),
             )
             .await?;
-            result.examples = examples(&batches, &grades);
+            result.examples = examples(&batches, &columns);
         }
         out.push(result);
     }
@@ -485,7 +515,7 @@ struct Counted {
 /// failures); joins run as their own query. Should the shared scan fail (a broken `sql`
 /// predicate), each rule runs alone so that the error names it.
 async fn count_failures(
-    ctx: &SessionContext,
+    ctx: &SystemSession,
     bound: &[BoundRule],
     plans: &[Option<Plan>],
 ) -> Result<Vec<Counted>> {
@@ -574,8 +604,8 @@ async fn count_failures(
     Ok(counts)
 }
 
-async fn sql(ctx: &SessionContext, query: &str) -> Result<Vec<RecordBatch>> {
-    Ok(ctx.sql(query).await?.collect().await?)
+async fn sql(ctx: &SystemSession, query: &str) -> Result<Vec<RecordBatch>> {
+    Ok(ctx.sql(query).await?)
 }
 
 /// An identifier element: one whose values name an entity (a validator that identifies, or
@@ -676,7 +706,7 @@ pub async fn check_consistency(
                 replica_keys.join(" || '|' || ")
             };
             let ctx = lake
-                .internal_session(&[("r", &replica_path), ("s", &source_path)])
+                .system_session("quality", &[("r", &replica_path), ("s", &source_path)])
                 .await?;
             // Each replica row (by its own key; a row delivered twice counts once) joined to
             // the source entity.
@@ -700,12 +730,10 @@ pub async fn check_consistency(
             )
             .await?;
             let rows_failed = first_i64(&counts, 1);
-            let grade = replica_detail
+            let column = replica_detail
                 .columns
                 .iter()
-                .find(|c| c.name == replica.column)
-                .map_or(Grade::L1, |c| c.grade);
-            let key_grade = r_key.grade;
+                .find(|c| c.name == replica.column);
             let examples = if rows_failed > 0 {
                 let batches = sql(
                     &ctx,
@@ -715,9 +743,9 @@ pub async fn check_consistency(
                     ),
                 )
                 .await?;
-                let grades =
-                    BTreeMap::from([("key".to_owned(), key_grade), ("value".to_owned(), grade)]);
-                examples(&batches, &grades)
+                let mut columns = BTreeMap::from([("key".to_owned(), r_key)]);
+                columns.extend(column.map(|c| ("value".to_owned(), c)));
+                examples(&batches, &columns)
             } else {
                 Vec::new()
             };
@@ -739,4 +767,124 @@ pub async fn check_consistency(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{ArrayRef, StringArray};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::prelude::{SessionContext, col};
+    use std::sync::Arc;
+    use zhongshu_catalog::{Category, ElementId};
+    use zhongshu_policies::MaskKey;
+
+    fn column(name: &str, grade: Grade, element: Option<&str>) -> Column {
+        Column {
+            name: name.into(),
+            title: name.into(),
+            data_type: "string".into(),
+            nullable: true,
+            is_key: false,
+            description: String::new(),
+            category: Category::Personal,
+            grade,
+            element: element.map(ElementId::new),
+            binding: None,
+        }
+    }
+
+    #[test]
+    fn masks_by_grade() {
+        let shown = mask_for_report;
+        let id = |grade| column("id_no", grade, Some("resident_id"));
+        assert_eq!(
+            shown(&column("insurance", Grade::L2, None), "失业保险"),
+            "失业保险"
+        );
+        assert_eq!(
+            shown(&column("name", Grade::L3, Some("person_name")), "张三"),
+            "张*"
+        );
+        assert_eq!(
+            shown(&id(Grade::L3), "440310199001011234"),
+            "440310********1234"
+        );
+        assert_eq!(shown(&column("note", Grade::L3, None), "5000"), "5**0");
+        // L4 and above: one placeholder, whatever the value and its length.
+        assert_eq!(shown(&id(Grade::L4), "440310199001011234"), "****");
+        assert_eq!(shown(&column("salary", Grade::L4, None), "5000"), "****");
+        assert_eq!(shown(&id(Grade::Core), "440310199001011234"), "****");
+        // An L3 number is null on the query path: hidden here, not shown as missing.
+        let mut amount = column("amount", Grade::L3, None);
+        amount.data_type = "int64".into();
+        assert_eq!(shown(&amount, "5000"), "****");
+    }
+
+    #[test]
+    fn one_character_l3_values_are_not_shown() {
+        assert_eq!(
+            mask_for_report(&column("name", Grade::L3, Some("person_name")), "王"),
+            "*"
+        );
+        assert_eq!(mask_for_report(&column("note", Grade::L3, None), "王"), "*");
+        for element in ["resident_id", "mobile", "address"] {
+            let shown = mask_for_report(&column("c", Grade::L3, Some(element)), "王");
+            assert!(!shown.contains('王'), "{element}: {shown}");
+        }
+    }
+
+    /// Failing examples show what the governed session shows a principal without a grant: the
+    /// expression it puts in place of each L3 column, run here, gives the same text.
+    #[tokio::test]
+    async fn report_masks_equal_the_query_paths() {
+        let columns = [
+            column("id_no", Grade::L3, Some("resident_id")),
+            column("name", Grade::L3, Some("person_name")),
+            column("mobile", Grade::L3, Some("mobile")),
+            column("note", Grade::L3, None),
+        ];
+        let values = ["440310199001011234", "张三", "13812345678", "王"];
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|c| Field::new(c.name.as_str(), DataType::Utf8, true))
+                .collect::<Vec<_>>(),
+        ));
+        let arrays: Vec<ArrayRef> = values
+            .iter()
+            .map(|v| Arc::new(StringArray::from(vec![*v])) as ArrayRef)
+            .collect();
+        let batch = RecordBatch::try_new(schema, arrays).unwrap();
+        let key = MaskKey::new(b"0123456789abcdef-deployment").unwrap();
+        let ctx = SessionContext::new();
+        let governed = ctx
+            .read_batch(batch.clone())
+            .unwrap()
+            .select(
+                columns
+                    .iter()
+                    .map(|c| {
+                        let mask = default_mask(c).unwrap();
+                        mask.expr(col(c.name.as_str()), &DataType::Utf8, &key)
+                            .alias(c.name.as_str())
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let by_name: BTreeMap<String, &Column> =
+            columns.iter().map(|c| (c.name.clone(), c)).collect();
+        let shown = examples(&[batch], &by_name);
+        for (i, c) in columns.iter().enumerate() {
+            let query = governed[0].column(i).as_string_view().value(0);
+            assert_eq!(shown[0][&c.name], query, "{}", c.name);
+        }
+        assert_eq!(shown[0]["id_no"], "440310********1234");
+        assert_eq!(shown[0]["name"], "张*");
+        assert_eq!(shown[0]["mobile"], "138****5678");
+        assert_eq!(shown[0]["note"], "*");
+    }
 }

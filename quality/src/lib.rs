@@ -6,14 +6,15 @@
 
 pub mod anomaly;
 pub mod evaluate;
-pub mod mask;
 pub mod objection;
 pub mod profile;
 pub mod report;
 pub mod row;
 pub mod rule;
+pub mod schedule;
 pub mod score;
 pub mod udf;
+pub mod views;
 
 pub use evaluate::{QualityError, check_consistency, evaluate_resource, rules_for};
 pub use rule::{Check, Dimension, RuleSpec, Severity};

@@ -8,121 +8,131 @@
 //! applies twice) and the objection links that version — or rejects it with a reason. Open
 //! objections and their age count against the department in the ranking ([`crate::score`]).
 //!
-//! Who can see a record is decided here by catalog facts until governed access (Cedar
-//! policies and grants) decides it for every door: the owning department, administrators and
-//! CDOs; government principals (users and service accounts) for 无条件共享 resources; the
-//! public and external recipients for 无条件开放 ones. Objections are decided by the owning
-//! department's data officers or an administrator; key columns cannot be corrected this way
-//! (a record's identity is the source department's to change).
+//! Who may do what is Cedar's to decide, like every other access ([`zhongshu_policies::Decisions`]):
+//! filing needs `read` and `file_objection` on the resource, and the record is looked up
+//! through the filer's own governed session, so a record its row filter hides, or a key
+//! column it sees masked or not at all, answers exactly like a record that does not exist;
+//! a resource it may not discover answers like a missing one. Reading an objection is
+//! `read_objection` (the inbox's department, the filer, administrators and CDOs by the base
+//! policies), deciding it `decide_objection` (the owner's data officers and administrators).
+//! Key columns cannot be corrected this way (a record's identity is the source department's
+//! to change). Accepting commits through the lake, after the system session (audited as
+//! `system:objection:ID`) checked the record is still there.
 
 use crate::evaluate::{QualityError, literal, quote};
+use crate::views::discoverable;
 use std::collections::BTreeMap;
 use zhongshu_catalog::{
-    Actor, CatalogStore, NewObjection, Objection, ObjectionStatus, OpenAttr, Principal,
-    PrincipalKind, ResourceDetail, Role, ShareAttr,
+    Actor, CatalogError, NewObjection, Objection, ObjectionStatus, Principal, ResourceDetail,
+    ResourceId,
 };
-use zhongshu_engine::Lake;
-
-/// Whether `principal` may see the records of `resource`.
-pub fn can_see(principal: &Principal, resource: &ResourceDetail) -> bool {
-    let r = &resource.resource;
-    if principal.org == r.provider
-        || principal.has_role(Role::Admin)
-        || principal.has_role(Role::Cdo)
-    {
-        return true;
-    }
-    match principal.kind {
-        PrincipalKind::Public | PrincipalKind::External => r.open_attr == OpenAttr::Unconditional,
-        PrincipalKind::User | PrincipalKind::Service => r.share_attr == ShareAttr::Unconditional,
-    }
-}
-
-/// Whether `principal` decides objections on resources of `owner`: its data officers, or an
-/// administrator.
-pub fn decides(principal: &Principal, owner: &zhongshu_catalog::OrgId) -> bool {
-    principal.has_role(Role::Admin)
-        || (&principal.org == owner && principal.has_role(Role::DataOfficer))
-}
-
-/// Whether `principal` may read an objection: administrators and CDOs read all, others their
-/// department's inbox and what they filed.
-pub fn visible(principal: &Principal, objection: &Objection) -> bool {
-    principal.has_role(Role::Admin)
-        || principal.has_role(Role::Cdo)
-        || objection.owner == principal.org
-        || objection.filed_by == principal.id.as_str()
-}
+use zhongshu_engine::{ClientInfo, Core};
+use zhongshu_policies::{Action, Decisions, table_name};
 
 fn refused(what: String) -> QualityError {
     QualityError::Refused(what)
 }
 
-async fn resource_and_path(
-    store: &dyn CatalogStore,
-    filed: &NewObjection,
-) -> Result<(ResourceDetail, String), QualityError> {
-    let detail = store
-        .get_resource(&filed.resource)
-        .await?
-        .ok_or_else(|| QualityError::Rule(format!("no resource {}", filed.resource)))?;
-    let path = detail
+fn no_resource(id: &ResourceId) -> QualityError {
+    QualityError::Catalog(CatalogError::NotFound {
+        kind: "resource",
+        id: id.to_string(),
+    })
+}
+
+fn no_objection(id: i64) -> QualityError {
+    QualityError::Catalog(CatalogError::NotFound {
+        kind: "objection",
+        id: id.to_string(),
+    })
+}
+
+fn table_path(detail: &ResourceDetail, table: &str) -> Result<String, QualityError> {
+    detail
         .tables
         .iter()
-        .find(|t| t.name == filed.table)
+        .find(|t| t.name == table)
         .map(|t| t.path.clone())
         .ok_or_else(|| {
             QualityError::Rule(format!(
-                "resource {} has no table `{}`",
-                filed.resource, filed.table
+                "resource {} has no table `{table}`",
+                detail.resource.id
             ))
-        })?;
-    Ok((detail, path))
+        })
 }
 
-/// Counts the rows of the table at `path` whose key columns equal `key` (as text).
-async fn matching_rows(
-    lake: &Lake,
-    path: &str,
-    key: &BTreeMap<String, String>,
-) -> Result<i64, QualityError> {
-    let ctx = lake.internal_session(&[("t", path)]).await?;
-    let condition = key
-        .iter()
+fn key_condition(key: &BTreeMap<String, String>) -> String {
+    key.iter()
         .map(|(k, v)| format!("CAST({} AS VARCHAR) = {}", quote(k), literal(v)))
         .collect::<Vec<_>>()
-        .join(" AND ");
-    let batches = ctx
-        .sql(&format!("SELECT COUNT(*) FROM t WHERE {condition}"))
-        .await?
-        .collect()
-        .await?;
+        .join(" AND ")
+}
+
+fn first_count(batches: &[datafusion::arrow::array::RecordBatch]) -> i64 {
     use datafusion::arrow::array::AsArray;
-    Ok(batches
+    batches
         .first()
+        .filter(|b| b.num_rows() > 0)
         .map(|b| {
             b.column(0)
                 .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
                 .value(0)
         })
-        .unwrap_or(0))
+        .unwrap_or(0)
 }
 
-/// Files an objection as `principal`, after checking that they can see the record and that it
-/// exists.
+/// Whether `principal` sees a record with `key` in the table at `path`, asked through its own
+/// governed session (and so audited like any of its statements). A key column it cannot see,
+/// or sees masked, matches nothing; any refusal of the lookup counts as no record.
+async fn sees_record(
+    core: &Core,
+    principal: &Principal,
+    path: &str,
+    key: &BTreeMap<String, String>,
+) -> Result<bool, QualityError> {
+    let (schema, name) = table_name(path);
+    let session = core
+        .query()
+        .open(
+            principal.clone(),
+            None,
+            ClientInfo::answering("objection", "workflow"),
+        )
+        .await?;
+    let sql = format!(
+        "SELECT COUNT(*) FROM {}.{} WHERE {}",
+        quote(&schema),
+        quote(&name),
+        key_condition(key)
+    );
+    Ok(match session.query(&sql).await {
+        Ok((_, batches)) => first_count(&batches) > 0,
+        Err(zhongshu_engine::EngineError::Catalog(e)) => return Err(e.into()),
+        Err(_) => false,
+    })
+}
+
+/// Files an objection as `principal`: it must be able to read the resource and see the record.
 pub async fn file(
-    store: &dyn CatalogStore,
-    lake: &Lake,
+    core: &Core,
     principal: &Principal,
     filed: &NewObjection,
 ) -> Result<Objection, QualityError> {
-    let (detail, path) = resource_and_path(store, filed).await?;
-    if !can_see(principal, &detail) {
+    let decisions = core.query().decisions(principal, None).await?;
+    let detail = discoverable(core, &decisions, &filed.resource).await?;
+    if !decisions.allows(&filed.resource, Action::Read) {
         return Err(refused(format!(
-            "{} cannot see the records of {}",
+            "{} cannot read the records of {}; apply to {} for a grant first",
+            principal.id, filed.resource, detail.resource.provider
+        )));
+    }
+    if !decisions.allows(&filed.resource, Action::FileObjection) {
+        return Err(refused(format!(
+            "a policy does not let {} file objections on {}",
             principal.id, filed.resource
         )));
     }
+    let path = table_path(&detail, &filed.table)?;
     let keys: Vec<&str> = detail
         .columns
         .iter()
@@ -145,28 +155,73 @@ pub async fn file(
             }
         )));
     }
-    if matching_rows(lake, &path, &filed.record_key).await? == 0 {
+    if !sees_record(core, principal, &path, &filed.record_key).await? {
         return Err(QualityError::Rule(format!(
-            "{} has no record with key {}",
+            "{} has no record with key {} that you can see",
             filed.resource,
             serde_json::to_string(&filed.record_key).unwrap_or_default()
         )));
     }
-    Ok(store
+    Ok(core
+        .store()
         .file_objection(&Actor(principal.id.to_string()), filed)
         .await?)
 }
 
+/// The objections `principal` may read, newest first, optionally of one status.
+pub async fn list(
+    core: &Core,
+    principal: &Principal,
+    status: Option<ObjectionStatus>,
+) -> Result<Vec<Objection>, QualityError> {
+    let all = core.store().list_objections(None, status).await?;
+    let mut decisions = core.query().decisions(principal, None).await?;
+    readable(&mut decisions, all)
+}
+
+/// Keeps of `objections` those the principal of `decisions` may read.
+pub fn readable(
+    decisions: &mut Decisions,
+    objections: Vec<Objection>,
+) -> Result<Vec<Objection>, QualityError> {
+    decisions.add_objections(&objections)?;
+    Ok(objections
+        .into_iter()
+        .filter(|o| decisions.allows_objection(o, Action::ReadObjection))
+        .collect())
+}
+
+/// One objection, if `principal` may read it (a hidden one is missing).
+pub async fn get(core: &Core, principal: &Principal, id: i64) -> Result<Objection, QualityError> {
+    Ok(decidable(core, principal, id).await?.0)
+}
+
+/// The objection `id` with `principal`'s decisions over it; missing unless it may read it.
+async fn decidable(
+    core: &Core,
+    principal: &Principal,
+    id: i64,
+) -> Result<(Objection, Decisions), QualityError> {
+    let objection = core
+        .store()
+        .get_objection(id)
+        .await?
+        .ok_or_else(|| no_objection(id))?;
+    let mut decisions = core.query().decisions(principal, None).await?;
+    decisions.add_objections(std::slice::from_ref(&objection))?;
+    if !decisions.allows_objection(&objection, Action::ReadObjection) {
+        return Err(no_objection(id));
+    }
+    Ok((objection, decisions))
+}
+
 async fn open_objection(
-    store: &dyn CatalogStore,
+    core: &Core,
     principal: &Principal,
     id: i64,
 ) -> Result<Objection, QualityError> {
-    let objection = store
-        .get_objection(id)
-        .await?
-        .ok_or_else(|| QualityError::Rule(format!("no objection {id}")))?;
-    if !decides(principal, &objection.owner) {
+    let (objection, decisions) = decidable(core, principal, id).await?;
+    if !decisions.allows_objection(&objection, Action::DecideObjection) {
         return Err(refused(format!(
             "objection {id} belongs to the inbox of {}; {} cannot decide it",
             objection.owner, principal.id
@@ -184,14 +239,19 @@ async fn open_objection(
 /// Accepts an objection as the owning department: commits the correction as a new table
 /// version and links it.
 pub async fn accept(
-    store: &dyn CatalogStore,
-    lake: &Lake,
+    core: &Core,
     principal: &Principal,
     id: i64,
     note: Option<&str>,
 ) -> Result<Objection, QualityError> {
-    let objection = open_objection(store, principal, id).await?;
-    let (detail, path) = resource_and_path(store, &objection.filed).await?;
+    let objection = open_objection(core, principal, id).await?;
+    let store = core.store();
+    let lake = core.lake();
+    let detail = store
+        .get_resource(&objection.filed.resource)
+        .await?
+        .ok_or_else(|| no_resource(&objection.filed.resource))?;
+    let path = table_path(&detail, &objection.filed.table)?;
     let key: Vec<(String, String)> = objection
         .filed
         .record_key
@@ -206,25 +266,32 @@ pub async fn accept(
                 .contains(&format!("\"{}\"", zhongshu_engine::VALID_TO))
     });
     // A retried acceptance whose correction already committed skips straight to the decision.
-    if !lake.holds_transaction(&path, &app, 1).await?
-        && matching_rows(lake, &path, &objection.filed.record_key).await? == 0
-    {
-        return Err(QualityError::Rule(format!(
-            "objection {id}: the record is no longer in {}; reject it with a reason",
-            objection.filed.resource
-        )));
+    if !lake.holds_transaction(&path, &app, 1).await? {
+        let session = lake
+            .system_session(&format!("objection:{id}"), &[("t", path.as_str())])
+            .await?;
+        let sql = format!(
+            "SELECT COUNT(*) FROM t WHERE {}",
+            key_condition(&objection.filed.record_key)
+        );
+        if first_count(&session.sql(&sql).await?) == 0 {
+            return Err(QualityError::Rule(format!(
+                "objection {id}: the record is no longer in {}; reject it with a reason",
+                objection.filed.resource
+            )));
+        }
     }
-    let (version, _) = lake
-        .correct_value(
-            &path,
+    let version = lake
+        .write_to(&path)
+        .exactly_once(&app, 1)
+        .correct(
             &key,
             &objection.filed.column,
             Some(&objection.filed.proposed_value),
             current_only,
-            &app,
-            1,
         )
-        .await?;
+        .await?
+        .version;
     let record = lake
         .table_record(&objection.filed.resource, &objection.filed.table, &path)
         .await?;
@@ -243,13 +310,14 @@ pub async fn accept(
 
 /// Rejects an objection as the owning department, with a reason.
 pub async fn reject(
-    store: &dyn CatalogStore,
+    core: &Core,
     principal: &Principal,
     id: i64,
     reason: &str,
 ) -> Result<Objection, QualityError> {
-    open_objection(store, principal, id).await?;
-    Ok(store
+    open_objection(core, principal, id).await?;
+    Ok(core
+        .store()
         .decide_objection(
             &Actor(principal.id.to_string()),
             id,

@@ -20,7 +20,7 @@
 //!
 //! Suggested rules are `warn` rules: they start by flagging, never by quarantining.
 
-use crate::evaluate::{QualityError, quote};
+use crate::evaluate::{QualityError, mask_for_report, quote};
 use crate::rule::{Check, RuleSpec, Severity};
 use crate::udf;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -117,24 +117,27 @@ const TRIED: [Validator; 4] = [
     Validator::BankCard,
 ];
 
-/// Profiles the resource's main table.
-pub async fn profile(lake: &Lake, resource: &ResourceDetail) -> Result<Profile, QualityError> {
+/// Profiles the resource's main table for `requested_by`, who is named in the reason of the
+/// system session's audit records (`system:profile:USER`).
+pub async fn profile(
+    lake: &Lake,
+    resource: &ResourceDetail,
+    requested_by: &str,
+) -> Result<Profile, QualityError> {
     let table = crate::evaluate::main_table(resource).ok_or_else(|| {
         QualityError::Rule(format!(
             "resource {} has no table yet; land it first",
             resource.resource.id
         ))
     })?;
-    let ctx = lake.internal_session(&[("t", table.path.as_str())]).await?;
+    let ctx = lake
+        .system_session(
+            &format!("profile:{requested_by}"),
+            &[("t", table.path.as_str())],
+        )
+        .await?;
     udf::register(&ctx);
-    let present: Vec<String> = ctx
-        .table("t")
-        .await?
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let present: Vec<String> = ctx.columns("t").await?;
     let columns: Vec<&Column> = resource
         .columns
         .iter()
@@ -161,8 +164,6 @@ pub async fn profile(lake: &Lake, resource: &ResourceDetail) -> Result<Profile, 
     }
     let batches = ctx
         .sql(&format!("SELECT {} FROM t", select.join(", ")))
-        .await?
-        .collect()
         .await?;
     let per = 6 + TRIED.len();
     let value = |i: usize| -> Result<Option<String>, QualityError> {
@@ -190,27 +191,21 @@ pub async fn profile(lake: &Lake, resource: &ResourceDetail) -> Result<Profile, 
                  GROUP BY v ORDER BY n DESC, v LIMIT {TOP}"
             )
         };
-        let top = ctx
-            .sql(&frequent(format!("CAST({q} AS VARCHAR)")))
-            .await?
-            .collect()
-            .await?;
+        let top = ctx.sql(&frequent(format!("CAST({q} AS VARCHAR)"))).await?;
         let pats = ctx
             .sql(&frequent(format!("zs_pattern(CAST({q} AS VARCHAR))")))
-            .await?
-            .collect()
             .await?;
         let pairs = |b: &[RecordBatch]| -> Result<Vec<Frequency>, QualityError> {
             Ok(texts(b, 0)?
                 .into_iter()
                 .zip(numbers(b, 1)?)
                 .map(|(v, n)| Frequency {
-                    value: crate::mask::mask(c.grade, &v.unwrap_or_default()),
+                    value: mask_for_report(c, &v.unwrap_or_default()),
                     count: n.unwrap_or(0),
                 })
                 .collect())
         };
-        let mask = |v: Option<String>| v.map(|v| crate::mask::mask(c.grade, &v));
+        let mask = |v: Option<String>| v.map(|v| mask_for_report(c, &v));
         out.push(ColumnProfile {
             column: c.name.clone(),
             title: c.title.clone(),
@@ -252,8 +247,6 @@ pub async fn profile(lake: &Lake, resource: &ResourceDetail) -> Result<Profile, 
                 .sql(&format!(
                     "SELECT DISTINCT CAST({q} AS VARCHAR) AS v FROM t WHERE {q} IS NOT NULL ORDER BY v"
                 ))
-                .await?
-                .collect()
                 .await?;
             categorical.push((
                 p.column.clone(),

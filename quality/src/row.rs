@@ -198,14 +198,14 @@ async fn reference_values(
                 "rule {rule}: resource {resource} has no table `{table}` yet"
             ))
         })?;
-    let ctx = lake.internal_session(&[("r", path.as_str())]).await?;
+    let ctx = lake
+        .system_session("ingest-rules", &[("r", path.as_str())])
+        .await?;
     let batches = ctx
         .sql(&format!(
             "SELECT DISTINCT CAST({} AS VARCHAR) FROM r",
             crate::evaluate::quote(column)
         ))
-        .await?
-        .collect()
         .await?;
     let mut out = HashSet::new();
     for b in batches {

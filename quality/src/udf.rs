@@ -8,7 +8,6 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::Result;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
-use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 use zhongshu_catalog::reference::Divisions;
 use zhongshu_catalog::validators::{Validator, check_resident_id};
@@ -78,26 +77,38 @@ fn text_udf(
     )
 }
 
-/// Registers the quality functions in a session.
-pub fn register(ctx: &SessionContext) {
-    for validator in VALIDATORS {
-        ctx.register_udf(bool_udf(&validator_function(validator), move |v| {
-            validator.check(v).is_ok()
-        }));
-    }
-    ctx.register_udf(bool_udf("zs_division_known", |v| {
+/// The quality functions (validators, ID decoding, value patterns), to register in the
+/// system session that evaluates rules.
+pub fn functions() -> Vec<ScalarUDF> {
+    let mut out: Vec<ScalarUDF> = VALIDATORS
+        .into_iter()
+        .map(|validator| {
+            bool_udf(&validator_function(validator), move |v| {
+                validator.check(v).is_ok()
+            })
+        })
+        .collect();
+    out.push(bool_udf("zs_division_known", |v| {
         Divisions::get().contains(v)
     }));
-    ctx.register_udf(text_udf("zs_id_birth", |v| {
+    out.push(text_udf("zs_id_birth", |v| {
         check_resident_id(v).ok().map(|p| p.birth_date)
     }));
-    ctx.register_udf(text_udf("zs_id_sex", |v| {
+    out.push(text_udf("zs_id_sex", |v| {
         check_resident_id(v).ok().map(|p| p.sex_code.to_string())
     }));
-    ctx.register_udf(text_udf("zs_pattern", |v| Some(pattern(v))));
-    ctx.register_udf(text_udf("zs_sex_code", |v| {
+    out.push(text_udf("zs_pattern", |v| Some(pattern(v))));
+    out.push(text_udf("zs_sex_code", |v| {
         Some(crate::rule::sex_code(v).to_owned())
     }));
+    out
+}
+
+/// Registers the quality functions in a system session.
+pub fn register(session: &zhongshu_engine::SystemSession) {
+    for f in functions() {
+        session.register_udf(f);
+    }
 }
 
 /// A value's shape for profiling: a digit becomes `9`, a Latin letter `A`, a Han character
@@ -123,11 +134,14 @@ pub fn pattern(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::prelude::SessionContext;
 
     #[tokio::test]
     async fn validators_run_as_sql() {
         let ctx = SessionContext::new();
-        register(&ctx);
+        for f in functions() {
+            ctx.register_udf(f);
+        }
         let batches = ctx
             .sql(
                 "SELECT zs_valid_resident_id('11010519491231002X') AS ok, \

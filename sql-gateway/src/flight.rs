@@ -137,10 +137,7 @@ impl FlightGateway {
             .open(
                 principal,
                 purpose,
-                ClientInfo {
-                    address: client,
-                    protocol: "flight-sql",
-                },
+                ClientInfo::answering(client, "flight-sql"),
             )
             .await
             .map_err(|e| status(e.into()))

@@ -9,7 +9,7 @@
 //! `"error"` member (CSV, Arrow and Parquet bodies end early).
 
 use crate::GatewayError;
-use crate::auth::{bearer_principal, purpose_from_header};
+use crate::auth::purpose_from_header;
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::SchemaRef;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -19,20 +19,22 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use datafusion::error::DataFusionError;
 use futures::StreamExt;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use zhongshu_engine::{AuditedStream, ClientInfo, QueryService};
+use zhongshu_engine::{AuditedStream, ClientInfo, Core, QueryService};
+use zhongshu_web::{ApiError, Authenticated};
 
 /// The header declaring a session's purpose (HTTP and Flight SQL).
 pub const PURPOSE_HEADER: &str = "x-zhongshu-purpose";
 
 /// The routes of the HTTP door, to merge into the server's router.
-pub fn router(service: Arc<QueryService>) -> Router {
+pub fn router(core: Core) -> Router {
     Router::new()
         .route("/api/v1/sql", post(sql))
-        .with_state(service)
+        .with_state(core)
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,30 +81,28 @@ impl Format {
 }
 
 async fn sql(
-    State(service): State<Arc<QueryService>>,
+    State(core): State<Core>,
+    Authenticated(principal): Authenticated,
     extensions: axum::http::Extensions,
     Query(query): Query<FormatQuery>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, ApiError> {
     let addr = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.to_string())
         .unwrap_or_else(|| "unknown".into());
-    match run(service, addr, query, headers, body).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
-    }
+    Ok(run(core.query(), principal, addr, query, headers, body).await?)
 }
 
 async fn run(
-    service: Arc<QueryService>,
+    service: &Arc<QueryService>,
+    principal: zhongshu_catalog::Principal,
     addr: String,
     query: FormatQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, GatewayError> {
-    let principal = bearer_principal(&service, headers.get(header::AUTHORIZATION)).await?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -136,6 +136,7 @@ async fn run(
             ClientInfo {
                 address: addr,
                 protocol: "http",
+                download: format != Format::Json,
             },
         )
         .await?;
@@ -361,25 +362,29 @@ fn json_value(column: &dyn Array, f: &ArrayFormatter<'_>, row: usize) -> serde_j
     }
 }
 
-impl IntoResponse for GatewayError {
-    fn into_response(self) -> Response {
-        let status = match &self {
-            GatewayError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+impl From<GatewayError> for ApiError {
+    fn from(e: GatewayError) -> Self {
+        let sqlstate = e.sqlstate();
+        let message = e.to_string();
+        let error = match &e {
+            GatewayError::Unauthenticated(_) => return ApiError::unauthenticated(),
+            GatewayError::BadRequest(_) => ApiError::bad_request(message),
             GatewayError::Engine(e) if zhongshu_engine::governed::is_denial(e) => {
-                StatusCode::FORBIDDEN
+                ApiError::forbidden(message)
             }
             GatewayError::Engine(zhongshu_engine::EngineError::Limit(_)) => {
-                StatusCode::TOO_MANY_REQUESTS
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit", message)
             }
-            GatewayError::Engine(zhongshu_engine::EngineError::Query(_)) => StatusCode::BAD_REQUEST,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+            GatewayError::Engine(zhongshu_engine::EngineError::Query(q))
+                if matches!(q.find_root(), DataFusionError::ResourcesExhausted(_)) =>
+            {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit", message)
+            }
+            GatewayError::Engine(zhongshu_engine::EngineError::Query(_)) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "query", message)
+            }
+            _ => ApiError::internal(&e),
         };
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-            serde_json::json!({"error": self.to_string(), "code": self.sqlstate()}).to_string(),
-        )
-            .into_response()
+        error.with_sqlstate(sqlstate)
     }
 }

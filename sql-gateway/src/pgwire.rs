@@ -1,7 +1,9 @@
 //! The PostgreSQL wire protocol door (default 127.0.0.1:5433, database `zhongshu`), for psql,
 //! psycopg and DBeaver-style tools.
 //!
-//! Each connection authenticates with SCRAM-SHA-256 against the principal's stored verifier,
+//! Each connection authenticates with SCRAM-SHA-256 against the principal's stored verifier
+//! (an unknown user name is answered like a known one and fails like a wrong password; see
+//! [`crate::auth`]),
 //! then gets its own governed session with `pg_catalog` (datafusion-pg-catalog) over exactly
 //! the tables the principal may discover. Statements go through the query service, so masks,
 //! row filters, limits and the audit apply; what PostgreSQL clients send around queries is
@@ -16,7 +18,7 @@
 //! - client-specific catalog queries are rewritten by datafusion-pg-catalog's compatibility
 //!   parser before planning, and what database browsers need beyond it is in [`pg_compat`].
 
-use crate::auth::ScramExchange;
+use crate::auth::{MockVerifiers, ScramExchange};
 use crate::pg_compat;
 use arrow::datatypes::{DataType, Schema};
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
@@ -82,8 +84,17 @@ const PRESENTATION_SETTINGS: &[&str] = &[
 static PARSER: LazyLock<PostgresCompatibilityParser> =
     LazyLock::new(PostgresCompatibilityParser::new);
 
-/// Serves the PostgreSQL wire protocol on `listener` until the process ends.
+/// Serves the PostgreSQL wire protocol on `listener` until the process ends. Unknown user
+/// names get verifiers made up under a secret made once per process
+/// ([`MockVerifiers::per_process`]); [`serve_with`] takes one kept for the deployment.
 pub async fn serve(listener: TcpListener, service: Arc<QueryService>) {
+    serve_with(listener, service, MockVerifiers::per_process()).await
+}
+
+/// [`serve`], making up unknown user names' verifiers with `mocks` (under a secret kept for
+/// the deployment, their salts stay as stable across restarts as real users' salts).
+pub async fn serve_with(listener: TcpListener, service: Arc<QueryService>, mocks: MockVerifiers) {
+    let mocks = Arc::new(mocks);
     loop {
         let (socket, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -101,6 +112,7 @@ pub async fn serve(listener: TcpListener, service: Arc<QueryService>) {
         let connection = Arc::new(Connection {
             service: service.clone(),
             peer,
+            mocks: mocks.clone(),
             scram: std::sync::Mutex::new(None),
             session: session.clone(),
             parser: Arc::new(Parser(session)),
@@ -118,6 +130,7 @@ pub async fn serve(listener: TcpListener, service: Arc<QueryService>) {
 struct Connection {
     service: Arc<QueryService>,
     peer: SocketAddr,
+    mocks: Arc<MockVerifiers>,
     scram: std::sync::Mutex<Option<(String, ScramExchange)>>,
     session: SharedSession,
     parser: Arc<Parser>,
@@ -213,20 +226,20 @@ impl StartupHandler for Connection {
                                 ),
                             ));
                         }
-                        let verifier = self
+                        let stored = self
                             .service
                             .store()
                             .password_verifier(&PrincipalId::new(&user))
                             .await
                             .map_err(|e| PgWireError::ApiError(Box::new(e)))?
                             .and_then(|v| ScramVerifier::decode(&v));
-                        // An unknown user gets a made-up verifier, so the exchange looks the
-                        // same and fails at the proof.
-                        let verifier = verifier.unwrap_or_else(|| ScramVerifier::new(&user));
                         let data = initial.data.unwrap_or_default();
                         let first = String::from_utf8_lossy(&data);
-                        let (exchange, server_first) = ScramExchange::start(verifier, &first)
-                            .map_err(|e| user_error("FATAL", "28000", e))?;
+                        // A user without a verifier gets a made-up one: the same salt every
+                        // time, the same work, and a refusal at the proof like a wrong password.
+                        let (exchange, server_first) =
+                            ScramExchange::start_for(&user, stored, &self.mocks, &first)
+                                .map_err(|e| user_error("FATAL", "28000", e))?;
                         *crate::lock(&self.scram) = Some((user, exchange));
                         client
                             .send(PgWireBackendMessage::Authentication(
@@ -251,10 +264,7 @@ impl StartupHandler for Connection {
                             .open(
                                 principal,
                                 None,
-                                Client {
-                                    address: self.peer.to_string(),
-                                    protocol: "pgwire",
-                                },
+                                Client::answering(self.peer.to_string(), "pgwire"),
                             )
                             .await
                             .map_err(|e| engine_error(&e))?;

@@ -16,7 +16,7 @@ def zhongshu_bin() -> str:
     if explicit:
         return explicit
     target = os.environ.get("CARGO_TARGET_DIR", str(Path.home() / ".cache/zhongshu/target"))
-    return str(Path(target) / "release" / "zhongshu")
+    return str(Path(target) / "fast" / "zhongshu")
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -347,7 +347,8 @@ def test_http_sql_errors(server, credentials):
     token = credentials["rsj_user"]["token"]
     denied = sql_http(server, token, "SELECT count(*) FROM base.persons")
     assert denied.status_code == 403, denied.text
-    assert "就业补贴审核" in denied.json()["error"]
+    error = denied.json()["error"]
+    assert "就业补贴审核" in error["message"] and error["code"] == "forbidden" and error["sqlstate"] == "42501"
     refused = sql_http(server, token, "DROP TABLE base.persons")
     assert refused.status_code == 403
     assert sql_http(server, token, "SELEC 1").status_code == 400

@@ -268,8 +268,10 @@ def test_an_objection_travels_from_filing_to_a_corrected_version(data):
         # The filer sees their objections; an unrelated department sees none.
         assert {o["id"] for o in call("GET", "/objections", "scjg_officer").json()["items"]} == {first["id"], second["id"]}
         assert call("GET", "/objections", "rsj_officer").json()["items"] == []
-        # Only the owner (or an administrator) decides.
-        assert call("POST", f"/objections/{first['id']}/accept", "rsj_officer", json={}).status_code == 403
+        # Only the owner (or an administrator) decides; the filer may read but not decide, and
+        # to another department the objection does not exist.
+        assert call("POST", f"/objections/{first['id']}/accept", "scjg_officer", json={}).status_code == 403
+        assert call("POST", f"/objections/{first['id']}/accept", "rsj_officer", json={}).status_code == 404
         accepted = call("POST", f"/objections/{first['id']}/accept", "admin", json={"note": "已核实"})
         assert accepted.status_code == 200, accepted.text
         accepted = accepted.json()
@@ -319,8 +321,10 @@ def test_objections_from_the_cli(data):
              "--json", "--data-dir", str(data))
     assert out.returncode == 0, out.stderr
     o = json.loads(out.stdout)
-    denied = zs("objection", "accept", str(o["id"]), "--as", "rsj_officer", "--data-dir", str(data))
+    denied = zs("objection", "accept", str(o["id"]), "--as", "scjg_officer", "--data-dir", str(data))
     assert denied.returncode != 0 and "cannot decide" in denied.stderr
+    hidden = zs("objection", "accept", str(o["id"]), "--as", "rsj_officer", "--data-dir", str(data))
+    assert hidden.returncode != 0 and "does not exist" in hidden.stderr, hidden.stderr
     done = json.loads(ok("objection", "accept", str(o["id"]), "--json", "--data-dir", str(data)))
     assert done["status"] == "accepted"
     after = table(data, CREDIT)

@@ -643,3 +643,132 @@ fn merge_upserts_on_keys_and_quarantines_repeated_keys() {
         "merge updated, inserted nothing"
     );
 }
+
+/// `text` in UTF-16 after `bom`, each code unit as `unit` lays it out (`u16::to_le_bytes`, …).
+fn utf16(bom: &[u8], unit: fn(u16) -> [u8; 2], text: &str) -> Vec<u8> {
+    let mut bytes = bom.to_vec();
+    bytes.extend(text.encode_utf16().flat_map(unit));
+    bytes
+}
+
+#[test]
+fn detect_follows_byte_order_marks_and_undecodable_files_fail_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let data = setup(&dir);
+    let job = dir.join("job.toml");
+    let spec = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace("encoding = \"gbk\"", "encoding = \"detect\"");
+    std::fs::write(&job, spec).unwrap();
+    ok(zhongshu(&[
+        "ingest",
+        "create",
+        job.to_str().unwrap(),
+        "--data-dir",
+        &data,
+    ]));
+    let (v0, rows0) = table(&data);
+
+    // Excel's "Unicode text" export is UTF-16LE with a byte-order mark; UTF-16BE has one too.
+    // Each file has a row that lands and one that is quarantined, whose text is read back.
+    std::fs::write(
+        dir.join("incoming/rsj/le.csv"),
+        utf16(
+            &[0xFF, 0xFE],
+            u16::to_le_bytes,
+            &format!(
+                "{HEADER}110105194912310029,张三,失业保险,,正常参保,2026-11-01,5000\n\
+                 110105194912310037,李四,工伤保险,,正常参保,2026-11-02,不详\n"
+            ),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("incoming/rsj/be.csv"),
+        utf16(
+            &[0xFE, 0xFF],
+            u16::to_be_bytes,
+            &format!(
+                "{HEADER}110105194912310045,王五,失业保险,,正常参保,2026-11-03,4000\n\
+                 110105194912310053,钱七,生育保险,,正常参保,2026-11-04,未知\n"
+            ),
+        ),
+    )
+    .unwrap();
+    let out = run_job(&data, "rsj-monthly");
+    assert!(
+        out.contains("4 rows read = 2 written + 2 quarantined"),
+        "{out}"
+    );
+    assert_eq!(table(&data), (v0 + 1, rows0 + 2));
+    let q: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
+        "ingest",
+        "quarantine",
+        "rsj-monthly",
+        "--json",
+        "--data-dir",
+        &data,
+    ])))
+    .unwrap();
+    let raws: Vec<&str> = q
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["raw"].as_str().unwrap())
+        .collect();
+    for (name, base) in [("李四", "不详"), ("钱七", "未知")] {
+        assert!(
+            raws.iter().any(|r| r.contains(name) && r.contains(base)),
+            "{name} in {raws:?}"
+        );
+    }
+
+    // A lone surrogate on line 2 fails the run, naming file, line and encoding.
+    let mut bad = utf16(
+        &[0xFF, 0xFE],
+        u16::to_le_bytes,
+        &format!("{HEADER}110105194912310061,孙八"),
+    );
+    bad.extend(0xD800u16.to_le_bytes());
+    bad.extend(utf16(
+        &[],
+        u16::to_le_bytes,
+        ",生育保险,,暂停参保,2026-11-04,3100.5\n",
+    ));
+    std::fs::write(dir.join("incoming/rsj/bad.csv"), bad).unwrap();
+    let run = zhongshu(&["ingest", "run", "rsj-monthly", "--data-dir", &data]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("bad.csv:2:")
+            && run.stderr.contains("not valid UTF-16LE")
+            && run.stderr.contains("rule: encoding"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(dir.join("incoming/rsj/bad.csv")).unwrap();
+
+    // UTF-16 without a byte-order mark is refused, not read as GB18030.
+    std::fs::write(
+        dir.join("incoming/rsj/nobom.csv"),
+        utf16(
+            &[],
+            u16::to_le_bytes,
+            &format!("{HEADER}110105194912310070,周九,失业保险,,正常参保,2026-12-01,4200\n"),
+        ),
+    )
+    .unwrap();
+    let run = zhongshu(&["ingest", "run", "rsj-monthly", "--data-dir", &data]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("nobom.csv")
+            && run.stderr.contains("UTF-16LE without a byte-order mark"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        table(&data),
+        (v0 + 1, rows0 + 2),
+        "failed runs commit nothing"
+    );
+}

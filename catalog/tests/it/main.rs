@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod cases;
+mod migrations;
 
 use std::future::Future;
 use zhongshu_catalog::SqlCatalogStore;

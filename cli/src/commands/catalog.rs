@@ -15,6 +15,7 @@ use zhongshu_catalog::{
     NewResource, NewSuggestion, OpenAttr, OrgId, Page, ResourceFilter, ResourceId, ShareAttr,
     Suggestion, SuggestionStatus,
 };
+use zhongshu_policies::Action;
 
 fn parse<T: FromStr>(text: &str) -> CliResult<T>
 where
@@ -28,6 +29,23 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref()
         .map(ToString::to_string)
         .unwrap_or_else(|| "-".into())
+}
+
+/// Decides the review of suggestion `id` (it classifies its column) with Cedar.
+async fn permit_suggestion(d: &Deployment, name: &str, id: i64) -> CliResult {
+    use zhongshu_catalog::CatalogStore as _;
+    let resource = d
+        .store
+        .list_suggestions(None, None)
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .map(|s| s.resource)
+        .ok_or_else(|| CatalogError::NotFound {
+            kind: "suggestion",
+            id: id.to_string(),
+        })?;
+    super::permit(d, name, &resource, Action::Classify).await
 }
 
 /// Runs a catalog command.
@@ -303,7 +321,9 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
             sample,
             accept,
         } => {
-            let suggestions = scan(d, &actor, &ResourceId::new(resource), sample).await?;
+            let resource = ResourceId::new(resource);
+            super::permit(d, &actor.0, &resource, Action::Classify).await?;
+            let suggestions = scan(d, &actor, &resource, sample).await?;
             print_suggestions(&suggestions);
             if accept {
                 for s in &suggestions {
@@ -333,6 +353,7 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
         }
         CatalogCommand::Accept { ids } => {
             for id in ids {
+                permit_suggestion(d, &actor.0, id).await?;
                 let s = store.decide_suggestion(&actor, id, true).await?;
                 println!(
                     "accepted {id}: {}.{} → {} {}",
@@ -345,6 +366,7 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
         }
         CatalogCommand::Reject { ids } => {
             for id in ids {
+                permit_suggestion(d, &actor.0, id).await?;
                 store.decide_suggestion(&actor, id, false).await?;
                 println!("rejected {id}");
             }
@@ -355,6 +377,8 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
             element,
             replica,
         } => {
+            let target = ResourceId::new(resource.clone());
+            super::permit(d, &actor.0, &target, Action::Classify).await?;
             let e = store
                 .get_element(&element)
                 .await?
@@ -368,13 +392,7 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
                 BindingRole::Source
             };
             store
-                .bind_column(
-                    &actor,
-                    &ResourceId::new(resource.clone()),
-                    &column,
-                    &e.id,
-                    role,
-                )
+                .bind_column(&actor, &target, &column, &e.id, role)
                 .await?;
             println!(
                 "{resource}.{column} is now {} of {} ({})",
@@ -384,6 +402,13 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
             );
         }
         CatalogCommand::Unbind { resource, column } => {
+            super::permit(
+                d,
+                &actor.0,
+                &ResourceId::new(resource.clone()),
+                Action::Classify,
+            )
+            .await?;
             store
                 .unbind_column(&actor, &ResourceId::new(resource.clone()), &column)
                 .await?;
@@ -396,6 +421,13 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
             grade,
         } => {
             let (category, grade) = (parse::<Category>(&category)?, parse::<Grade>(&grade)?);
+            super::permit(
+                d,
+                &actor.0,
+                &ResourceId::new(resource.clone()),
+                Action::Classify,
+            )
+            .await?;
             store
                 .classify_column(
                     &actor,
@@ -424,9 +456,9 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
                 open_attr: open_attr.map(|a| parse::<OpenAttr>(&a)).transpose()?,
                 open_conditions: open_conditions.map(Some),
             };
-            let r = store
-                .set_attributes(&actor, &ResourceId::new(resource), &change)
-                .await?;
+            let resource = ResourceId::new(resource);
+            super::permit(d, &actor.0, &resource, Action::Classify).await?;
+            let r = store.set_attributes(&actor, &resource, &change).await?;
             println!(
                 "{} {}: {} / {}",
                 r.id,
@@ -529,7 +561,7 @@ pub async fn scan(
     }
     let mut found = Vec::new();
     for table in &detail.tables {
-        let batches = d.lake.sample(&table.path, sample).await?;
+        let batches = d.lake.sample("discovery", &table.path, sample).await?;
         for column in &detail.columns {
             let mut values: Vec<Option<String>> = Vec::new();
             for batch in &batches {

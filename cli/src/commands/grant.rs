@@ -145,7 +145,7 @@ pub async fn run(d: &Deployment, command: GrantCommand) -> CliResult {
                 .ok_or_else(|| CliError::Usage(format!("no principal `{principal}`")))?;
             let access = d
                 .query_service()?
-                .access(&principal, purpose.as_deref())
+                .access(&principal, purpose.as_deref(), false)
                 .await?;
             let mut rows = Vec::new();
             for t in &access.tables {

@@ -160,6 +160,16 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
             let actor = super::actor(d, &actor).await?;
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+            if let Ok(spec) = zhongshu_ingest::JobSpec::from_toml(&text) {
+                let resource = zhongshu_catalog::ResourceId::new(spec.resource.clone());
+                super::permit(
+                    d,
+                    &actor.0,
+                    &resource,
+                    zhongshu_policies::Action::ManageJobs,
+                )
+                .await?;
+            }
             let job = create_job(store, &actor, &text).await?;
             println!(
                 "job {} → {}.{} saved; run it with `zhongshu ingest run {}`",
@@ -257,20 +267,17 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
                 println!("job {job} has {nothing} nothing");
                 return Ok(());
             }
-            let ctx = d.lake.internal_session(&[("q", path.as_str())]).await?;
+            let ctx = d
+                .lake
+                .system_session(&format!("quarantine:{job}"), &[("q", path.as_str())])
+                .await?;
             let sql = format!(
                 "SELECT run, file, line, \"column\", rule, reason, raw FROM q WHERE job = '{}' \
                  AND run IN ({}) ORDER BY run, file, line LIMIT {limit}",
                 job.replace('\'', "''"),
                 succeeded.join(", ")
             );
-            let batches = ctx
-                .sql(&sql)
-                .await
-                .map_err(zhongshu_engine::EngineError::from)?
-                .collect()
-                .await
-                .map_err(zhongshu_engine::EngineError::from)?;
+            let batches = ctx.sql(&sql).await?;
             let mut rows: Vec<Vec<String>> = Vec::new();
             for b in &batches {
                 let cols: Vec<_> = (0..b.num_columns())

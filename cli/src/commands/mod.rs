@@ -27,3 +27,28 @@ pub async fn actor(d: &Deployment, name: &str) -> CliResult<Actor> {
     }
     Ok(Actor(name.to_owned()))
 }
+
+/// Decides a management action of `--as NAME` on `resource` with Cedar, as every door does (a
+/// resource it may not discover is missing). The host's `operator`, who holds the data
+/// directory itself, is no catalog principal and is not asked.
+pub async fn permit(
+    d: &Deployment,
+    name: &str,
+    resource: &zhongshu_catalog::ResourceId,
+    action: zhongshu_policies::Action,
+) -> CliResult {
+    if name == "operator" {
+        return Ok(());
+    }
+    let principal = d
+        .store
+        .get_principal(&PrincipalId::new(name))
+        .await?
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--as {name}: no such principal; see `zhongshu catalog principals`"
+            ))
+        })?;
+    zhongshu_engine::catalogue::require(&d.core()?, &principal, resource, action).await?;
+    Ok(())
+}

@@ -60,7 +60,7 @@ fn print(o: &Objection, json: bool) {
 /// Runs an objection command.
 pub async fn run(d: &Deployment, actor: &str, command: ObjectionCommand) -> CliResult {
     let who = principal(d, actor).await?;
-    let store = d.store.as_ref();
+    let core = d.core()?;
     match command {
         ObjectionCommand::File {
             resource,
@@ -88,7 +88,7 @@ pub async fn run(d: &Deployment, actor: &str, command: ObjectionCommand) -> CliR
                 proposed_value: value,
                 evidence,
             };
-            let o = zhongshu_quality::objection::file(store, &d.lake, &who, &filed).await?;
+            let o = zhongshu_quality::objection::file(&core, &who, &filed).await?;
             print(&o, json);
             if !json {
                 println!("sent to the inbox of {}", o.owner);
@@ -100,12 +100,8 @@ pub async fn run(d: &Deployment, actor: &str, command: ObjectionCommand) -> CliR
                 .transpose()
                 .map_err(CliError::Usage)?;
             let now = chrono::Utc::now();
-            let list: Vec<Objection> = store
-                .list_objections(None, status)
-                .await?
-                .into_iter()
-                .filter(|o| zhongshu_quality::objection::visible(&who, o))
-                .collect();
+            let list: Vec<Objection> =
+                zhongshu_quality::objection::list(&core, &who, status).await?;
             if json {
                 output::json(&list);
             } else {
@@ -136,12 +132,11 @@ pub async fn run(d: &Deployment, actor: &str, command: ObjectionCommand) -> CliR
             }
         }
         ObjectionCommand::Accept { id, note, json } => {
-            let o = zhongshu_quality::objection::accept(store, &d.lake, &who, id, note.as_deref())
-                .await?;
+            let o = zhongshu_quality::objection::accept(&core, &who, id, note.as_deref()).await?;
             print(&o, json);
         }
         ObjectionCommand::Reject { id, reason, json } => {
-            let o = zhongshu_quality::objection::reject(store, &who, id, &reason).await?;
+            let o = zhongshu_quality::objection::reject(&core, &who, id, &reason).await?;
             print(&o, json);
         }
     }

@@ -68,6 +68,38 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
                 .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
             let rules = RuleSpec::parse_toml(&text)
                 .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+            // A rule on a resource is its department's to declare; a rule on a data element
+            // applies wherever it is bound, so it is the element's source department's.
+            for rule in &rules {
+                let resource = match (&rule.resource, &rule.element) {
+                    (Some(resource), _) => Some(ResourceId::new(resource.as_str())),
+                    (None, Some(element)) => store
+                        .element_bindings(element)
+                        .await?
+                        .source
+                        .map(|s| s.resource),
+                    (None, None) => None,
+                };
+                match resource {
+                    Some(resource) => {
+                        super::permit(
+                            d,
+                            &actor.0,
+                            &resource,
+                            zhongshu_policies::Action::ManageRules,
+                        )
+                        .await?
+                    }
+                    None if actor.0 != "operator" => {
+                        return Err(CliError::Failed(format!(
+                            "rule {}: its data element has no source department to decide who \
+                             declares its rules; the operator declares it",
+                            rule.id
+                        )));
+                    }
+                    None => {}
+                }
+            }
             zhongshu_quality::add_rules(store, &actor, &rules).await?;
             println!(
                 "{} rule(s) saved; evaluate them with `zhongshu quality check`",
@@ -216,7 +248,7 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
                 .get_resource(&ResourceId::new(resource.clone()))
                 .await?
                 .ok_or_else(|| CliError::Failed(format!("no resource {resource}")))?;
-            let profile = zhongshu_quality::profile::profile(&d.lake, &detail).await?;
+            let profile = zhongshu_quality::profile::profile(&d.lake, &detail, &actor).await?;
             if json {
                 output::json(&profile);
             } else {

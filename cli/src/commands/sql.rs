@@ -40,6 +40,7 @@ pub async fn run(
             ClientInfo {
                 address: "cli".into(),
                 protocol: "cli",
+                download: format == "csv",
             },
         )
         .await?;

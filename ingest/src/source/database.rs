@@ -6,8 +6,8 @@
 //! run. Rows travel as `row_to_json` text and are typed by the target like any other source.
 
 use super::{PlanContext, Source, SourceColumn, WatermarkRange, watermark_input};
+use crate::error::{InputError, RunError};
 use crate::lander::Lander;
-use crate::run::RunError;
 use crate::spec::expand_env;
 use futures::TryStreamExt;
 use sqlx::{Column, Connection, Executor, PgConnection, Row, SqlSafeStr, Statement, TypeInfo};
@@ -21,7 +21,7 @@ pub struct PostgresSource {
 }
 
 fn db_error(what: &str, e: sqlx::Error) -> RunError {
-    RunError::Input(format!("source database: {what}: {e}"))
+    InputError::new("source database", format!("{what}: {e}")).into()
 }
 
 fn quote_ident(name: &str) -> String {
@@ -46,7 +46,8 @@ impl PostgresSource {
     }
 
     async fn connect(&self) -> Result<PgConnection, RunError> {
-        let url = expand_env(&self.url).map_err(RunError::Input)?;
+        let url = expand_env(&self.url)
+            .map_err(|e| RunError::from(InputError::new("source database url", e)))?;
         PgConnection::connect(&url)
             .await
             .map_err(|e| db_error("connect", e))
@@ -131,8 +132,9 @@ impl Source for PostgresSource {
         let mut sql = format!("SELECT row_to_json(q)::text AS row FROM ({select}) q");
         let mut bounds = Vec::new();
         if let Some(column) = &self.watermark {
-            let range: WatermarkRange = serde_json::from_str(&input.checksum)
-                .map_err(|e| RunError::Input(format!("run input has no watermark range: {e}")))?;
+            let range: WatermarkRange = serde_json::from_str(&input.checksum).map_err(|e| {
+                RunError::Internal(format!("run input has no watermark range: {e}"))
+            })?;
             // The comparison is typed like the column itself.
             let typed = conn
                 .prepare(

@@ -2,8 +2,8 @@
 //! once; the version is the input's checksum, so a version lands once.
 
 use super::{PlanContext, Source, SourceColumn};
+use crate::error::RunError;
 use crate::lander::Lander;
-use crate::run::RunError;
 use futures::StreamExt;
 use std::collections::HashMap;
 use zhongshu_catalog::RunInput;

@@ -2,9 +2,9 @@
 //! size and SHA-256 in the job's ledger.
 
 use super::{PlanContext, Source, SourceColumn};
+use crate::error::{InputError, RunError};
 use crate::files::{DecodingReader, Encoding, FileFormat};
 use crate::lander::{BATCH_ROWS, Lander};
-use crate::run::RunError;
 use arrow::record_batch::RecordBatchReader;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -23,15 +23,13 @@ pub struct FileSource {
 
 /// Size and SHA-256 (hex) of a file.
 pub fn sha256_file(path: &Path) -> Result<(u64, String), RunError> {
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| RunError::Input(format!("{}: {e}", path.display())))?;
+    let unreadable = |e: std::io::Error| RunError::from(InputError::new(path.display(), e));
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
     loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| RunError::Input(format!("{}: {e}", path.display())))?;
+        let n = file.read(&mut buf).map_err(unreadable)?;
         if n == 0 {
             break;
         }
@@ -52,7 +50,7 @@ fn file_input(path: &Path, size: u64, checksum: String) -> RunInput {
 }
 
 fn open(name: &str) -> Result<std::fs::File, RunError> {
-    std::fs::File::open(name).map_err(|e| RunError::Input(format!("{name}: {e}")))
+    std::fs::File::open(name).map_err(|e| InputError::new(name, e).into())
 }
 
 impl FileSource {
@@ -62,7 +60,8 @@ impl FileSource {
             self.encoding,
             name,
         )
-        .map_err(|e| RunError::Input(format!("{name}: {e}")))
+        // The decoder's errors carry where and why.
+        .map_err(|e| InputError::from_io(&e, name).into())
     }
 
     fn csv_reader(&self, name: &str) -> Result<csv::Reader<impl Read + use<>>, RunError> {
@@ -83,12 +82,20 @@ impl FileSource {
     ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader, RunError> {
         parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(open(name)?)
             .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-            .map_err(|e| RunError::Input(format!("{name}: not a readable Parquet file: {e}")))
+            .map_err(|e| {
+                InputError::new(name, format!("not a readable Parquet file: {e}"))
+                    .rule("parquet")
+                    .into()
+            })
     }
 
     fn sheet(&self, name: &str) -> Result<calamine::Range<calamine::Data>, RunError> {
         use calamine::Reader;
-        let bad = |e: String| RunError::Input(format!("{name}: not a readable XLSX workbook: {e}"));
+        let bad = |e: String| {
+            RunError::from(
+                InputError::new(name, format!("not a readable XLSX workbook: {e}")).rule("xlsx"),
+            )
+        };
         let mut book: calamine::Xlsx<_> =
             calamine::open_workbook(name).map_err(|e: calamine::XlsxError| bad(e.to_string()))?;
         let sheet = match &self.sheet {
@@ -107,7 +114,7 @@ impl FileSource {
         let mut reader = self.csv_reader(name)?;
         let header: Vec<String> = reader
             .headers()
-            .map_err(|e| RunError::Input(format!("{name}:1: {e} (rule: csv)")))?
+            .map_err(|e| header_error(name, e))?
             .iter()
             .map(str::to_owned)
             .collect();
@@ -138,9 +145,7 @@ impl FileSource {
                     lander.record(line, |i| record.get(i), raw).await?;
                 }
                 // An undecodable file is wrong as a whole: fail the run, naming the line.
-                Err(e) if e.is_io_error() => {
-                    return Err(RunError::Input(e.to_string().replace("I/O error: ", "")));
-                }
+                Err(e) if e.is_io_error() => return Err(csv_io_error(name, e)),
                 Err(e) => {
                     rows += 1;
                     lander.reject(line, "", "csv", e.to_string());
@@ -157,7 +162,7 @@ impl FileSource {
             .lines()
             .enumerate()
         {
-            let text = text.map_err(|e| RunError::Input(e.to_string()))?;
+            let text = text.map_err(|e| RunError::from(InputError::from_io(&e, name)))?;
             if text.trim().is_empty() {
                 continue;
             }
@@ -212,7 +217,7 @@ impl FileSource {
         drop(rx);
         let parsed = parser
             .await
-            .map_err(|e| RunError::Input(format!("{name}: JSON reader: {e}")))?;
+            .map_err(|e| RunError::Internal(format!("{name}: the JSON reader task failed: {e}")))?;
         landed?;
         parsed?;
         Ok(rows)
@@ -241,7 +246,9 @@ impl FileSource {
         let first_row = range.start().map_or(0, |(r, _)| r as u64);
         let mut rows_iter = range.rows();
         let Some(header) = rows_iter.next() else {
-            return Err(RunError::Input(format!("{name}: the sheet is empty")));
+            return Err(InputError::new(name, "the sheet is empty")
+                .rule("xlsx")
+                .into());
         };
         let header: Vec<String> = header
             .iter()
@@ -278,6 +285,25 @@ impl FileSource {
                 .await?;
         }
         Ok(rows)
+    }
+}
+
+/// A CSV header that cannot be read: the decoder's own message for an undecodable file (it
+/// names file, line and encoding), the parser's otherwise.
+fn header_error(name: &str, e: csv::Error) -> RunError {
+    if e.is_io_error() {
+        csv_io_error(name, e)
+    } else {
+        InputError::new(name, e).at_line(1).rule("csv").into()
+    }
+}
+
+/// A CSV reader's I/O error: the input error the decoder put in it (naming line and encoding),
+/// or the error itself.
+fn csv_io_error(name: &str, e: csv::Error) -> RunError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => InputError::from_io(&io, name).into(),
+        other => InputError::new(name, format!("{other:?}")).into(),
     }
 }
 
@@ -354,11 +380,15 @@ fn parse_json_array(
     let mut de = serde_json::Deserializer::from_reader(counter);
     de.deserialize_seq(Elements { lines: &lines, tx })
         .map_err(|e| {
-            RunError::Input(format!(
-                "{file}:{}:{}: {e} (rule: json)",
-                e.line(),
-                e.column()
-            ))
+            if e.is_io() {
+                // An undecodable file: the decoder's error names line and encoding.
+                return InputError::from_io(&std::io::Error::from(e), file).into();
+            }
+            let at = format!("column {}: {e}", e.column());
+            InputError::new(file, at)
+                .at_line(e.line() as u64)
+                .rule("json")
+                .into()
         })
 }
 
@@ -374,13 +404,15 @@ impl Source for FileSource {
             let mut out = Vec::new();
             for path in explicit {
                 let path = std::fs::canonicalize(path)
-                    .map_err(|e| RunError::Input(format!("{}: {e}", path.display())))?;
+                    .map_err(|e| RunError::from(InputError::new(path.display(), e)))?;
                 let (size, checksum) = sha256_file(&path)?;
                 if landed.contains(&(path.display().to_string().as_str(), checksum.as_str())) {
-                    return Err(RunError::Input(format!(
-                        "{}: this exact file has already landed",
-                        path.display()
-                    )));
+                    return Err(InputError::new(
+                        path.display(),
+                        "this exact file has already landed",
+                    )
+                    .rule("ledger")
+                    .into());
                 }
                 out.push(file_input(&path, size, checksum));
             }
@@ -389,7 +421,7 @@ impl Source for FileSource {
         let pattern = self.dir.join(&self.glob);
         let pattern = pattern.to_string_lossy();
         let mut paths: Vec<PathBuf> = glob::glob(&pattern)
-            .map_err(|e| RunError::Input(format!("glob `{pattern}`: {e}")))?
+            .map_err(|e| RunError::from(InputError::new(format!("glob `{pattern}`"), e)))?
             .filter_map(Result::ok)
             .filter(|p| p.is_file())
             .collect();
@@ -408,10 +440,12 @@ impl Source for FileSource {
         for input in inputs {
             let (_, checksum) = sha256_file(Path::new(&input.name))?;
             if checksum != input.checksum {
-                return Err(RunError::Input(format!(
-                    "{}: changed since the interrupted run read it; restore the file",
-                    input.name
-                )));
+                return Err(InputError::new(
+                    &input.name,
+                    "changed since the interrupted run read it; restore the file",
+                )
+                .rule("ledger")
+                .into());
             }
         }
         Ok(())
@@ -423,7 +457,7 @@ impl Source for FileSource {
             FileFormat::Csv | FileFormat::Tsv => self
                 .csv_reader(name)?
                 .headers()
-                .map_err(|e| RunError::Input(format!("{name}:1: {e} (rule: csv)")))?
+                .map_err(|e| header_error(name, e))?
                 .iter()
                 .map(SourceColumn::text)
                 .collect(),
@@ -434,7 +468,7 @@ impl Source for FileSource {
                     first.clear();
                     if reader
                         .read_line(&mut first)
-                        .map_err(|e| RunError::Input(e.to_string()))?
+                        .map_err(|e| RunError::from(InputError::from_io(&e, name)))?
                         == 0
                     {
                         break;

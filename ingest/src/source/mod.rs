@@ -11,8 +11,8 @@ mod delta;
 mod files;
 mod http;
 
+use crate::error::RunError;
 use crate::lander::Lander;
-use crate::run::RunError;
 use crate::spec::{JobSpec, SourceSpec};
 use arrow::datatypes::DataType;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,153 @@
+//! What a principal sees of quality, for every door that shows it (the HTTP API, the console).
+//!
+//! Quality facts are facts about a resource, so they are shown on the resource's terms: a
+//! principal sees the results, scores, incidents and report of a resource it may `discover`
+//! and `report` on, and nothing of any other — not a count, not a score — so a resource it
+//! may not discover leaves no trace. Failing examples are values of rows (masked by grade), so
+//! they are kept only for a principal that may also `read` the resource. Objections in a
+//! report are those it may `read_objection`. Profiles need `profile`.
+
+use crate::evaluate::QualityError;
+use crate::objection::readable;
+use crate::profile::Profile;
+use crate::report::Report;
+use crate::score::{ResourceScore, score_resource};
+use zhongshu_catalog::{
+    CatalogError, Principal, QualityIncident, QualityResult, ResourceDetail, ResourceId,
+};
+use zhongshu_engine::Core;
+use zhongshu_policies::{Action, Decisions};
+
+fn missing(id: &ResourceId) -> QualityError {
+    QualityError::Catalog(CatalogError::NotFound {
+        kind: "resource",
+        id: id.to_string(),
+    })
+}
+
+fn reportable(decisions: &Decisions, id: &ResourceId) -> bool {
+    decisions.allows_all(id, &[Action::Discover, Action::Report])
+}
+
+/// `only` when the principal may report on it (missing otherwise).
+fn checked<'a>(
+    decisions: &Decisions,
+    only: Option<&'a ResourceId>,
+) -> Result<Option<&'a ResourceId>, QualityError> {
+    match only {
+        Some(id) if !reportable(decisions, id) => Err(missing(id)),
+        other => Ok(other),
+    }
+}
+
+/// Drops the failing examples of results on resources the principal may not read.
+fn without_unreadable_examples(decisions: &Decisions, results: &mut [QualityResult]) {
+    for r in results {
+        if !decisions.allows(&r.resource, Action::Read) {
+            r.examples.clear();
+        }
+    }
+}
+
+/// The latest results of every rule (or the whole history) on the resources the principal
+/// may report on, or on `only`.
+pub async fn results(
+    core: &Core,
+    principal: &Principal,
+    only: Option<&ResourceId>,
+    latest_only: bool,
+) -> Result<Vec<QualityResult>, QualityError> {
+    let decisions = core.query().decisions(principal, None).await?;
+    let only = checked(&decisions, only)?;
+    let mut results: Vec<QualityResult> = core
+        .store()
+        .quality_results(only, latest_only)
+        .await?
+        .into_iter()
+        .filter(|r| reportable(&decisions, &r.resource))
+        .collect();
+    without_unreadable_examples(&decisions, &mut results);
+    Ok(results)
+}
+
+/// Scores of the resources the principal may report on, or of `only`.
+pub async fn scores(
+    core: &Core,
+    principal: &Principal,
+    only: Option<&ResourceId>,
+) -> Result<Vec<ResourceScore>, QualityError> {
+    let latest = results(core, principal, only, true).await?;
+    let mut ids: Vec<&ResourceId> = latest.iter().map(|r| &r.resource).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids
+        .into_iter()
+        .filter_map(|id| score_resource(id, &latest))
+        .collect())
+}
+
+/// Incidents (open only, or all) on the resources the principal may report on, or on `only`.
+pub async fn incidents(
+    core: &Core,
+    principal: &Principal,
+    only: Option<&ResourceId>,
+    open_only: bool,
+) -> Result<Vec<QualityIncident>, QualityError> {
+    let decisions = core.query().decisions(principal, None).await?;
+    let only = checked(&decisions, only)?;
+    Ok(core
+        .store()
+        .list_incidents(only, open_only)
+        .await?
+        .into_iter()
+        .filter(|i| reportable(&decisions, &i.resource))
+        .collect())
+}
+
+/// The quality report of `id` as the principal may see it.
+pub async fn report(
+    core: &Core,
+    principal: &Principal,
+    id: &ResourceId,
+) -> Result<Report, QualityError> {
+    let mut decisions = core.query().decisions(principal, None).await?;
+    checked(&decisions, Some(id))?;
+    let mut report = crate::report::gather(core.store().as_ref(), id).await?;
+    without_unreadable_examples(&decisions, &mut report.results);
+    report.objections = readable(&mut decisions, std::mem::take(&mut report.objections))?;
+    Ok(report)
+}
+
+/// The resource `id` if the principal may discover it (missing otherwise).
+pub async fn discoverable(
+    core: &Core,
+    decisions: &Decisions,
+    id: &ResourceId,
+) -> Result<ResourceDetail, QualityError> {
+    if !decisions.allows(id, Action::Discover) {
+        return Err(missing(id));
+    }
+    core.query()
+        .resources()
+        .await?
+        .iter()
+        .find(|r| &r.resource.id == id)
+        .cloned()
+        .ok_or_else(|| missing(id))
+}
+
+/// The profile of `id`'s main table, for a principal that may discover and profile it.
+pub async fn profile(
+    core: &Core,
+    principal: &Principal,
+    id: &ResourceId,
+) -> Result<Profile, QualityError> {
+    let decisions = core.query().decisions(principal, None).await?;
+    let detail = discoverable(core, &decisions, id).await?;
+    if !decisions.allows(id, Action::Profile) {
+        return Err(QualityError::Refused(format!(
+            "profiling {id} is for its department, administrators and CDOs"
+        )));
+    }
+    crate::profile::profile(core.lake(), &detail, principal.id.as_str()).await
+}
