@@ -345,6 +345,7 @@ async fn plain_session(lake: &Lake, parquet: Option<&Path>) -> Result<SessionCon
     Ok(ctx)
 }
 
+#[allow(clippy::too_many_arguments)] // one argument per option of `tpch-bench run`
 async fn run(
     data_dir: &Path,
     queries: &Path,

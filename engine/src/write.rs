@@ -57,13 +57,24 @@ pub struct Committed {
 }
 
 impl Committed {
-    fn skipped(version: u64) -> Self {
+    /// The result of a commit at `version`: what it wrote, or nothing when the table already
+    /// held it.
+    fn of(already: bool, version: u64, rows: u64, inserted: usize, updated: usize) -> Self {
+        if already {
+            return Committed {
+                version,
+                rows: 0,
+                inserted: 0,
+                updated: 0,
+                made: false,
+            };
+        }
         Committed {
             version,
-            rows: 0,
-            inserted: 0,
-            updated: 0,
-            made: false,
+            rows,
+            inserted,
+            updated,
+            made: true,
         }
     }
 }
@@ -248,18 +259,8 @@ impl<'a> TableWrite<'a> {
             .lake
             .merge_once(&self.path, &self.name, schema, data, keys, app, version)
             .await?;
-        let committed = if before {
-            Committed::skipped(at)
-        } else {
-            Committed {
-                version: at,
-                rows: (inserted + updated) as u64,
-                inserted,
-                updated,
-                made: true,
-            }
-        };
-        Ok(self.done("merge", committed))
+        let rows = (inserted + updated) as u64;
+        Ok(self.done("merge", Committed::of(before, at, rows, inserted, updated)))
     }
 
     /// Lands `data` as the full current state with history (SCD type 2) at `at`; see
@@ -281,17 +282,7 @@ impl<'a> TableWrite<'a> {
             .lake
             .history_once(&self.path, &self.name, schema, data, keys, app, version, at)
             .await?;
-        let committed = if before {
-            Committed::skipped(to)
-        } else {
-            Committed {
-                version: to,
-                rows: opened as u64,
-                inserted: opened,
-                updated: closed,
-                made: true,
-            }
-        };
+        let committed = Committed::of(before, to, opened as u64, opened, closed);
         Ok(self.done("history", committed))
     }
 
@@ -313,17 +304,7 @@ impl<'a> TableWrite<'a> {
             .lake
             .correct_value(&self.path, key, column, value, current_only, app, version)
             .await?;
-        let committed = if before {
-            Committed::skipped(at)
-        } else {
-            Committed {
-                version: at,
-                rows: changed as u64,
-                inserted: 0,
-                updated: changed,
-                made: true,
-            }
-        };
+        let committed = Committed::of(before, at, changed as u64, 0, changed);
         Ok(self.done("correct", committed))
     }
 

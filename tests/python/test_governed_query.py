@@ -1,5 +1,5 @@
-"""The governed query path through real clients: the golden file run over psycopg as six
-principals, psql's catalog commands, a database browser's catalog walk (pgjdbc's
+"""The governed query path through real clients (the golden file itself is run by the
+sqllogictest crate, tests/tests/golden.rs): psql's catalog commands, a database browser's catalog walk (pgjdbc's
 DatabaseMetaData, and DBeaver's own navigator statements), the HTTP door in four formats, the
 audit log, and many concurrent clients."""
 
@@ -18,7 +18,6 @@ import requests
 
 from conftest import run
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "governed.slt"
 JDBC_CLIENT = Path(__file__).resolve().parent.parent / "jdbc" / "JdbcCatalog.java"
 PGJDBC = "/usr/share/java/postgresql.jar"
 
@@ -35,108 +34,6 @@ def connect(server, credentials, user, purpose=None):
     if purpose:
         conn.execute(f"SET zhongshu.purpose = '{purpose}'")
     return conn
-
-
-def parse_golden(text):
-    blocks = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if not line.startswith("query "):
-            i += 1
-            continue
-        head = line.split()
-        principal = head[1]
-        purpose = None
-        for opt in head[2:]:
-            if opt.startswith("purpose="):
-                purpose = opt[len("purpose="):]
-        i += 1
-        sql = []
-        while lines[i] != "----":
-            sql.append(lines[i])
-            i += 1
-        i += 1
-        expect = []
-        while i < len(lines) and lines[i].strip() and not lines[i].startswith("#"):
-            expect.append(lines[i])
-            i += 1
-        blocks.append((principal, purpose, "\n".join(sql), expect, line))
-    return blocks
-
-
-def cell(value):
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def test_golden_queries_as_every_principal(server, credentials):
-    blocks = parse_golden(GOLDEN.read_text())
-    assert len(blocks) > 40
-    captured = {}
-    connections = {}
-    failures = []
-    for principal, purpose, sql, expect, label in blocks:
-        key = (principal, purpose)
-        if key not in connections:
-            connections[key] = connect(server, credentials, principal, purpose)
-        conn = connections[key]
-        try:
-            rows = [" | ".join(cell(v) for v in r) for r in conn.execute(sql).fetchall()]
-            error = None
-        except psycopg.Error as e:
-            rows, error = None, e
-        problem = check(expect, rows, error, captured)
-        if problem:
-            failures.append(f"{label}\n{sql}\n  -> {problem}")
-    for conn in connections.values():
-        conn.close()
-    assert not failures, "\n\n".join(failures)
-
-
-def check(expect, rows, error, captured):
-    if expect and expect[0].startswith("error "):
-        _, code, text = expect[0].split(" ", 2)
-        if error is None:
-            return f"expected error {code} ({text}) but got {rows}"
-        if error.sqlstate != code or text not in str(error):
-            return f"expected error {code} containing {text!r}, got {error.sqlstate}: {error}"
-        return None
-    if error is not None:
-        return f"unexpected error {error.sqlstate}: {error}"
-    exact = []
-    for e in expect:
-        word, _, rest = e.partition(" ")
-        if word == "rows":
-            if len(rows) != int(rest):
-                return f"expected {rest} rows, got {len(rows)}"
-        elif word == "each":
-            if not rows:
-                return "expected rows, got none"
-            bad = [r for r in rows if not re.search(rest, r)]
-            if bad:
-                return f"rows not matching {rest!r}: {bad[:3]}"
-        elif word == "capture":
-            assert len(rows) == 1, rows
-            captured[rest] = rows[0]
-        elif word == "equals":
-            if rows != [captured[rest]]:
-                return f"expected {captured[rest]!r} ({rest}), got {rows}"
-        elif word == "contains":
-            if rest not in "\n".join(rows):
-                return f"output lacks {rest!r}"
-        elif word == "lacks":
-            if rest in "\n".join(rows):
-                return f"output has {rest!r}"
-        else:
-            exact.append(e)
-    if exact and rows != exact:
-        return f"expected {exact}, got {rows}"
-    return None
 
 
 def psql(server, credentials, user, command):

@@ -11,8 +11,6 @@
 """
 
 import json
-import os
-import subprocess
 
 import polars as pl
 import psycopg
@@ -20,15 +18,11 @@ import pytest
 import requests
 from deltalake import DeltaTable
 
-from conftest import serving, zhongshu_bin
+from conftest import run as zs
+from conftest import serving
 
 PERSONS = "440310-GA-0001"
 ENROLMENTS = "440310-RS-0001"
-
-
-def zs(*args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHONGSHU__")}
-    return subprocess.run([zhongshu_bin(), *args], capture_output=True, text=True, env=env, timeout=300)
 
 
 def ok(*args):

@@ -92,6 +92,19 @@ fn history(data: &str) -> Vec<serde_json::Value> {
     .clone()
 }
 
+/// The job's quarantined rows, as `zhongshu ingest quarantine JOB --json` lists them.
+fn quarantine(data: &str, job: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(zhongshu(&[
+        "ingest",
+        "quarantine",
+        job,
+        "--json",
+        "--data-dir",
+        data,
+    ])))
+    .unwrap()
+}
+
 fn table(data: &str) -> (i64, i64) {
     let r: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
         "catalog",
@@ -139,15 +152,7 @@ fn conservation_quarantine_and_exactly_once() {
     );
 
     // Each rejected row keeps its file, line, column, rule and original text.
-    let q: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
-        "ingest",
-        "quarantine",
-        "rsj-monthly",
-        "--json",
-        "--data-dir",
-        &data,
-    ])))
-    .unwrap();
+    let q = quarantine(&data, "rsj-monthly");
     let q = q.as_array().unwrap();
     assert_eq!(q.len(), 4);
     let find = |line: &str| {
@@ -284,15 +289,7 @@ fn crashes_at_any_point_land_exactly_once() {
             rows, expected,
             "{mode} {point}: exactly one good row landed"
         );
-        let q: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
-            "ingest",
-            "quarantine",
-            "rsj-monthly",
-            "--json",
-            "--data-dir",
-            &data,
-        ])))
-        .unwrap();
+        let q = quarantine(&data, "rsj-monthly");
         assert_eq!(
             q.as_array().unwrap().len(),
             1,
@@ -489,15 +486,7 @@ fn declared_checks_quarantine_by_rule() {
         out.contains("3 rows read = 1 written + 2 quarantined"),
         "{out}"
     );
-    let q: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
-        "ingest",
-        "quarantine",
-        "rsj-monthly",
-        "--json",
-        "--data-dir",
-        &data,
-    ])))
-    .unwrap();
+    let q = quarantine(&data, "rsj-monthly");
     let rules: Vec<&str> = q
         .as_array()
         .unwrap()
@@ -613,15 +602,7 @@ fn merge_upserts_on_keys_and_quarantines_repeated_keys() {
         "{out}"
     );
     assert_eq!(table(&data), (v0 + 1, rows0 + 2));
-    let q: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
-        "ingest",
-        "quarantine",
-        "rsj-monthly",
-        "--json",
-        "--data-dir",
-        &data,
-    ])))
-    .unwrap();
+    let q = quarantine(&data, "rsj-monthly");
     assert_eq!(q[0]["rule"], "duplicate_key", "{q}");
     assert_eq!(q[0]["line"], "3");
 
@@ -702,15 +683,7 @@ fn detect_follows_byte_order_marks_and_undecodable_files_fail_the_run() {
         "{out}"
     );
     assert_eq!(table(&data), (v0 + 1, rows0 + 2));
-    let q: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
-        "ingest",
-        "quarantine",
-        "rsj-monthly",
-        "--json",
-        "--data-dir",
-        &data,
-    ])))
-    .unwrap();
+    let q = quarantine(&data, "rsj-monthly");
     let raws: Vec<&str> = q
         .as_array()
         .unwrap()
