@@ -479,6 +479,11 @@ impl Lake {
         ))
     }
 
+    /// The latest version of the table at `path` (`None` before its first commit).
+    pub(crate) async fn current_version(&self, path: &str) -> Result<Option<u64>> {
+        Ok(self.table_handle(path).await?.version())
+    }
+
     /// Whether the table at `path` holds the `version`-th commit of `app_id`.
     pub async fn holds_transaction(&self, path: &str, app_id: &str, version: i64) -> Result<bool> {
         let table = self.table_handle(path).await?;

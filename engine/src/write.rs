@@ -57,8 +57,9 @@ pub struct Committed {
 }
 
 impl Committed {
-    /// The result of a commit at `version`: what it wrote, or nothing when the table already
-    /// held it.
+    /// The result of a write that left the table at `version`: what it wrote, or nothing when
+    /// the version did not move (the table already held the commit, or there was nothing to
+    /// change).
     fn of(already: bool, version: u64, rows: u64, inserted: usize, updated: usize) -> Self {
         if already {
             return Committed {
@@ -251,16 +252,14 @@ impl<'a> TableWrite<'a> {
         let (app, version) = self.transaction("merge")?;
         let data = data.into();
         let schema = self.schema_of(&data)?;
-        let before = self
-            .lake
-            .holds_transaction(&self.path, app, version)
-            .await?;
+        let before = self.lake.current_version(&self.path).await?;
         let (at, inserted, updated) = self
             .lake
             .merge_once(&self.path, &self.name, schema, data, keys, app, version)
             .await?;
         let rows = (inserted + updated) as u64;
-        Ok(self.done("merge", Committed::of(before, at, rows, inserted, updated)))
+        let committed = Committed::of(before == Some(at), at, rows, inserted, updated);
+        Ok(self.done("merge", committed))
     }
 
     /// Lands `data` as the full current state with history (SCD type 2) at `at`; see
@@ -274,15 +273,12 @@ impl<'a> TableWrite<'a> {
         let (app, version) = self.transaction("history")?;
         let data = data.into();
         let schema = self.schema_of(&data)?;
-        let before = self
-            .lake
-            .holds_transaction(&self.path, app, version)
-            .await?;
+        let before = self.lake.current_version(&self.path).await?;
         let (to, opened, closed) = self
             .lake
             .history_once(&self.path, &self.name, schema, data, keys, app, version, at)
             .await?;
-        let committed = Committed::of(before, to, opened as u64, opened, closed);
+        let committed = Committed::of(before == Some(to), to, opened as u64, opened, closed);
         Ok(self.done("history", committed))
     }
 
@@ -296,15 +292,13 @@ impl<'a> TableWrite<'a> {
         current_only: bool,
     ) -> Result<Committed> {
         let (app, version) = self.transaction("correction")?;
-        let before = self
-            .lake
-            .holds_transaction(&self.path, app, version)
-            .await?;
+        let before = self.lake.current_version(&self.path).await?;
         let (at, changed) = self
             .lake
             .correct_value(&self.path, key, column, value, current_only, app, version)
             .await?;
-        let committed = Committed::of(before, at, changed as u64, 0, changed);
+        // A correction that matched no row commits nothing (delta-rs skips an empty update).
+        let committed = Committed::of(before == Some(at), at, changed as u64, 0, changed);
         Ok(self.done("correct", committed))
     }
 

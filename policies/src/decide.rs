@@ -35,13 +35,18 @@ pub fn decide(
     let principal = subject.principal;
     let scope = authorizer.scope(principal, orgs, &resource_facts(resources))?;
     let mut access = SessionAccess {
-        audit_log: authorizer.is_allowed(
-            &scope,
-            principal,
-            Action::Read,
-            AUDIT_LOG_RESOURCE,
-            &RequestContext::default(),
-        )?,
+        audit_log: {
+            let allowed = |action| {
+                authorizer.is_allowed(
+                    &scope,
+                    principal,
+                    action,
+                    AUDIT_LOG_RESOURCE,
+                    &RequestContext::default(),
+                )
+            };
+            allowed(Action::Read)? && (!subject.download || allowed(Action::Download)?)
+        },
         ..SessionAccess::default()
     };
     for detail in resources {

@@ -187,13 +187,35 @@ pub fn readable(
     decisions.add_objections(&objections)?;
     Ok(objections
         .into_iter()
-        .filter(|o| decisions.allows_objection(o, Action::ReadObjection))
+        .filter(|o| shown(decisions, o))
+        .map(|o| without_unreadable_values(decisions, o))
         .collect())
+}
+
+/// Whether the principal of `decisions` may see `objection`: it may read the objection and
+/// discover its resource (an objection on a resource hidden from it does not exist for it).
+fn shown(decisions: &Decisions, objection: &Objection) -> bool {
+    decisions.allows_objection(objection, Action::ReadObjection)
+        && decisions.allows(&objection.filed.resource, Action::Discover)
+}
+
+/// The objection with the record's key and values hidden unless the principal may read the
+/// resource (a CDO supervising an inbox, a filer who has lost the grant).
+fn without_unreadable_values(decisions: &Decisions, mut objection: Objection) -> Objection {
+    if !decisions.allows(&objection.filed.resource, Action::Read) {
+        for value in objection.filed.record_key.values_mut() {
+            *value = "****".into();
+        }
+        objection.filed.current_value = objection.filed.current_value.map(|_| "****".into());
+        objection.filed.proposed_value = "****".into();
+    }
+    objection
 }
 
 /// One objection, if `principal` may read it (a hidden one is missing).
 pub async fn get(core: &Core, principal: &Principal, id: i64) -> Result<Objection, QualityError> {
-    Ok(decidable(core, principal, id).await?.0)
+    let (objection, decisions) = decidable(core, principal, id).await?;
+    Ok(without_unreadable_values(&decisions, objection))
 }
 
 /// The objection `id` with `principal`'s decisions over it; missing unless it may read it.
@@ -209,7 +231,7 @@ async fn decidable(
         .ok_or_else(|| no_objection(id))?;
     let mut decisions = core.query().decisions(principal, None).await?;
     decisions.add_objections(std::slice::from_ref(&objection))?;
-    if !decisions.allows_objection(&objection, Action::ReadObjection) {
+    if !shown(&decisions, &objection) {
         return Err(no_objection(id));
     }
     Ok((objection, decisions))
@@ -270,8 +292,13 @@ pub async fn accept(
         let session = lake
             .system_session(&format!("objection:{id}"), &[("t", path.as_str())])
             .await?;
+        let current = if current_only {
+            format!(" AND {} IS NULL", quote(zhongshu_engine::VALID_TO))
+        } else {
+            String::new()
+        };
         let sql = format!(
-            "SELECT COUNT(*) FROM t WHERE {}",
+            "SELECT COUNT(*) FROM t WHERE {}{current}",
             key_condition(&objection.filed.record_key)
         );
         if first_count(&session.sql(&sql).await?) == 0 {

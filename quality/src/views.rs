@@ -5,7 +5,8 @@
 //! and `report` on, and nothing of any other — not a count, not a score — so a resource it
 //! may not discover leaves no trace. Failing examples are values of rows (masked by grade), so
 //! they are kept only for a principal that may also `read` the resource. Objections in a
-//! report are those it may `read_objection`. Profiles need `profile`.
+//! report are those it may `read_objection`. Profiles, made of the rows' values, need `read`
+//! and `profile`.
 
 use crate::evaluate::QualityError;
 use crate::objection::readable;
@@ -144,7 +145,7 @@ pub async fn profile(
 ) -> Result<Profile, QualityError> {
     let decisions = core.query().decisions(principal, None).await?;
     let detail = discoverable(core, &decisions, id).await?;
-    if !decisions.allows(id, Action::Profile) {
+    if !decisions.allows_all(id, &[Action::Read, Action::Profile]) {
         return Err(QualityError::Refused(format!(
             "profiling {id} is for its department, administrators and CDOs"
         )));

@@ -94,6 +94,7 @@ impl From<QualityError> for ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid", message)
             }
             QualityError::Refused(message) => ApiError::forbidden(message),
+            QualityError::Engine(e) => e.into(),
             other => ApiError::internal(&other),
         }
     }
@@ -103,6 +104,10 @@ impl From<zhongshu_engine::EngineError> for ApiError {
     fn from(e: zhongshu_engine::EngineError) -> Self {
         match e {
             zhongshu_engine::EngineError::Catalog(e) => e.into(),
+            zhongshu_engine::EngineError::Refused(message) => ApiError::forbidden(message),
+            zhongshu_engine::EngineError::Limit(message) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit", message)
+            }
             other => ApiError::internal(&other),
         }
     }

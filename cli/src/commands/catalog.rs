@@ -456,8 +456,10 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
                 open_attr: open_attr.map(|a| parse::<OpenAttr>(&a)).transpose()?,
                 open_conditions: open_conditions.map(Some),
             };
+            // The sharing and open attributes decide who reads the data: the owner's data
+            // officers and the CDO set them (`publish`), not whoever may classify.
             let resource = ResourceId::new(resource);
-            super::permit(d, &actor.0, &resource, Action::Classify).await?;
+            super::permit(d, &actor.0, &resource, Action::Publish).await?;
             let r = store.set_attributes(&actor, &resource, &change).await?;
             println!(
                 "{} {}: {} / {}",

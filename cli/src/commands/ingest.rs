@@ -161,14 +161,13 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
             if let Ok(spec) = zhongshu_ingest::JobSpec::from_toml(&text) {
+                let manage = zhongshu_policies::Action::ManageJobs;
                 let resource = zhongshu_catalog::ResourceId::new(spec.resource.clone());
-                super::permit(
-                    d,
-                    &actor.0,
-                    &resource,
-                    zhongshu_policies::Action::ManageJobs,
-                )
-                .await?;
+                super::permit(d, &actor.0, &resource, manage).await?;
+                // Replacing a job is managing the resource it lands in now, too.
+                if let Some(existing) = store.get_job(&JobId::new(spec.id.clone())).await? {
+                    super::permit(d, &actor.0, &existing.resource, manage).await?;
+                }
             }
             let job = create_job(store, &actor, &text).await?;
             println!(

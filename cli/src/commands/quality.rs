@@ -244,8 +244,15 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
             actor,
             json,
         } => {
+            let id = ResourceId::new(resource.clone());
+            super::actor(d, &actor).await?;
+            super::permit(d, &actor, &id, zhongshu_policies::Action::Profile).await?;
+            super::permit(d, &actor, &id, zhongshu_policies::Action::Read).await?;
+            if accept {
+                super::permit(d, &actor, &id, zhongshu_policies::Action::ManageRules).await?;
+            }
             let detail = store
-                .get_resource(&ResourceId::new(resource.clone()))
+                .get_resource(&id)
                 .await?
                 .ok_or_else(|| CliError::Failed(format!("no resource {resource}")))?;
             let profile = zhongshu_quality::profile::profile(&d.lake, &detail, &actor).await?;
