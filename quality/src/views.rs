@@ -41,13 +41,41 @@ fn checked<'a>(
     }
 }
 
-/// Drops the failing examples of results on resources the principal may not read.
-fn without_unreadable_examples(decisions: &Decisions, results: &mut [QualityResult]) {
+/// Drops the failing examples of results on resources the principal may not read, and the
+/// source's values in 一数一源 consistency examples unless it may also read the element's
+/// source resource (a replica's reader is not the source's).
+async fn without_unreadable_examples(
+    core: &Core,
+    decisions: &Decisions,
+    results: &mut [QualityResult],
+) -> Result<(), QualityError> {
+    let mut sources: std::collections::HashMap<String, bool> = Default::default();
     for r in results {
         if !decisions.allows(&r.resource, Action::Read) {
             r.examples.clear();
+            continue;
+        }
+        let Some(element) = r.rule.strip_prefix("consistency:") else {
+            continue;
+        };
+        let readable = match sources.get(element) {
+            Some(known) => *known,
+            None => {
+                let source = core.store().element_bindings(element).await?.source;
+                let known = source.is_some_and(|s| decisions.allows(&s.resource, Action::Read));
+                sources.insert(element.to_owned(), known);
+                known
+            }
+        };
+        if !readable {
+            for example in &mut r.examples {
+                if let Some(object) = example.as_object_mut() {
+                    object.remove("source_value");
+                }
+            }
         }
     }
+    Ok(())
 }
 
 /// The latest results of every rule (or the whole history) on the resources the principal
@@ -67,7 +95,7 @@ pub async fn results(
         .into_iter()
         .filter(|r| reportable(&decisions, &r.resource))
         .collect();
-    without_unreadable_examples(&decisions, &mut results);
+    without_unreadable_examples(core, &decisions, &mut results).await?;
     Ok(results)
 }
 
@@ -114,7 +142,7 @@ pub async fn report(
     let mut decisions = core.query().decisions(principal, None).await?;
     checked(&decisions, Some(id))?;
     let mut report = crate::report::gather(core.store().as_ref(), id).await?;
-    without_unreadable_examples(&decisions, &mut report.results);
+    without_unreadable_examples(core, &decisions, &mut report.results).await?;
     report.objections = readable(&mut decisions, std::mem::take(&mut report.objections))?;
     Ok(report)
 }

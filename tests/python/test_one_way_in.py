@@ -260,3 +260,16 @@ def test_management_commands_are_decided_by_cedar(data):
     refused = zs("quality", "add", str(rules), "--as", "scjg_officer", "--data-dir", str(data))
     assert refused.returncode == 1 and "may not manage rules" in refused.stderr, refused.stderr
     ok("quality", "add", str(rules), "--as", "gaj_officer", "--data-dir", str(data))
+
+
+def test_consistency_examples_show_the_source_only_to_its_readers(data, creds):
+    with serving(data) as base:
+        officer = http(base, creds, "rsj_officer")
+        results = officer("GET", f"/quality/results?resource={ENROLMENTS}").json()["items"]
+        conflict = next(r for r in results if r["rule"] == "consistency:person_name")
+        assert conflict["rows_failed"] > 0 and conflict["examples"], conflict
+        # 人力资源局 reads its own replica, not 公安分局's register without the purpose grant.
+        assert all("value" in e and "source_value" not in e for e in conflict["examples"]), conflict
+        # The register's owner reads the register, but not the bureau's conditional replica.
+        hidden = http(base, creds, "gaj_officer")("GET", f"/quality/results?resource={ENROLMENTS}").json()["items"]
+        assert all(not r["examples"] for r in hidden), hidden
