@@ -162,9 +162,16 @@ mod tests {
         assert_eq!(scheduler.names(), ["counting", "counting"]);
         let running = scheduler.clone();
         let handle = tokio::spawn(async move { running.run(Duration::from_millis(5)).await });
-        while a.0.load(Ordering::SeqCst) < 3 || b.0.load(Ordering::SeqCst) < 3 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let asked = tokio::time::timeout(Duration::from_secs(10), async {
+            while a.0.load(Ordering::SeqCst) < 3 || b.0.load(Ordering::SeqCst) < 3 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
         handle.abort();
+        assert!(
+            asked.is_ok(),
+            "both kinds of work were asked three times within 10 s"
+        );
     }
 }
