@@ -206,13 +206,7 @@ impl<'a> TableWrite<'a> {
                     .lake
                     .write_once(&self.path, &self.name, schema, data, mode, app, *version)
                     .await?;
-                Committed {
-                    version: outcome.version,
-                    rows: outcome.rows,
-                    inserted: 0,
-                    updated: 0,
-                    made,
-                }
+                Committed::of(!made, outcome.version, outcome.rows, 0, 0)
             }
             None => {
                 let RunData::Batches(batches) = data else {
@@ -225,13 +219,7 @@ impl<'a> TableWrite<'a> {
                     .lake
                     .write_plain(&self.path, &self.name, batches, mode)
                     .await?;
-                Committed {
-                    version: outcome.version,
-                    rows: outcome.rows,
-                    inserted: 0,
-                    updated: 0,
-                    made: true,
-                }
+                Committed::of(false, outcome.version, outcome.rows, 0, 0)
             }
         };
         Ok(self.done(operation, committed))

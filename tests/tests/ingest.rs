@@ -105,6 +105,20 @@ fn quarantine(data: &str, job: &str) -> serde_json::Value {
     .unwrap()
 }
 
+/// Saves the set-up job again with `from` replaced by `to` in its specification.
+fn recreate_job(dir: &std::path::Path, data: &str, from: &str, to: &str) {
+    let job = dir.join("job.toml");
+    let spec = std::fs::read_to_string(&job).unwrap().replace(from, to);
+    std::fs::write(&job, spec).unwrap();
+    ok(zhongshu(&[
+        "ingest",
+        "create",
+        job.to_str().unwrap(),
+        "--data-dir",
+        data,
+    ]));
+}
+
 fn table(data: &str) -> (i64, i64) {
     let r: serde_json::Value = serde_json::from_str(&ok(zhongshu(&[
         "catalog",
@@ -573,18 +587,7 @@ fn merge_upserts_on_keys_and_quarantines_repeated_keys() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("d");
     let data = setup(&dir);
-    let job = dir.join("job.toml");
-    let spec = std::fs::read_to_string(&job)
-        .unwrap()
-        .replace("mode = \"append\"", "mode = \"merge\"");
-    std::fs::write(&job, spec).unwrap();
-    ok(zhongshu(&[
-        "ingest",
-        "create",
-        job.to_str().unwrap(),
-        "--data-dir",
-        &data,
-    ]));
+    recreate_job(&dir, &data, "mode = \"append\"", "mode = \"merge\"");
     let (v0, rows0) = table(&data);
 
     // One new key, delivered twice in the same file, plus a second new key.
@@ -637,18 +640,7 @@ fn detect_follows_byte_order_marks_and_undecodable_files_fail_the_run() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("d");
     let data = setup(&dir);
-    let job = dir.join("job.toml");
-    let spec = std::fs::read_to_string(&job)
-        .unwrap()
-        .replace("encoding = \"gbk\"", "encoding = \"detect\"");
-    std::fs::write(&job, spec).unwrap();
-    ok(zhongshu(&[
-        "ingest",
-        "create",
-        job.to_str().unwrap(),
-        "--data-dir",
-        &data,
-    ]));
+    recreate_job(&dir, &data, "encoding = \"gbk\"", "encoding = \"detect\"");
     let (v0, rows0) = table(&data);
 
     // Excel's "Unicode text" export is UTF-16LE with a byte-order mark; UTF-16BE has one too.
