@@ -130,6 +130,8 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     /// Records (or updates) the Delta table behind a resource. A record older than the stored
     /// one (a lower version, from a slower concurrent writer) does not replace it.
     async fn upsert_table(&self, actor: &Actor, table: &TableRecord) -> Result<()>;
+    /// Every recorded table, of every resource, by resource and name.
+    async fn list_tables(&self) -> Result<Vec<TableRecord>>;
 
     // --- discovery suggestions -----------------------------------------------------------
     /// Stores suggestions, replacing pending ones for the same columns.

@@ -35,6 +35,23 @@ pub enum EngineError {
     /// A query went over a limit (concurrency; time, memory and rows surface as query errors).
     #[error("limit: {0}")]
     Limit(String),
+    /// A statement names a table that does not exist for the principal; a table it may not
+    /// discover is reported the same way. The message is DataFusion's planning error.
+    #[error("{source}")]
+    UnknownTable {
+        /// The table as the statement resolves it.
+        name: String,
+        /// The planning error.
+        source: datafusion::error::DataFusionError,
+    },
+    /// A statement calls a function or table function that does not exist.
+    #[error("{source}")]
+    UnknownFunction {
+        /// The function's name.
+        name: String,
+        /// The planning error, with DataFusion's suggestion of a similar name.
+        source: datafusion::error::DataFusionError,
+    },
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] zhongshu_catalog::CatalogError),

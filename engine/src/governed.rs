@@ -27,6 +27,9 @@ use crate::error::{EngineError, Result};
 use crate::lake::Lake;
 use crate::lock;
 use crate::row_filter::RowFiltered;
+use crate::unknown::{UnknownName, first_unknown};
+use datafusion::execution::SessionState;
+use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{
@@ -161,6 +164,27 @@ pub fn query_error(error: DataFusionError) -> EngineError {
             Some(next) => current = next,
             None => return EngineError::Query(error),
         }
+    }
+}
+
+/// A statement that failed to plan, as a typed error: a refusal by policy stays a refusal, and
+/// an unknown table or function says which name it was.
+fn planning_error(
+    state: &SessionState,
+    statement: &DfStatement,
+    source: DataFusionError,
+) -> EngineError {
+    let error = EngineError::Query(source);
+    if is_denial(&error) {
+        return error;
+    }
+    let EngineError::Query(source) = error else {
+        return error;
+    };
+    match first_unknown(state, statement) {
+        Some(UnknownName::Table(name)) => EngineError::UnknownTable { name, source },
+        Some(UnknownName::Function(name)) => EngineError::UnknownFunction { name, source },
+        None => EngineError::Query(source),
     }
 }
 
@@ -525,7 +549,12 @@ impl GovernedSession {
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
         lock(&self.registry.opened).clear();
         let state = self.ctx.state();
-        let plan = state.create_logical_plan(sql).await?;
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(sql, &dialect)?;
+        let plan = match state.statement_to_plan(statement.clone()).await {
+            Ok(plan) => plan,
+            Err(source) => return Err(planning_error(&state, &statement, source)),
+        };
         verify(&plan)?;
         if matches!(plan, LogicalPlan::Analyze(_)) && !self.reads(&plan).filters.is_empty() {
             // The scan's metrics count the rows before the row filter removes any.

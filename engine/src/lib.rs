@@ -24,6 +24,7 @@ pub mod scheduler;
 pub mod schema;
 pub mod service;
 pub mod system;
+mod unknown;
 pub mod write;
 
 pub use core::{Core, LineageSink, NoLineage};

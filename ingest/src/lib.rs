@@ -14,6 +14,7 @@ pub mod derive;
 pub mod error;
 pub mod files;
 pub mod lander;
+mod ownership;
 pub mod rows;
 pub mod run;
 pub mod schedule;

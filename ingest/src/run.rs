@@ -136,6 +136,21 @@ async fn validate_with_target(
             spec.resource, spec.table
         )));
     }
+    let delta_source = match &spec.source {
+        SourceSpec::Delta { url, .. } => Some(url.as_str()),
+        _ => None,
+    };
+    let tables = store.list_tables().await?;
+    let target = &resource.resource.id;
+    if let Some(reason) = crate::ownership::overlap(
+        target,
+        &spec.table,
+        spec.path.as_deref(),
+        delta_source,
+        &tables,
+    ) {
+        return Err(job_err(reason));
+    }
     for check in &spec.checks {
         check.compile(&resource.columns).map_err(&job_err)?;
     }

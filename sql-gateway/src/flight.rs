@@ -101,7 +101,11 @@ fn status(e: GatewayError) -> Status {
         GatewayError::Engine(zhongshu_engine::EngineError::Limit(_)) => {
             Status::resource_exhausted(e.to_string())
         }
-        GatewayError::Engine(zhongshu_engine::EngineError::Query(_))
+        GatewayError::Engine(
+            zhongshu_engine::EngineError::Query(_)
+            | zhongshu_engine::EngineError::UnknownTable { .. }
+            | zhongshu_engine::EngineError::UnknownFunction { .. },
+        )
         | GatewayError::BadRequest(_) => Status::invalid_argument(e.to_string()),
         _ => Status::internal(e.to_string()),
     }

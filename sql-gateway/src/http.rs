@@ -380,9 +380,11 @@ impl From<GatewayError> for ApiError {
             {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit", message)
             }
-            GatewayError::Engine(zhongshu_engine::EngineError::Query(_)) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "query", message)
-            }
+            GatewayError::Engine(
+                zhongshu_engine::EngineError::Query(_)
+                | zhongshu_engine::EngineError::UnknownTable { .. }
+                | zhongshu_engine::EngineError::UnknownFunction { .. },
+            ) => ApiError::new(StatusCode::BAD_REQUEST, "query", message),
             _ => ApiError::internal(&e),
         };
         error.with_sqlstate(sqlstate)

@@ -104,11 +104,12 @@ pub fn engine_sqlstate(e: &EngineError) -> &'static str {
     if zhongshu_engine::governed::is_denial(e) {
         return "42501";
     }
-    let EngineError::Query(error) = e else {
-        return match e {
-            EngineError::Limit(_) => "53000",
-            _ => "XX000",
-        };
+    let error = match e {
+        EngineError::UnknownTable { .. } => return "42P01",
+        EngineError::UnknownFunction { .. } => return "42883",
+        EngineError::Limit(_) => return "53000",
+        EngineError::Query(error) => error,
+        _ => return "XX000",
     };
     match error.find_root() {
         DataFusionError::ResourcesExhausted(_) => "53000",
@@ -117,13 +118,6 @@ pub fn engine_sqlstate(e: &EngineError) -> &'static str {
             if matches!(**arrow_error, arrow::error::ArrowError::DivideByZero) =>
         {
             "22012"
-        }
-        DataFusionError::Plan(message) if message.starts_with("table function ") => "42883",
-        DataFusionError::Plan(message) if message.starts_with("Invalid function ") => "42883",
-        DataFusionError::Plan(message)
-            if message.starts_with("table '") && message.ends_with("' not found") =>
-        {
-            "42P01"
         }
         _ => "42601",
     }

@@ -450,14 +450,11 @@ impl Connection {
                         Ok(batch) => {
                             stream::iter(encode_recordbatch(rows_fields.clone(), batch)).boxed()
                         }
-                        Err(e) => stream::iter(vec![Err(user_error(
-                            "ERROR",
-                            crate::engine_sqlstate(&EngineError::Query(
-                                datafusion::error::DataFusionError::Execution(e.to_string()),
-                            )),
-                            e.to_string(),
-                        ))])
-                        .boxed(),
+                        Err(e) => {
+                            let message = e.to_string();
+                            let sqlstate = crate::engine_sqlstate(&EngineError::Query(e));
+                            stream::iter(vec![Err(user_error("ERROR", sqlstate, message))]).boxed()
+                        }
                     })
                     .flatten();
                 Ok(Response::Query(QueryResponse::new(fields, rows)))

@@ -63,3 +63,29 @@ url = "{share}"
     quarantine = json.loads(zs("ingest", "quarantine", "city-registrations", "--json", "--data-dir", str(data)).stdout)
     assert {q["rule"] for q in quarantine} == {"required"}
     assert all(q["file"].startswith(str(share)) for q in quarantine)
+
+
+def test_a_job_cannot_reach_into_another_departments_table(tmp_path):
+    """A Delta source or a `path` inside another resource's table would read or overwrite it
+    around its grants and masks; both are refused when the job is created, without naming it."""
+    data = tmp_path / "data"
+    assert zs("demo", "--no-serve", "--scale", "0.01", "--data-dir", str(data)).returncode == 0
+    persons = json.loads(zs("catalog", "resource", "440310-GA-0001", "--json", "--data-dir", str(data)).stdout)
+    location = persons["tables"][0]["location"]
+    lake_path = persons["tables"][0]["path"]
+    local = location.removeprefix("file://")
+
+    def create(body):
+        job = tmp_path / "job.toml"
+        job.write_text('id = "probe"\nresource = "4403-SC-0001"\n' + body)
+        return zs("ingest", "create", str(job), "--data-dir", str(data))
+
+    for url in (location, local, local.rstrip("/") + "/../" + local.rstrip("/").rsplit("/", 1)[1]):
+        out = create(f'mode = "overwrite"\n[source]\nkind = "delta"\nurl = "{url}"\n')
+        assert out.returncode != 0 and "by its files" in out.stderr, (url, out.stderr)
+        assert "440310-GA-0001" not in out.stderr and lake_path not in out.stderr
+
+    for path in (lake_path, lake_path + "/x", lake_path.rsplit("/", 1)[0]):
+        out = create(f'table = "other"\npath = "{path}"\nmode = "overwrite"\n[source]\nkind = "delta"\nurl = "{tmp_path}/city"\n')
+        assert out.returncode != 0 and "does not own" in out.stderr, (path, out.stderr)
+        assert "440310-GA-0001" not in out.stderr

@@ -2,7 +2,10 @@
 //! catalog mutation) and the access audit log, a hash chain of its own appended under its own
 //! lock so that queries never wait for catalog edits.
 
-use super::{Backend, SqlCatalogStore, fetch_resource, find_column, log_change, now, to_json};
+use super::resources::{fetch_resource, find_column};
+use super::tx::WriterLock;
+use super::{SqlCatalogStore, now, to_json};
+use sqlx::AnyConnection;
 use crate::changelog::GENESIS;
 use crate::error::{CatalogError, Result};
 use crate::governance::{
@@ -102,7 +105,7 @@ pub(super) async fn create_grant(
     if new.purpose.as_deref().is_some_and(|p| p.trim().is_empty()) {
         return Err(invalid("a purpose, when given, must not be empty"));
     }
-    let (mut tx, mut head) = store.begin_write().await?;
+    let mut tx = store.begin_logged().await?;
     fetch_resource(&mut tx, &new.resource).await?;
     for column in new.columns.iter().chain(new.masks.keys()) {
         find_column(&mut tx, &new.resource, column).await?;
@@ -156,10 +159,7 @@ pub(super) async fn create_grant(
     .bind(&grant.granted_at)
     .execute(&mut *tx)
     .await?;
-    log_change(
-        &mut tx,
-        &mut head,
-        actor,
+    tx.log(actor,
         "grant",
         &id.to_string(),
         "create",
@@ -231,7 +231,7 @@ pub(super) async fn grants_for(
 }
 
 pub(super) async fn revoke_grant(store: &SqlCatalogStore, actor: &Actor, id: i64) -> Result<Grant> {
-    let (mut tx, mut head) = store.begin_write().await?;
+    let mut tx = store.begin_logged().await?;
     let before = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {GRANT_COLUMNS} FROM grants WHERE id = $1"
     )))
@@ -253,10 +253,7 @@ pub(super) async fn revoke_grant(store: &SqlCatalogStore, actor: &Actor, id: i64
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    log_change(
-        &mut tx,
-        &mut head,
-        actor,
+    tx.log(actor,
         "grant",
         &id.to_string(),
         "revoke",
@@ -276,7 +273,7 @@ pub(super) async fn upsert_policy(
     policy: &str,
 ) -> Result<CustomPolicy> {
     crate::rules::check_identifier("policy id", id)?;
-    let (mut tx, mut head) = store.begin_write().await?;
+    let mut tx = store.begin_logged().await?;
     let before = fetch_policy(&mut tx, id).await?;
     let after = CustomPolicy {
         id: id.to_owned(),
@@ -300,10 +297,7 @@ pub(super) async fn upsert_policy(
     .bind(&after.created_at)
     .execute(&mut *tx)
     .await?;
-    log_change(
-        &mut tx,
-        &mut head,
-        actor,
+    tx.log(actor,
         "policy",
         id,
         if before.is_some() { "update" } else { "create" },
@@ -325,13 +319,13 @@ fn policy_from_row(row: &AnyRow) -> Result<CustomPolicy> {
     })
 }
 
-async fn fetch_policy(tx: &mut super::Tx, id: &str) -> Result<Option<CustomPolicy>> {
+async fn fetch_policy(tx: &mut AnyConnection, id: &str) -> Result<Option<CustomPolicy>> {
     sqlx::query(
         "SELECT id, description, policy_text, created_by, created_at FROM custom_policies \
          WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?
     .map(|r| policy_from_row(&r))
     .transpose()
@@ -350,7 +344,7 @@ pub(super) async fn list_policies(store: &SqlCatalogStore) -> Result<Vec<CustomP
 }
 
 pub(super) async fn delete_policy(store: &SqlCatalogStore, actor: &Actor, id: &str) -> Result<()> {
-    let (mut tx, mut head) = store.begin_write().await?;
+    let mut tx = store.begin_logged().await?;
     let before = fetch_policy(&mut tx, id)
         .await?
         .ok_or_else(|| CatalogError::not_found("policy", id))?;
@@ -358,10 +352,7 @@ pub(super) async fn delete_policy(store: &SqlCatalogStore, actor: &Actor, id: &s
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    log_change(
-        &mut tx,
-        &mut head,
-        actor,
+    tx.log(actor,
         "policy",
         id,
         "delete",
@@ -377,16 +368,7 @@ pub(super) async fn append_audit(
     store: &SqlCatalogStore,
     record: &NewAuditRecord,
 ) -> Result<AuditRecord> {
-    let mut tx = match store.backend {
-        Backend::Sqlite => store.pool.begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => {
-            let mut tx = store.pool.begin().await?;
-            sqlx::query("SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(7331002)) AS l")
-                .execute(&mut *tx)
-                .await?;
-            tx
-        }
-    };
+    let mut tx = store.begin_serialised(WriterLock::Audit).await?;
     let (seq, prev_hash) =
         match sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)

@@ -2,7 +2,10 @@
 //! objections (数据纠错). Objections are logged changes like every catalog mutation; metrics and
 //! incidents are history, appended outside the change log like quality results.
 
-use super::{SqlCatalogStore, fetch_resource, find_column, log_change, now, parse, to_json};
+use super::quality::QUALITY_RESULT_COLUMNS;
+use super::resources::{fetch_resource, find_column};
+use super::{SqlCatalogStore, now, parse, to_json};
+use sqlx::AnyConnection;
 use crate::error::{CatalogError, Result};
 use crate::ids::{OrgId, ResourceId};
 use crate::model::{
@@ -18,7 +21,7 @@ pub(super) async fn record_evaluation(
     results: &[QualityResult],
     metrics: &[QualityMetric],
 ) -> Result<i64> {
-    let (mut tx, _head) = store.begin_write().await?;
+    let mut tx = store.begin_record().await?;
     // One numbering for both tables: an evaluation may record metrics and no results.
     let evaluation: i64 = sqlx::query(
         "SELECT CASE WHEN a > b THEN a + 1 ELSE b + 1 END AS n FROM (SELECT \
@@ -32,7 +35,7 @@ pub(super) async fn record_evaluation(
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO quality_results ({}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            super::QUALITY_RESULT_COLUMNS
+            QUALITY_RESULT_COLUMNS
         )))
         .bind(evaluation)
         .bind(&r.rule)
@@ -118,7 +121,7 @@ pub(super) async fn open_incidents(
     store: &SqlCatalogStore,
     new: &[QualityIncident],
 ) -> Result<Vec<QualityIncident>> {
-    let (mut tx, _head) = store.begin_write().await?;
+    let mut tx = store.begin_record().await?;
     let mut next: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS m FROM quality_incidents")
         .fetch_one(&mut *tx)
         .await?
@@ -179,7 +182,7 @@ pub(super) async fn resolve_incident(
     actor: &Actor,
     id: i64,
 ) -> Result<QualityIncident> {
-    let (mut tx, mut head) = store.begin_write().await?;
+    let mut tx = store.begin_logged().await?;
     let row = sqlx::query(AssertSqlSafe(format!(
         "SELECT {INCIDENT_COLUMNS} FROM quality_incidents WHERE id = $1"
     )))
@@ -207,10 +210,7 @@ pub(super) async fn resolve_incident(
     incident.status = "resolved".into();
     incident.resolved_by = Some(actor.0.clone());
     incident.resolved_at = Some(at);
-    log_change(
-        &mut tx,
-        &mut head,
-        actor,
+    tx.log(actor,
         "quality_incident",
         &id.to_string(),
         "resolve",
@@ -270,7 +270,7 @@ pub(super) async fn file_objection(
             "give evidence (a document number, a link or a description)",
         ));
     }
-    let (mut tx, mut head) = store.begin_write().await?;
+    let mut tx = store.begin_logged().await?;
     let resource = fetch_resource(&mut tx, &new.resource).await?;
     find_column(&mut tx, &new.resource, &new.column).await?;
     for key in new.record_key.keys() {
@@ -315,10 +315,7 @@ pub(super) async fn file_objection(
     .bind(&objection.filed_at)
     .execute(&mut *tx)
     .await?;
-    log_change(
-        &mut tx,
-        &mut head,
-        actor,
+    tx.log(actor,
         "objection",
         &id.to_string(),
         "file",
@@ -391,7 +388,7 @@ pub(super) async fn decide_objection(
         }
         _ => {}
     }
-    let (mut tx, mut head) = store.begin_write().await?;
+    let mut tx = store.begin_logged().await?;
     let row = sqlx::query(AssertSqlSafe(format!(
         "SELECT {OBJECTION_COLUMNS} FROM objections WHERE id = $1"
     )))
@@ -426,10 +423,7 @@ pub(super) async fn decide_objection(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    log_change(
-        &mut tx,
-        &mut head,
-        actor,
+    tx.log(actor,
         "objection",
         &id.to_string(),
         status.as_code(),

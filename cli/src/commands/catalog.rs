@@ -45,7 +45,14 @@ async fn permit_suggestion(d: &Deployment, name: &str, id: i64) -> CliResult {
             kind: "suggestion",
             id: id.to_string(),
         })?;
-    super::permit(d, name, &resource, Action::Classify).await
+    super::permit_indirect(d, name, &resource, Action::Classify, || {
+        CatalogError::NotFound {
+            kind: "suggestion",
+            id: id.to_string(),
+        }
+        .into()
+    })
+    .await
 }
 
 /// Runs a catalog command.

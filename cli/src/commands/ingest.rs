@@ -166,7 +166,13 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
                 super::permit(d, &actor.0, &resource, manage).await?;
                 // Replacing a job is managing the resource it lands in now, too.
                 if let Some(existing) = store.get_job(&JobId::new(spec.id.clone())).await? {
-                    super::permit(d, &actor.0, &existing.resource, manage).await?;
+                    super::permit_indirect(d, &actor.0, &existing.resource, manage, || {
+                        CliError::Failed(format!(
+                            "job {} is another department's; choose another job id",
+                            spec.id
+                        ))
+                    })
+                    .await?;
                 }
             }
             let job = create_job(store, &actor, &text).await?;

@@ -52,3 +52,21 @@ pub async fn permit(
     zhongshu_engine::catalogue::require(&d.core()?, &principal, resource, action).await?;
     Ok(())
 }
+
+/// [`permit`] for a resource the caller reached through something else (a suggestion, a rule's
+/// data element, an existing job). A resource hidden from `name` must not be named back to it,
+/// so its absence is reported as `instead` says.
+pub async fn permit_indirect(
+    d: &Deployment,
+    name: &str,
+    resource: &zhongshu_catalog::ResourceId,
+    action: zhongshu_policies::Action,
+    instead: impl FnOnce() -> CliError,
+) -> CliResult {
+    match permit(d, name, resource, action).await {
+        Err(CliError::Engine(zhongshu_engine::EngineError::Catalog(
+            zhongshu_catalog::CatalogError::NotFound { kind: "resource", .. },
+        ))) => Err(instead()),
+        other => other,
+    }
+}

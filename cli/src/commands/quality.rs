@@ -82,11 +82,19 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
                 };
                 match resource {
                     Some(resource) => {
-                        super::permit(
+                        super::permit_indirect(
                             d,
                             &actor.0,
                             &resource,
                             zhongshu_policies::Action::ManageRules,
+                            || {
+                                CliError::Failed(format!(
+                                    "rule {}: {} may not declare rules on the data it applies \
+                                     to; the department that owns it (for a data element, its \
+                                     source department) declares them",
+                                    rule.id, actor.0
+                                ))
+                            },
                         )
                         .await?
                     }
