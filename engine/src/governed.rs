@@ -28,8 +28,6 @@ use crate::lake::Lake;
 use crate::lock;
 use crate::row_filter::RowFiltered;
 use crate::unknown::{UnknownName, first_unknown};
-use datafusion::execution::SessionState;
-use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{
@@ -38,6 +36,7 @@ use datafusion::catalog::{
 use datafusion::common::DFSchema;
 use datafusion::datasource::{TableType, ViewTable, provider_as_source};
 use datafusion::error::DataFusionError;
+use datafusion::execution::SessionState;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
@@ -48,6 +47,7 @@ use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext, ident};
+use datafusion::sql::parser::Statement as DfStatement;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;

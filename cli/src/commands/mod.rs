@@ -65,7 +65,9 @@ pub async fn permit_indirect(
 ) -> CliResult {
     match permit(d, name, resource, action).await {
         Err(CliError::Engine(zhongshu_engine::EngineError::Catalog(
-            zhongshu_catalog::CatalogError::NotFound { kind: "resource", .. },
+            zhongshu_catalog::CatalogError::NotFound {
+                kind: "resource", ..
+            },
         ))) => Err(instead()),
         other => other,
     }
