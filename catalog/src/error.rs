@@ -90,7 +90,9 @@ pub enum CatalogError {
     Migration(#[from] sqlx::migrate::MigrateError),
     /// A catalog write tried to change governed state without a change-log entry; it was
     /// rolled back. This is a defect in zhongshu, not in the caller's input.
-    #[error("a catalog change was refused because it wrote no change-log entry; nothing was stored")]
+    #[error(
+        "a catalog change was refused because it wrote no change-log entry; nothing was stored"
+    )]
     Unlogged,
     /// Stored data could not be decoded; the database was changed outside the catalog.
     #[error("corrupt catalog row: {0}")]

@@ -13,11 +13,11 @@
 mod admitted;
 
 use crate::error::{CatalogError, Result};
-use admitted::Admitted;
 use crate::ids::ResourceId;
 use crate::model::SearchDocument;
 use crate::reference::is_han;
 use crate::store::CatalogStore;
+use admitted::Admitted;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

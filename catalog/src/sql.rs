@@ -7,26 +7,22 @@
 //! delegates: each entity's queries live in a module of their own, and every governed write goes
 //! through a [`tx::LoggedTx`], which cannot commit without a change-log entry.
 
-use crate::changelog::{ChainVerifier, EntryFields, GENESIS, entry_hash};
-use crate::classification::{BindingRole, Category, Grade, PrincipalKind, Role, SuggestionStatus};
-use crate::error::{CatalogError, Result, SourceConflict};
+use crate::classification::{BindingRole, Category, Grade, SuggestionStatus};
+use crate::error::{CatalogError, Result};
 use crate::governance::{AuditRecord, CustomPolicy, Grant, NewAuditRecord, NewGrant};
 use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
-    ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
-    IngestJob, IngestRun, NewObjection, NewPrincipal, NewResource, NewSuggestion, Objection,
-    ObjectionStatus, OrgUnit, Page, Paged, Principal, PrincipalAttributes, QualityIncident,
-    QualityMetric, QualityResult, QualityRuleRecord, Resource, ResourceDetail, ResourceFilter,
-    RunStatus, SearchDocument, Suggestion, TableRecord,
+    ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBindings, IngestJob, IngestRun,
+    NewObjection, NewPrincipal, NewResource, NewSuggestion, Objection, ObjectionStatus, OrgUnit,
+    Page, Paged, Principal, QualityIncident, QualityMetric, QualityResult, QualityRuleRecord,
+    Resource, ResourceDetail, ResourceFilter, SearchDocument, Suggestion, TableRecord,
 };
 use crate::store::{Actor, AttributeChange, CatalogStore};
-use crate::{auth, rules};
 use async_trait::async_trait;
 use serde::Serialize;
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, AssertSqlSafe, Row, Transaction};
-use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 mod changes;
@@ -58,8 +54,6 @@ pub struct SqlCatalogStore {
     pool: AnyPool,
     backend: Backend,
 }
-
-type Tx = Transaction<'static, Any>;
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)

@@ -40,11 +40,14 @@ impl<'s> Admitted<'s> {
                 if !keep(&ResourceId::new(value)) {
                     continue;
                 }
-                let mut postings =
-                    inverted.read_postings_from_terminfo(terms.value(), IndexRecordOption::Basic)?;
+                let mut postings = inverted
+                    .read_postings_from_terminfo(terms.value(), IndexRecordOption::Basic)?;
                 let mut doc = postings.doc();
                 while doc != TERMINATED {
-                    if segment.alive_bitset().is_none_or(|alive| alive.is_alive(doc)) {
+                    if segment
+                        .alive_bitset()
+                        .is_none_or(|alive| alive.is_alive(doc))
+                    {
                         admitted[doc as usize] = true;
                         count += 1;
                     }

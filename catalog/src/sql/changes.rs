@@ -1,23 +1,12 @@
 //! Reading and verifying the hash-chained change log that every governed write appends to.
 
-use super::tx::{LoggedTx, RecordTx};
-use super::{SqlCatalogStore, now, parse, to_json};
-use crate::classification::{BindingRole, Category, Grade, PrincipalKind, Role, SuggestionStatus};
-use crate::error::{CatalogError, Result, SourceConflict};
-use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
-use crate::model::{
-    ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
-    IngestJob, IngestRun, NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged,
-    Principal, PrincipalAttributes, QualityResult, QualityRuleRecord, Resource, ResourceDetail,
-    ResourceFilter, RunStatus, SearchDocument, Suggestion, TableRecord,
-};
-use crate::store::{Actor, AttributeChange, CatalogStore};
-use crate::{auth, rules};
+use super::SqlCatalogStore;
 use crate::changelog::ChainVerifier;
-use sqlx::AnyConnection;
+use crate::error::Result;
+use crate::model::{ChainReport, ChangeEvent};
+use crate::store::CatalogStore;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
-use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn change_from_row(row: &AnyRow) -> Result<ChangeEvent> {
     Ok(ChangeEvent {
@@ -34,7 +23,11 @@ pub(super) fn change_from_row(row: &AnyRow) -> Result<ChangeEvent> {
     })
 }
 
-pub(super) async fn changes_since(store: &SqlCatalogStore, after_seq: i64, limit: i64) -> Result<Vec<ChangeEvent>> {
+pub(super) async fn changes_since(
+    store: &SqlCatalogStore,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<ChangeEvent>> {
     sqlx::query(
         "SELECT seq, at, actor, entity_kind, entity_id, action, before_state, after_state, \
          prev_hash, hash FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2",

@@ -2,24 +2,17 @@
 //! transaction that binds a column, by refusing a second authoritative source.
 
 use super::resources::{find_column, regrade, write_column_classification};
-use super::tx::{LoggedTx, RecordTx};
-use super::{SqlCatalogStore, now, parse, to_json};
-use crate::classification::{BindingRole, Category, Grade, PrincipalKind, Role, SuggestionStatus};
+use super::tx::LoggedTx;
+use super::{SqlCatalogStore, parse, to_json};
+use crate::classification::{BindingRole, Category, Grade};
 use crate::error::{CatalogError, Result, SourceConflict};
-use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
-use crate::model::{
-    ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
-    IngestJob, IngestRun, NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged,
-    Principal, PrincipalAttributes, QualityResult, QualityRuleRecord, Resource, ResourceDetail,
-    ResourceFilter, RunStatus, SearchDocument, Suggestion, TableRecord,
-};
-use crate::store::{Actor, AttributeChange, CatalogStore};
-use crate::{auth, rules};
-use crate::changelog::ChainVerifier;
+use crate::ids::{ElementId, OrgId, ResourceId};
+use crate::model::{Coverage, DataElement, ElementBinding, ElementBindings};
+use crate::rules;
+use crate::store::{Actor, CatalogStore};
 use sqlx::AnyConnection;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
-use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn element_from_row(row: &AnyRow) -> Result<DataElement> {
     Ok(DataElement {
@@ -52,7 +45,10 @@ pub(super) async fn fetch_element(tx: &mut AnyConnection, key: &str) -> Result<D
 }
 
 /// The current source of an element, if any.
-pub(super) async fn fetch_source(tx: &mut AnyConnection, element: &ElementId) -> Result<Option<ElementBinding>> {
+pub(super) async fn fetch_source(
+    tx: &mut AnyConnection,
+    element: &ElementId,
+) -> Result<Option<ElementBinding>> {
     let row = sqlx::query(
         "SELECT c.resource_id, r.name AS resource_name, c.name AS column_name, r.provider_id, \
          o.name AS owner_name FROM columns c JOIN resources r ON r.id = c.resource_id \
@@ -124,7 +120,8 @@ pub(super) async fn bind_in_tx(
     }
     write_column_classification(tx, resource, &after).await?;
     regrade(tx, resource).await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "column",
         &format!("{resource}.{column_name}"),
         "bind",
@@ -148,7 +145,8 @@ pub(super) async fn classify_in_tx(
     after.grade = grade;
     write_column_classification(tx, resource, &after).await?;
     regrade(tx, resource).await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "column",
         &format!("{resource}.{column_name}"),
         "classify",
@@ -158,7 +156,11 @@ pub(super) async fn classify_in_tx(
     .await
 }
 
-pub(super) async fn upsert_element(store: &SqlCatalogStore, actor: &Actor, element: &DataElement) -> Result<()> {
+pub(super) async fn upsert_element(
+    store: &SqlCatalogStore,
+    actor: &Actor,
+    element: &DataElement,
+) -> Result<()> {
     rules::check_identifier("data element id", element.id.as_str())?;
     let mut tx = store.begin_logged().await?;
     let before = fetch_element(&mut tx, element.id.as_str()).await.ok();
@@ -186,7 +188,8 @@ pub(super) async fn upsert_element(store: &SqlCatalogStore, actor: &Actor, eleme
     .await?;
     let action = if before.is_some() { "update" } else { "create" };
     let before = before.as_ref().map(to_json).transpose()?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "element",
         element.id.as_str(),
         action,
@@ -198,7 +201,10 @@ pub(super) async fn upsert_element(store: &SqlCatalogStore, actor: &Actor, eleme
     Ok(())
 }
 
-pub(super) async fn get_element(store: &SqlCatalogStore, id_or_name: &str) -> Result<Option<DataElement>> {
+pub(super) async fn get_element(
+    store: &SqlCatalogStore,
+    id_or_name: &str,
+) -> Result<Option<DataElement>> {
     sqlx::query(
         "SELECT id, name, name_en, standard, data_type, validator, default_category, \
          default_grade, description FROM data_elements WHERE id = $1 OR name = $2",
@@ -223,7 +229,10 @@ pub(super) async fn list_elements(store: &SqlCatalogStore) -> Result<Vec<DataEle
     .collect()
 }
 
-pub(super) async fn element_bindings(store: &SqlCatalogStore, id_or_name: &str) -> Result<ElementBindings> {
+pub(super) async fn element_bindings(
+    store: &SqlCatalogStore,
+    id_or_name: &str,
+) -> Result<ElementBindings> {
     let element = store
         .get_element(id_or_name)
         .await?
@@ -300,7 +309,8 @@ pub(super) async fn unbind_column(
     after.element = None;
     after.binding = None;
     write_column_classification(&mut tx, resource, &after).await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "column",
         &format!("{resource}.{column}"),
         "unbind",

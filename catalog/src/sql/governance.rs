@@ -5,7 +5,6 @@
 use super::resources::{fetch_resource, find_column};
 use super::tx::WriterLock;
 use super::{SqlCatalogStore, now, to_json};
-use sqlx::AnyConnection;
 use crate::changelog::GENESIS;
 use crate::error::{CatalogError, Result};
 use crate::governance::{
@@ -14,6 +13,7 @@ use crate::governance::{
 use crate::ids::{OrgId, PrincipalId, ResourceId};
 use crate::model::{ChainReport, Principal};
 use crate::store::Actor;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -159,7 +159,8 @@ pub(super) async fn create_grant(
     .bind(&grant.granted_at)
     .execute(&mut *tx)
     .await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "grant",
         &id.to_string(),
         "create",
@@ -253,7 +254,8 @@ pub(super) async fn revoke_grant(store: &SqlCatalogStore, actor: &Actor, id: i64
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "grant",
         &id.to_string(),
         "revoke",
@@ -297,7 +299,8 @@ pub(super) async fn upsert_policy(
     .bind(&after.created_at)
     .execute(&mut *tx)
     .await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "policy",
         id,
         if before.is_some() { "update" } else { "create" },
@@ -352,14 +355,8 @@ pub(super) async fn delete_policy(store: &SqlCatalogStore, actor: &Actor, id: &s
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    tx.log(actor,
-        "policy",
-        id,
-        "delete",
-        Some(to_json(&before)?),
-        None,
-    )
-    .await?;
+    tx.log(actor, "policy", id, "delete", Some(to_json(&before)?), None)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -2,24 +2,14 @@
 //! writer lock, so a re-run resumes the unfinished run instead of starting a second.
 
 use super::resources::fetch_resource;
-use super::tx::{LoggedTx, RecordTx};
 use super::{SqlCatalogStore, now, parse, to_json};
-use crate::classification::{BindingRole, Category, Grade, PrincipalKind, Role, SuggestionStatus};
-use crate::error::{CatalogError, Result, SourceConflict};
-use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
-use crate::model::{
-    ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
-    IngestJob, IngestRun, NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged,
-    Principal, PrincipalAttributes, QualityResult, QualityRuleRecord, Resource, ResourceDetail,
-    ResourceFilter, RunStatus, SearchDocument, Suggestion, TableRecord,
-};
-use crate::store::{Actor, AttributeChange, CatalogStore};
-use crate::{auth, rules};
-use crate::changelog::ChainVerifier;
-use sqlx::AnyConnection;
+use crate::error::{CatalogError, Result};
+use crate::ids::{JobId, ResourceId};
+use crate::model::{IngestJob, IngestRun, RunStatus};
+use crate::rules;
+use crate::store::Actor;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
-use std::collections::{BTreeMap, BTreeSet};
+use sqlx::{AssertSqlSafe, Row};
 
 pub(super) const RUN_COLUMNS: &str = "job_id, run, status, started_at, finished_at, rows_read, rows_written, \
     rows_quarantined, bytes, duration_ms, table_version, quarantine_version, inputs, error, \
@@ -58,7 +48,11 @@ pub(super) fn run_from_row(row: &AnyRow) -> Result<IngestRun> {
     })
 }
 
-pub(super) async fn upsert_job(store: &SqlCatalogStore, actor: &Actor, job: &IngestJob) -> Result<()> {
+pub(super) async fn upsert_job(
+    store: &SqlCatalogStore,
+    actor: &Actor,
+    job: &IngestJob,
+) -> Result<()> {
     rules::check_identifier("job id", job.id.as_str())?;
     let mut tx = store.begin_logged().await?;
     fetch_resource(&mut tx, &job.resource).await?;
@@ -84,7 +78,8 @@ pub(super) async fn upsert_job(store: &SqlCatalogStore, actor: &Actor, job: &Ing
     .execute(&mut *tx)
     .await?;
     let action = if before.is_some() { "update" } else { "create" };
-    tx.log(actor,
+    tx.log(
+        actor,
         "job",
         job.id.as_str(),
         action,
@@ -221,7 +216,11 @@ pub(super) async fn finish_run(store: &SqlCatalogStore, run: &IngestRun) -> Resu
     Ok(())
 }
 
-pub(super) async fn list_runs(store: &SqlCatalogStore, job: &JobId, limit: i64) -> Result<Vec<IngestRun>> {
+pub(super) async fn list_runs(
+    store: &SqlCatalogStore,
+    job: &JobId,
+    limit: i64,
+) -> Result<Vec<IngestRun>> {
     sqlx::query(AssertSqlSafe(format!(
         "SELECT {RUN_COLUMNS} FROM ingest_runs WHERE job_id = $1 ORDER BY run DESC LIMIT $2"
     )))
@@ -234,7 +233,10 @@ pub(super) async fn list_runs(store: &SqlCatalogStore, job: &JobId, limit: i64) 
     .collect()
 }
 
-pub(super) async fn landed_files(store: &SqlCatalogStore, job: &JobId) -> Result<Vec<(String, i64, String)>> {
+pub(super) async fn landed_files(
+    store: &SqlCatalogStore,
+    job: &JobId,
+) -> Result<Vec<(String, i64, String)>> {
     sqlx::query(
         "SELECT path, size, checksum FROM landed_files WHERE job_id = $1 ORDER BY run, path",
     )

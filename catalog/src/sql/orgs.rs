@@ -1,23 +1,14 @@
 //! Organisation units (departments, streets, communities) and principals with their credentials.
 
-use super::tx::{LoggedTx, RecordTx};
-use super::{SqlCatalogStore, now, parse, to_json};
-use crate::classification::{BindingRole, Category, Grade, PrincipalKind, Role, SuggestionStatus};
-use crate::error::{CatalogError, Result, SourceConflict};
-use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
-use crate::model::{
-    ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
-    IngestJob, IngestRun, NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged,
-    Principal, PrincipalAttributes, QualityResult, QualityRuleRecord, Resource, ResourceDetail,
-    ResourceFilter, RunStatus, SearchDocument, Suggestion, TableRecord,
-};
-use crate::store::{Actor, AttributeChange, CatalogStore};
+use super::{SqlCatalogStore, parse, to_json};
+use crate::classification::{PrincipalKind, Role};
+use crate::error::{CatalogError, Result};
+use crate::ids::{OrgId, PrincipalId};
+use crate::model::{NewPrincipal, OrgUnit, Principal, PrincipalAttributes};
+use crate::store::Actor;
 use crate::{auth, rules};
-use crate::changelog::ChainVerifier;
-use sqlx::AnyConnection;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
-use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn org_from_row(row: &AnyRow) -> Result<OrgUnit> {
     Ok(OrgUnit {
@@ -50,16 +41,19 @@ pub(super) fn principal_from_row(row: &AnyRow) -> Result<Principal> {
     })
 }
 
-pub(super) async fn upsert_org(store: &SqlCatalogStore, actor: &Actor, org: &OrgUnit) -> Result<()> {
+pub(super) async fn upsert_org(
+    store: &SqlCatalogStore,
+    actor: &Actor,
+    org: &OrgUnit,
+) -> Result<()> {
     let mut tx = store.begin_logged().await?;
-    let before = sqlx::query(
-        "SELECT id, name, kind, parent_id, division_code FROM org_units WHERE id = $1",
-    )
-    .bind(org.id.as_str())
-    .fetch_optional(&mut *tx)
-    .await?
-    .map(|r| org_from_row(&r))
-    .transpose()?;
+    let before =
+        sqlx::query("SELECT id, name, kind, parent_id, division_code FROM org_units WHERE id = $1")
+            .bind(org.id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| org_from_row(&r))
+            .transpose()?;
     if let Some(parent) = &org.parent {
         let exists = sqlx::query("SELECT id FROM org_units WHERE id = $1")
             .bind(parent.as_str())
@@ -86,7 +80,8 @@ pub(super) async fn upsert_org(store: &SqlCatalogStore, actor: &Actor, org: &Org
     .await?;
     let action = if before.is_some() { "update" } else { "create" };
     let before = before.as_ref().map(to_json).transpose()?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "org",
         org.id.as_str(),
         action,
@@ -116,7 +111,11 @@ pub(super) async fn list_orgs(store: &SqlCatalogStore) -> Result<Vec<OrgUnit>> {
         .collect()
 }
 
-pub(super) async fn create_principal(store: &SqlCatalogStore, actor: &Actor, new: &NewPrincipal) -> Result<Principal> {
+pub(super) async fn create_principal(
+    store: &SqlCatalogStore,
+    actor: &Actor,
+    new: &NewPrincipal,
+) -> Result<Principal> {
     let p = &new.principal;
     rules::check_identifier("principal id", p.id.as_str())?;
     let mut tx = store.begin_logged().await?;
@@ -170,7 +169,8 @@ pub(super) async fn create_principal(store: &SqlCatalogStore, actor: &Actor, new
         "password_set": new.password.is_some(),
         "token_set": new.token.is_some(),
     });
-    tx.log(actor,
+    tx.log(
+        actor,
         "principal",
         p.id.as_str(),
         "create",
@@ -182,13 +182,18 @@ pub(super) async fn create_principal(store: &SqlCatalogStore, actor: &Actor, new
     Ok(p.clone())
 }
 
-pub(super) async fn get_principal(store: &SqlCatalogStore, id: &PrincipalId) -> Result<Option<Principal>> {
-    sqlx::query("SELECT id, display_name, kind, org_id, roles, attributes FROM principals WHERE id = $1")
-        .bind(id.as_str())
-        .fetch_optional(&store.pool)
-        .await?
-        .map(|r| principal_from_row(&r))
-        .transpose()
+pub(super) async fn get_principal(
+    store: &SqlCatalogStore,
+    id: &PrincipalId,
+) -> Result<Option<Principal>> {
+    sqlx::query(
+        "SELECT id, display_name, kind, org_id, roles, attributes FROM principals WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .fetch_optional(&store.pool)
+    .await?
+    .map(|r| principal_from_row(&r))
+    .transpose()
 }
 
 pub(super) async fn list_principals(store: &SqlCatalogStore) -> Result<Vec<Principal>> {
@@ -202,7 +207,10 @@ pub(super) async fn list_principals(store: &SqlCatalogStore) -> Result<Vec<Princ
     .collect()
 }
 
-pub(super) async fn principal_by_token(store: &SqlCatalogStore, token: &str) -> Result<Option<Principal>> {
+pub(super) async fn principal_by_token(
+    store: &SqlCatalogStore,
+    token: &str,
+) -> Result<Option<Principal>> {
     sqlx::query(
         "SELECT id, display_name, kind, org_id, roles, attributes FROM principals WHERE token_hash = $1",
     )
@@ -213,7 +221,10 @@ pub(super) async fn principal_by_token(store: &SqlCatalogStore, token: &str) -> 
     .transpose()
 }
 
-pub(super) async fn password_verifier(store: &SqlCatalogStore, id: &PrincipalId) -> Result<Option<String>> {
+pub(super) async fn password_verifier(
+    store: &SqlCatalogStore,
+    id: &PrincipalId,
+) -> Result<Option<String>> {
     let row = sqlx::query("SELECT password_verifier FROM principals WHERE id = $1")
         .bind(id.as_str())
         .fetch_optional(&store.pool)

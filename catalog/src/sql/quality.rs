@@ -1,24 +1,14 @@
 //! Quality rules (change-logged) and the results of their evaluations.
 
 use super::resources::fetch_resource;
-use super::tx::{LoggedTx, RecordTx};
-use super::{SqlCatalogStore, now, parse, to_json};
-use crate::classification::{BindingRole, Category, Grade, PrincipalKind, Role, SuggestionStatus};
-use crate::error::{CatalogError, Result, SourceConflict};
-use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
-use crate::model::{
-    ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
-    IngestJob, IngestRun, NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged,
-    Principal, PrincipalAttributes, QualityResult, QualityRuleRecord, Resource, ResourceDetail,
-    ResourceFilter, RunStatus, SearchDocument, Suggestion, TableRecord,
-};
-use crate::store::{Actor, AttributeChange, CatalogStore};
-use crate::{auth, rules};
-use crate::changelog::ChainVerifier;
-use sqlx::AnyConnection;
+use super::{SqlCatalogStore, now};
+use crate::error::{CatalogError, Result};
+use crate::ids::{ElementId, ResourceId};
+use crate::model::{QualityResult, QualityRuleRecord};
+use crate::rules;
+use crate::store::Actor;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
-use std::collections::{BTreeMap, BTreeSet};
+use sqlx::{AssertSqlSafe, Row};
 
 pub(super) const QUALITY_RESULT_COLUMNS: &str = "evaluation, rule_id, resource_id, column_name, kind, \
     dimension, severity, trigger, evaluated_at, table_version, rows_checked, rows_failed, examples";
@@ -57,7 +47,11 @@ pub(super) fn quality_result_from_row(row: &AnyRow) -> Result<QualityResult> {
     })
 }
 
-pub(super) async fn upsert_quality_rule(store: &SqlCatalogStore, actor: &Actor, rule: &QualityRuleRecord) -> Result<()> {
+pub(super) async fn upsert_quality_rule(
+    store: &SqlCatalogStore,
+    actor: &Actor,
+    rule: &QualityRuleRecord,
+) -> Result<()> {
     rules::check_identifier("rule id", &rule.id)?;
     let mut tx = store.begin_logged().await?;
     if let Some(resource) = &rule.resource {
@@ -85,7 +79,8 @@ pub(super) async fn upsert_quality_rule(store: &SqlCatalogStore, actor: &Actor, 
     .execute(&mut *tx)
     .await?;
     let action = if before.is_some() { "update" } else { "create" };
-    tx.log(actor,
+    tx.log(
+        actor,
         "quality_rule",
         &rule.id,
         action,
@@ -109,7 +104,11 @@ pub(super) async fn list_quality_rules(store: &SqlCatalogStore) -> Result<Vec<Qu
     .collect()
 }
 
-pub(super) async fn delete_quality_rule(store: &SqlCatalogStore, actor: &Actor, id: &str) -> Result<()> {
+pub(super) async fn delete_quality_rule(
+    store: &SqlCatalogStore,
+    actor: &Actor,
+    id: &str,
+) -> Result<()> {
     let mut tx = store.begin_logged().await?;
     let before = sqlx::query("SELECT spec FROM quality_rules WHERE id = $1")
         .bind(id)
@@ -122,14 +121,8 @@ pub(super) async fn delete_quality_rule(store: &SqlCatalogStore, actor: &Actor, 
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    tx.log(actor,
-        "quality_rule",
-        id,
-        "delete",
-        Some(before),
-        None,
-    )
-    .await?;
+    tx.log(actor, "quality_rule", id, "delete", Some(before), None)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -5,7 +5,6 @@
 use super::quality::QUALITY_RESULT_COLUMNS;
 use super::resources::{fetch_resource, find_column};
 use super::{SqlCatalogStore, now, parse, to_json};
-use sqlx::AnyConnection;
 use crate::error::{CatalogError, Result};
 use crate::ids::{OrgId, ResourceId};
 use crate::model::{
@@ -210,7 +209,8 @@ pub(super) async fn resolve_incident(
     incident.status = "resolved".into();
     incident.resolved_by = Some(actor.0.clone());
     incident.resolved_at = Some(at);
-    tx.log(actor,
+    tx.log(
+        actor,
         "quality_incident",
         &id.to_string(),
         "resolve",
@@ -315,7 +315,8 @@ pub(super) async fn file_objection(
     .bind(&objection.filed_at)
     .execute(&mut *tx)
     .await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "objection",
         &id.to_string(),
         "file",
@@ -423,7 +424,8 @@ pub(super) async fn decide_objection(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "objection",
         &id.to_string(),
         status.as_code(),

@@ -2,20 +2,17 @@
 //! the grade that follows from their columns, and the documents the search index is built from.
 
 use super::elements::{ensure_no_other_source, fetch_element};
-use super::tx::{LoggedTx, RecordTx};
+use super::tx::LoggedTx;
 use super::{SqlCatalogStore, now, parse, to_json};
-use crate::classification::{BindingRole, Category, Grade, PrincipalKind, Role, SuggestionStatus};
-use crate::error::{CatalogError, Result, SourceConflict};
-use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
+use crate::classification::BindingRole;
+use crate::error::{CatalogError, Result};
+use crate::ids::{ElementId, OrgId, ResourceId};
 use crate::model::{
-    ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
-    IngestJob, IngestRun, NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged,
-    Principal, PrincipalAttributes, QualityResult, QualityRuleRecord, Resource, ResourceDetail,
-    ResourceFilter, RunStatus, SearchDocument, Suggestion, TableRecord,
+    Column, NewResource, Page, Paged, Resource, ResourceDetail, ResourceFilter, SearchDocument,
+    TableRecord,
 };
-use crate::store::{Actor, AttributeChange, CatalogStore};
-use crate::{auth, rules};
-use crate::changelog::ChainVerifier;
+use crate::rules;
+use crate::store::{Actor, AttributeChange};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, AssertSqlSafe, Row};
@@ -195,7 +192,8 @@ pub(super) async fn insert_resource(
     .execute(&mut **tx)
     .await?;
     insert_columns(tx, &new.id, &new.columns).await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "resource",
         new.id.as_str(),
         "create",
@@ -207,7 +205,11 @@ pub(super) async fn insert_resource(
 }
 
 /// Inserts columns in multi-row statements (12 parameters per column).
-pub(super) async fn insert_columns(tx: &mut AnyConnection, resource: &ResourceId, columns: &[Column]) -> Result<()> {
+pub(super) async fn insert_columns(
+    tx: &mut AnyConnection,
+    resource: &ResourceId,
+    columns: &[Column],
+) -> Result<()> {
     const PER_STATEMENT: usize = 400;
     for (chunk_index, chunk) in columns.chunks(PER_STATEMENT).enumerate() {
         let mut sql = String::from(
@@ -249,7 +251,11 @@ pub(super) async fn insert_columns(tx: &mut AnyConnection, resource: &ResourceId
     Ok(())
 }
 
-pub(super) async fn find_column(tx: &mut AnyConnection, resource: &ResourceId, column: &str) -> Result<Column> {
+pub(super) async fn find_column(
+    tx: &mut AnyConnection,
+    resource: &ResourceId,
+    column: &str,
+) -> Result<Column> {
     fetch_resource(tx, resource).await?;
     let row = sqlx::query(AssertSqlSafe(format!(
         "SELECT {COLUMN_COLUMNS} FROM columns WHERE resource_id = $1 AND name = $2"
@@ -282,7 +288,10 @@ pub(super) async fn write_column_classification(
     Ok(())
 }
 
-pub(super) async fn search_docs_from_rows(pool: &AnyPool, rows: Vec<AnyRow>) -> Result<Vec<SearchDocument>> {
+pub(super) async fn search_docs_from_rows(
+    pool: &AnyPool,
+    rows: Vec<AnyRow>,
+) -> Result<Vec<SearchDocument>> {
     let mut docs: BTreeMap<String, SearchDocument> = BTreeMap::new();
     for row in &rows {
         let id: String = row.try_get("id")?;
@@ -322,14 +331,22 @@ pub(super) async fn search_docs_from_rows(pool: &AnyPool, rows: Vec<AnyRow>) -> 
     Ok(docs.into_values().collect())
 }
 
-pub(super) async fn register_resource(store: &SqlCatalogStore, actor: &Actor, new: &NewResource) -> Result<Resource> {
+pub(super) async fn register_resource(
+    store: &SqlCatalogStore,
+    actor: &Actor,
+    new: &NewResource,
+) -> Result<Resource> {
     let mut tx = store.begin_logged().await?;
     let resource = insert_resource(&mut tx, actor, new).await?;
     tx.commit().await?;
     Ok(resource)
 }
 
-pub(super) async fn register_resources(store: &SqlCatalogStore, actor: &Actor, new: &[NewResource]) -> Result<usize> {
+pub(super) async fn register_resources(
+    store: &SqlCatalogStore,
+    actor: &Actor,
+    new: &[NewResource],
+) -> Result<usize> {
     if new.is_empty() {
         return Ok(0);
     }
@@ -341,16 +358,18 @@ pub(super) async fn register_resources(store: &SqlCatalogStore, actor: &Actor, n
     Ok(new.len())
 }
 
-pub(super) async fn get_resource(store: &SqlCatalogStore, id: &ResourceId) -> Result<Option<ResourceDetail>> {
+pub(super) async fn get_resource(
+    store: &SqlCatalogStore,
+    id: &ResourceId,
+) -> Result<Option<ResourceDetail>> {
     // Three independent reads on three pooled connections, so the latency is the slowest
     // one rather than the sum.
     let resource_sql = format!(
         "SELECT {RESOURCE_COLUMNS}, (SELECT name FROM org_units o WHERE o.id = provider_id) \
          AS provider_name FROM resources WHERE id = $1"
     );
-    let columns_sql = format!(
-        "SELECT {COLUMN_COLUMNS} FROM columns WHERE resource_id = $1 ORDER BY position"
-    );
+    let columns_sql =
+        format!("SELECT {COLUMN_COLUMNS} FROM columns WHERE resource_id = $1 ORDER BY position");
     let (row, columns, tables) = tokio::try_join!(
         sqlx::query(AssertSqlSafe(resource_sql))
             .bind(id.as_str())
@@ -383,7 +402,11 @@ pub(super) async fn get_resource(store: &SqlCatalogStore, id: &ResourceId) -> Re
     }))
 }
 
-pub(super) async fn list_resources(store: &SqlCatalogStore, filter: &ResourceFilter, page: Page) -> Result<Paged<Resource>> {
+pub(super) async fn list_resources(
+    store: &SqlCatalogStore,
+    filter: &ResourceFilter,
+    page: Page,
+) -> Result<Paged<Resource>> {
     let mut conditions = Vec::new();
     let mut args: Vec<String> = Vec::new();
     if let Some(provider) = &filter.provider {
@@ -472,7 +495,8 @@ pub(super) async fn set_attributes(
     .bind(id.as_str())
     .execute(&mut *tx)
     .await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "resource",
         id.as_str(),
         "set_attributes",
@@ -532,7 +556,8 @@ pub(super) async fn add_column(
         .bind(Option::<String>::None);
     query.execute(&mut *tx).await?;
     regrade(&mut tx, resource).await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "column",
         &format!("{resource}.{}", column.name),
         "add",
@@ -544,7 +569,11 @@ pub(super) async fn add_column(
     Ok(())
 }
 
-pub(super) async fn upsert_table(store: &SqlCatalogStore, actor: &Actor, table: &TableRecord) -> Result<()> {
+pub(super) async fn upsert_table(
+    store: &SqlCatalogStore,
+    actor: &Actor,
+    table: &TableRecord,
+) -> Result<()> {
     let mut tx = store.begin_logged().await?;
     fetch_resource(&mut tx, &table.resource).await?;
     let before = sqlx::query(
@@ -582,7 +611,8 @@ pub(super) async fn upsert_table(store: &SqlCatalogStore, actor: &Actor, table: 
         serde_json::json!({"location": t.location, "version": t.version, "row_count": t.row_count})
             .to_string()
     };
-    tx.log(actor,
+    tx.log(
+        actor,
         "table",
         &format!("{}.{}", table.resource, table.name),
         action,
@@ -610,7 +640,10 @@ pub(super) async fn search_documents(
     search_docs_from_rows(&store.pool, rows).await
 }
 
-pub(super) async fn search_documents_for(store: &SqlCatalogStore, ids: &[ResourceId]) -> Result<Vec<SearchDocument>> {
+pub(super) async fn search_documents_for(
+    store: &SqlCatalogStore,
+    ids: &[ResourceId],
+) -> Result<Vec<SearchDocument>> {
     let unique: BTreeSet<&ResourceId> = ids.iter().collect();
     let mut out = Vec::new();
     for id in unique {

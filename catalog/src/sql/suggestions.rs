@@ -3,24 +3,14 @@
 
 use super::elements::{bind_in_tx, classify_in_tx, fetch_source};
 use super::resources::find_column;
-use super::tx::{LoggedTx, RecordTx};
-use super::{SqlCatalogStore, now, parse, to_json};
-use crate::classification::{BindingRole, Category, Grade, PrincipalKind, Role, SuggestionStatus};
-use crate::error::{CatalogError, Result, SourceConflict};
-use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
-use crate::model::{
-    ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBinding, ElementBindings,
-    IngestJob, IngestRun, NewPrincipal, NewResource, NewSuggestion, OrgUnit, Page, Paged,
-    Principal, PrincipalAttributes, QualityResult, QualityRuleRecord, Resource, ResourceDetail,
-    ResourceFilter, RunStatus, SearchDocument, Suggestion, TableRecord,
-};
-use crate::store::{Actor, AttributeChange, CatalogStore};
-use crate::{auth, rules};
-use crate::changelog::ChainVerifier;
-use sqlx::AnyConnection;
+use super::{SqlCatalogStore, parse, to_json};
+use crate::classification::{BindingRole, SuggestionStatus};
+use crate::error::{CatalogError, Result};
+use crate::ids::{ElementId, PrincipalId, ResourceId};
+use crate::model::{NewSuggestion, Suggestion};
+use crate::store::Actor;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, AssertSqlSafe, Row};
-use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn suggestion_from_row(row: &AnyRow) -> Result<Suggestion> {
     Ok(Suggestion {
@@ -79,7 +69,8 @@ pub(super) async fn add_suggestions(
         .bind(&s.evidence)
         .execute(&mut *tx)
         .await?;
-        tx.log(actor,
+        tx.log(
+            actor,
             "suggestion",
             &next.to_string(),
             "create",
@@ -125,7 +116,12 @@ pub(super) async fn list_suggestions(
     .collect()
 }
 
-pub(super) async fn decide_suggestion(store: &SqlCatalogStore, actor: &Actor, id: i64, accept: bool) -> Result<Suggestion> {
+pub(super) async fn decide_suggestion(
+    store: &SqlCatalogStore,
+    actor: &Actor,
+    id: i64,
+    accept: bool,
+) -> Result<Suggestion> {
     let mut tx = store.begin_logged().await?;
     let row = sqlx::query(
         "SELECT id, resource_id, column_name, element_id, category, grade, confidence, evidence, \
@@ -143,13 +139,7 @@ pub(super) async fn decide_suggestion(store: &SqlCatalogStore, actor: &Actor, id
         });
     }
     if accept {
-        classify_in_tx(&mut tx, actor,
-            &s.resource,
-            &s.column,
-            s.category,
-            s.grade,
-        )
-        .await?;
+        classify_in_tx(&mut tx, actor, &s.resource, &s.column, s.category, s.grade).await?;
         let column = find_column(&mut tx, &s.resource, &s.column).await?;
         if let (Some(element), None) = (&s.element, &column.element) {
             // The first column to carry an element becomes its source; later ones are
@@ -159,13 +149,7 @@ pub(super) async fn decide_suggestion(store: &SqlCatalogStore, actor: &Actor, id
             } else {
                 BindingRole::Source
             };
-            bind_in_tx(&mut tx, actor,
-                &s.resource,
-                &s.column,
-                element,
-                role,
-            )
-            .await?;
+            bind_in_tx(&mut tx, actor, &s.resource, &s.column, element, role).await?;
         }
     }
     s.status = if accept {
@@ -180,7 +164,8 @@ pub(super) async fn decide_suggestion(store: &SqlCatalogStore, actor: &Actor, id
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    tx.log(actor,
+    tx.log(
+        actor,
         "suggestion",
         &id.to_string(),
         s.status.as_code(),

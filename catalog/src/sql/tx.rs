@@ -218,7 +218,11 @@ mod tests {
         .unwrap();
         let err = tx.commit().await.unwrap_err();
         assert!(matches!(err, CatalogError::Unlogged), "{err}");
-        assert_eq!(org_count(&store).await, 0, "the unlogged insert must not persist");
+        assert_eq!(
+            org_count(&store).await,
+            0,
+            "the unlogged insert must not persist"
+        );
     }
 
     #[tokio::test]
