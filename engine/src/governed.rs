@@ -47,7 +47,6 @@ use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext, ident};
-use datafusion::sql::parser::Statement as DfStatement;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -152,36 +151,39 @@ impl TableProvider for DeniedProvider {
     }
 }
 
+/// The refusal by policy somewhere in `error`'s chain of sources, if there is one.
+fn access_denied(error: &DataFusionError) -> Option<&AccessDenied> {
+    let mut current: &dyn std::error::Error = error;
+    loop {
+        if let Some(denied) = current.downcast_ref::<AccessDenied>() {
+            return Some(denied);
+        }
+        current = current.source()?;
+    }
+}
+
 /// A query error as the principal should read it: a scan of a table it may not read becomes
 /// [`EngineError::Refused`] with the reason, not DataFusion's wrapping of it.
 pub fn query_error(error: DataFusionError) -> EngineError {
-    let mut current: &dyn std::error::Error = &error;
-    loop {
-        if let Some(denied) = current.downcast_ref::<AccessDenied>() {
-            return EngineError::Refused(denied.to_string());
-        }
-        match current.source() {
-            Some(next) => current = next,
-            None => return EngineError::Query(error),
-        }
+    match access_denied(&error) {
+        Some(denied) => EngineError::Refused(denied.to_string()),
+        None => EngineError::Query(error),
     }
 }
 
 /// A statement that failed to plan, as a typed error: a refusal by policy stays a refusal, and
-/// an unknown table or function says which name it was.
-fn planning_error(
-    state: &SessionState,
-    statement: &DfStatement,
-    source: DataFusionError,
-) -> EngineError {
-    let error = EngineError::Query(source);
-    if is_denial(&error) {
-        return error;
+/// an unknown table or function says which name it was. `sql` is parsed again here, on the
+/// failure path only, so that planning a good statement does not pay for a copy of its tree.
+fn planning_error(state: &SessionState, sql: &str, source: DataFusionError) -> EngineError {
+    if access_denied(&source).is_some() {
+        return EngineError::Query(source);
     }
-    let EngineError::Query(source) = error else {
-        return error;
-    };
-    match first_unknown(state, statement) {
+    let dialect = state.config().options().sql_parser.dialect;
+    let unknown = state
+        .sql_to_statement(sql, &dialect)
+        .ok()
+        .and_then(|statement| first_unknown(state, &statement));
+    match unknown {
         Some(UnknownName::Table(name)) => EngineError::UnknownTable { name, source },
         Some(UnknownName::Function(name)) => EngineError::UnknownFunction { name, source },
         None => EngineError::Query(source),
@@ -193,18 +195,7 @@ fn planning_error(
 pub fn is_denial(error: &EngineError) -> bool {
     match error {
         EngineError::Refused(_) => true,
-        EngineError::Query(e) => {
-            let mut current: &dyn std::error::Error = e;
-            loop {
-                if current.downcast_ref::<AccessDenied>().is_some() {
-                    return true;
-                }
-                match current.source() {
-                    Some(next) => current = next,
-                    None => return false,
-                }
-            }
-        }
+        EngineError::Query(e) => access_denied(e).is_some(),
         _ => false,
     }
 }
@@ -549,11 +540,9 @@ impl GovernedSession {
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
         lock(&self.registry.opened).clear();
         let state = self.ctx.state();
-        let dialect = state.config().options().sql_parser.dialect;
-        let statement = state.sql_to_statement(sql, &dialect)?;
-        let plan = match state.statement_to_plan(statement.clone()).await {
+        let plan = match state.create_logical_plan(sql).await {
             Ok(plan) => plan,
-            Err(source) => return Err(planning_error(&state, &statement, source)),
+            Err(source) => return Err(planning_error(&state, sql, source)),
         };
         verify(&plan)?;
         if matches!(plan, LogicalPlan::Analyze(_)) && !self.reads(&plan).filters.is_empty() {
