@@ -12,11 +12,12 @@ PG_PORT="${ZHONGSHU_TEST_PG_PORT:-5439}"
 source <(sed -n '/^log()/p;/^need_apt()/,/^}/p;/^start_postgres()/,/^}/p' "$ROOT/scripts/test.sh")
 start_postgres
 # Same target set as scripts/test.sh, so the features (and build artifacts) are shared.
-cargo build --release --workspace --all-targets
+PROFILE="${ZHONGSHU_BENCH_PROFILE:-release}"
+cargo build --profile "$PROFILE" --workspace --all-targets
 mkdir -p "$ROOT/bench/results"
 OUT="$ROOT/bench/results/catalog-$(date +%Y%m%d-%H%M%S).jsonl"
 for i in $(seq "$RUNS"); do
-  "$CARGO_TARGET_DIR/release/catalog-bench" --resources "$RESOURCES" --postgres "$ZHONGSHU_TEST_POSTGRES_URL" | tee -a "$OUT"
+  "$CARGO_TARGET_DIR/$PROFILE/catalog-bench" --resources "$RESOURCES" --postgres "$ZHONGSHU_TEST_POSTGRES_URL" | tee -a "$OUT"
 done
 python3 - "$OUT" <<'PY'
 import json, statistics, sys

@@ -12,9 +12,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/zhongshu/target}"
 CACHE="${ZHONGSHU_CACHE:-$HOME/.cache/zhongshu}"
 WORK="${ZHONGSHU_BENCH_DIR:-$CACHE/bench-quality}"
 PY="$CACHE/venv/bin/python"
-BIN="$CARGO_TARGET_DIR/release"
+PROFILE="${ZHONGSHU_BENCH_PROFILE:-release}"
+BIN="$CARGO_TARGET_DIR/$PROFILE"
 
-cargo build --release --workspace --all-targets
+cargo build --profile "$PROFILE" --workspace --all-targets
 [ -x "$PY" ] || python3 -m venv "$CACHE/venv"
 "$PY" -c 'import duckdb' 2>/dev/null || "$CACHE/venv/bin/pip" install -q duckdb
 mkdir -p "$WORK" "$ROOT/bench/results"

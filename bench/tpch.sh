@@ -17,11 +17,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/zhongshu/target}"
 CACHE="${ZHONGSHU_CACHE:-$HOME/.cache/zhongshu}"
 WORK="${ZHONGSHU_BENCH_DIR:-$CACHE/bench-tpch}"
 PY="$CACHE/venv/bin/python"
-BIN="$CARGO_TARGET_DIR/release"
+PROFILE="${ZHONGSHU_BENCH_PROFILE:-release}"
+BIN="$CARGO_TARGET_DIR/$PROFILE"
 
 # The whole workspace, as the tests build it: building one package alone resolves other
 # features for DataFusion and rebuilds it.
-cargo build --release --workspace --all-targets
+cargo build --profile "$PROFILE" --workspace --all-targets
 [ -x "$PY" ] || python3 -m venv "$CACHE/venv"
 "$PY" -c 'import duckdb' 2>/dev/null || "$CACHE/venv/bin/pip" install -q duckdb
 [ -x "$CACHE/venv/bin/tpchgen-cli" ] || "$CACHE/venv/bin/pip" install -q tpchgen-cli

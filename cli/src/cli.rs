@@ -245,7 +245,8 @@ pub enum CatalogCommand {
         #[arg(long)]
         json: bool,
     },
-    /// 一数一源 coverage: the share of data elements with an authoritative source.
+    /// 一数一源 coverage: the share of data elements with an authoritative source (as `--as`
+    /// sees it: a source it may neither discover nor assess does not count).
     Coverage,
     /// Full-text search over resources (Chinese aware: 社保 finds 社会保险参保信息).
     Search {
@@ -567,6 +568,10 @@ pub enum QualityCommand {
     /// Departments ranked by the quality of the data they provide (考核), less a penalty for
     /// open objections.
     Rank {
+        /// Rank as this principal sees it (government principals: every department's data;
+        /// the public: what is open); `operator`, the default, counts everything.
+        #[arg(long = "as", default_value = "operator")]
+        actor: String,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -582,7 +587,8 @@ pub enum QualityCommand {
         /// Save every suggested rule now.
         #[arg(long)]
         accept: bool,
-        /// Principal recorded in the change log when accepting.
+        /// Profile as this principal reads the table (its masks and row filters), recorded in
+        /// the change log when accepting; `operator` reads through the audited system session.
         #[arg(long = "as", default_value = "operator")]
         actor: String,
         /// JSON output.

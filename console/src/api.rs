@@ -204,14 +204,22 @@ async fn quality_scores(
     Ok(Json(json!({ "items": scores })))
 }
 
-/// Departments ranked by the quality of their data (考核).
-async fn quality_rank(State(core): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    let ranking = zhongshu_quality::department_ranking(core.store().as_ref()).await?;
+/// Departments ranked by the quality of their data (考核), over what the principal may assess
+/// (government principals: the whole district) or else discover.
+async fn quality_rank(
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
+) -> Result<Json<Value>, ApiError> {
+    let ranking = zhongshu_quality::views::ranking(&core, &principal).await?;
     Ok(Json(json!({ "items": ranking })))
 }
 
-async fn coverage(State(core): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    let c = core.store().coverage().await?;
+/// 一数一源 coverage as the principal sees it.
+async fn coverage(
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
+) -> Result<Json<Value>, ApiError> {
+    let c = zhongshu_engine::catalogue::coverage(&core, &principal).await?;
     Ok(Json(
         json!({"elements": c.elements, "with_source": c.with_source, "ratio": c.ratio}),
     ))

@@ -7,7 +7,7 @@
 
 use crate::core::Core;
 use crate::error::Result;
-use zhongshu_catalog::{ElementBindings, Principal, Resource, ResourceFilter};
+use zhongshu_catalog::{Coverage, ElementBindings, Principal, Resource, ResourceFilter};
 use zhongshu_policies::Action;
 
 /// One page of resources and how many there are in all.
@@ -68,6 +68,35 @@ pub async fn element(core: &Core, principal: &Principal, key: &str) -> Result<El
     let decisions = core.query().decisions(principal, None).await?;
     let bindings = core.store().element_bindings(key).await?;
     Ok(discoverable_bindings(&decisions, bindings))
+}
+
+/// 一数一源 coverage as `principal` sees it: every data element counts (the vocabulary is
+/// public), and an element has a source when the principal may discover the source's resource
+/// or count it in the district's assessment figures (`assess`: government principals, by the
+/// base policies). The public's coverage is the coverage of what is open.
+pub async fn coverage(core: &Core, principal: &Principal) -> Result<Coverage> {
+    let decisions = core.query().decisions(principal, None).await?;
+    let mut elements = 0;
+    let mut with_source = 0;
+    for e in core.store().list_elements().await? {
+        elements += 1;
+        let bindings = core.store().element_bindings(e.id.as_str()).await?;
+        if bindings.source.is_some_and(|s| {
+            decisions.allows(&s.resource, Action::Assess)
+                || decisions.allows(&s.resource, Action::Discover)
+        }) {
+            with_source += 1;
+        }
+    }
+    Ok(Coverage {
+        elements,
+        with_source,
+        ratio: if elements == 0 {
+            0.0
+        } else {
+            with_source as f64 / elements as f64
+        },
+    })
 }
 
 fn discoverable_bindings(

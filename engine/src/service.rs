@@ -283,6 +283,14 @@ impl PrincipalSession {
         &self.session
     }
 
+    /// Makes a scalar function (a validator, a pattern) available to the session's statements,
+    /// for a workflow that computes over what the principal reads. A function sees the values
+    /// the scans yield, masked and filtered as always; it is lost when the session is decided
+    /// again ([`PrincipalSession::set_purpose`]).
+    pub fn register_udf(&self, udf: datafusion::logical_expr::ScalarUDF) {
+        self.session.context().register_udf(udf);
+    }
+
     /// Declares a new purpose: the session is decided again under it.
     pub async fn set_purpose(&mut self, purpose: Option<String>) -> Result<()> {
         let access = self

@@ -53,7 +53,7 @@ namespace Zhongshu {
     "filed_by": Principal,
   };
   action discover, read, read_unmasked, download, approve, publish, administer,
-         report, profile, file_objection, classify, manage_jobs, manage_rules
+         report, profile, file_objection, classify, manage_jobs, manage_rules, assess
     appliesTo { principal: [Principal], resource: [Resource], context: Session };
   action read_objection, decide_objection
     appliesTo { principal: [Principal], resource: [Objection], context: Session };
@@ -167,6 +167,14 @@ pub const BASE_POLICIES: &[(&str, &str)] = &[
               Zhongshu::Action::"manage_jobs", Zhongshu::Action::"manage_rules"], resource)
            when { principal.roles.contains("admin") };"#,
     ),
+    // The district's assessment figures (考核: the department ranking, 一数一源 coverage) are
+    // aggregates that name no resource; government principals see them over the whole
+    // catalogue, anyone else over what it may discover.
+    (
+        "government-sees-the-assessment",
+        r#"permit(principal, action == Zhongshu::Action::"assess", resource)
+           when { principal.kind != "public" && principal.kind != "external" };"#,
+    ),
     (
         "inbox-and-filer-read-objections",
         r#"permit(principal, action == Zhongshu::Action::"read_objection", resource)
@@ -218,6 +226,10 @@ pub enum Action {
     ReadObjection,
     /// Accept or reject an objection (the resource of the request is an objection).
     DecideObjection,
+    /// Count it in the district's assessment figures (考核) shown to the principal — the
+    /// department ranking and 一数一源 coverage — even where it may not discover it; the
+    /// figures are aggregates that name no resource.
+    Assess,
 }
 
 impl Action {
@@ -239,11 +251,12 @@ impl Action {
             Action::ManageRules => "manage_rules",
             Action::ReadObjection => "read_objection",
             Action::DecideObjection => "decide_objection",
+            Action::Assess => "assess",
         }
     }
 
     /// Every action, in schema order.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::Discover,
         Action::Read,
         Action::ReadUnmasked,
@@ -259,6 +272,7 @@ impl Action {
         Action::ManageRules,
         Action::ReadObjection,
         Action::DecideObjection,
+        Action::Assess,
     ];
 
     /// Whether the action is about an objection rather than a resource.

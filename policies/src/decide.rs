@@ -554,4 +554,37 @@ mod tests {
         );
         assert!(per < std::time::Duration::from_millis(1), "{per:?}");
     }
+
+    #[test]
+    fn government_principals_assess_what_they_cannot_discover_and_the_public_does_not() {
+        let decisions = |p: &Principal, custom: &[CustomPolicy]| {
+            crate::Decisions::new(
+                std::sync::Arc::new(Authorizer::new(custom).unwrap()),
+                Subject {
+                    principal: p,
+                    purpose: None,
+                    download: false,
+                },
+                &orgs(),
+                &[persons(ShareAttr::NotShared)],
+                &[],
+            )
+            .unwrap()
+        };
+        let id = ResourceId::new("440310-GA-0001");
+        let rsj = principal("rsj_user", "440310-rsj", PrincipalKind::User, &[]);
+        let public = principal("public_user", "440310-rsj", PrincipalKind::Public, &[]);
+        let rsj_decides = decisions(&rsj, &[]);
+        assert!(!rsj_decides.allows(&id, Action::Discover));
+        assert!(rsj_decides.allows(&id, Action::Assess));
+        assert!(!decisions(&public, &[]).allows(&id, Action::Assess));
+        let forbid = CustomPolicy {
+            id: "rsj-assesses-nothing".into(),
+            description: String::new(),
+            policy: r#"forbid(principal == Zhongshu::Principal::"rsj_user", action == Zhongshu::Action::"assess", resource);"#.into(),
+            created_by: "admin".into(),
+            created_at: String::new(),
+        };
+        assert!(!decisions(&rsj, &[forbid]).allows(&id, Action::Assess));
+    }
 }

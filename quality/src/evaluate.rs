@@ -415,7 +415,7 @@ pub async fn evaluate_resource(
         .map(|(n, p)| (n.as_str(), p.as_str()))
         .collect();
     let ctx = lake.system_session("quality", &table_refs).await?;
-    udf::register(&ctx);
+    udf::register(|f| ctx.register_udf(f));
     let now = chrono::Utc::now();
     let plans: Vec<Option<Plan>> = bound
         .iter()

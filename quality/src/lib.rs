@@ -196,14 +196,25 @@ pub async fn resource_scores(
         .collect())
 }
 
-/// Departments ranked by the quality of the resources they provide.
+/// Departments ranked by the quality of the resources they provide, counting the resources
+/// `counted` admits (and the open objections on them): every resource for the host's
+/// operator, what a principal may assess or discover for a door ([`views::ranking`]).
 pub async fn department_ranking(
     store: &dyn CatalogStore,
+    counted: &(dyn Fn(&ResourceId) -> bool + Sync),
 ) -> Result<Vec<DepartmentScore>, QualityError> {
-    let latest = store.quality_results(None, true).await?;
+    let latest: Vec<QualityResult> = store
+        .quality_results(None, true)
+        .await?
+        .into_iter()
+        .filter(|r| counted(&r.resource))
+        .collect();
     let orgs = store.list_orgs().await?;
     let mut resources = Vec::new();
     for r in all_resources(store).await? {
+        if !counted(&r.id) {
+            continue;
+        }
         let name = orgs
             .iter()
             .find(|o| o.id == r.provider)
@@ -219,6 +230,8 @@ pub async fn department_ranking(
     for o in store
         .list_objections(None, Some(zhongshu_catalog::ObjectionStatus::Open))
         .await?
+        .into_iter()
+        .filter(|o| counted(&o.filed.resource))
     {
         open.entry(o.owner.to_string())
             .or_default()

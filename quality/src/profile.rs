@@ -28,8 +28,9 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use serde::Serialize;
 use zhongshu_catalog::validators::Validator;
-use zhongshu_catalog::{Column, ResourceDetail};
-use zhongshu_engine::Lake;
+use zhongshu_catalog::{Column, Principal, ResourceDetail, TableRecord};
+use zhongshu_engine::{ClientInfo, Core, Lake, PrincipalSession, SystemSession};
+use zhongshu_policies::table_name;
 
 /// Frequent values or patterns kept per column.
 const TOP: usize = 5;
@@ -117,27 +118,121 @@ const TRIED: [Validator; 4] = [
     Validator::BankCard,
 ];
 
-/// Profiles the resource's main table for `requested_by`, who is named in the reason of the
-/// system session's audit records (`system:profile:USER`).
-pub async fn profile(
-    lake: &Lake,
-    resource: &ResourceDetail,
-    requested_by: &str,
-) -> Result<Profile, QualityError> {
-    let table = crate::evaluate::main_table(resource).ok_or_else(|| {
+/// Where a profile reads the table from.
+pub enum ProfileReader {
+    /// The requester's governed session (its grants, masks, row filters and audit), with the
+    /// table's qualified name in it: what every door uses for a principal.
+    Governed {
+        /// The open session.
+        session: PrincipalSession,
+        /// `"schema"."name"`.
+        table: String,
+    },
+    /// The audited system session, with the table registered as `t`: for the host's operator,
+    /// who holds the data directory itself and is no catalog principal.
+    System(SystemSession),
+}
+
+impl std::fmt::Debug for ProfileReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProfileReader::Governed { table, .. } => write!(f, "Governed({table})"),
+            ProfileReader::System(s) => write!(f, "System({})", s.reason()),
+        }
+    }
+}
+
+impl ProfileReader {
+    /// The main table of `resource` through `principal`'s governed session.
+    pub async fn governed(
+        core: &Core,
+        principal: &Principal,
+        resource: &ResourceDetail,
+    ) -> Result<Self, QualityError> {
+        let table = profiled_table(resource)?;
+        let session = core
+            .query()
+            .open(
+                principal.clone(),
+                None,
+                ClientInfo::answering("profile", "workflow"),
+            )
+            .await?;
+        let (schema, name) = table_name(&table.path);
+        udf::register(|f| session.register_udf(f));
+        Ok(ProfileReader::Governed {
+            session,
+            table: format!("{}.{}", quote(&schema), quote(&name)),
+        })
+    }
+
+    /// The main table of `resource` through the system session, recorded as
+    /// `system:profile:REQUESTED_BY`.
+    pub async fn system(
+        lake: &Lake,
+        resource: &ResourceDetail,
+        requested_by: &str,
+    ) -> Result<Self, QualityError> {
+        let table = profiled_table(resource)?;
+        let session = lake
+            .system_session(
+                &format!("profile:{requested_by}"),
+                &[("t", table.path.as_str())],
+            )
+            .await?;
+        udf::register(|f| session.register_udf(f));
+        Ok(ProfileReader::System(session))
+    }
+
+    /// The name to read the table by in a statement.
+    fn table(&self) -> &str {
+        match self {
+            ProfileReader::Governed { table, .. } => table,
+            ProfileReader::System(_) => "t",
+        }
+    }
+
+    /// The columns the reader sees.
+    async fn columns(&self) -> Result<Vec<String>, QualityError> {
+        Ok(match self {
+            ProfileReader::Governed { session, table } => session
+                .plan(&format!("SELECT * FROM {table}"))
+                .await?
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect(),
+            ProfileReader::System(session) => session.columns("t").await?,
+        })
+    }
+
+    async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>, QualityError> {
+        Ok(match self {
+            ProfileReader::Governed { session, .. } => session.query(sql).await?.1,
+            ProfileReader::System(session) => session.sql(sql).await?,
+        })
+    }
+}
+
+fn profiled_table(resource: &ResourceDetail) -> Result<&TableRecord, QualityError> {
+    crate::evaluate::main_table(resource).ok_or_else(|| {
         QualityError::Rule(format!(
             "resource {} has no table yet; land it first",
             resource.resource.id
         ))
-    })?;
-    let ctx = lake
-        .system_session(
-            &format!("profile:{requested_by}"),
-            &[("t", table.path.as_str())],
-        )
-        .await?;
-    udf::register(&ctx);
-    let present: Vec<String> = ctx.columns("t").await?;
+    })
+}
+
+/// Profiles the resource's main table as `reader` reads it: through a principal's governed
+/// session the profile describes only the rows and values that principal sees.
+pub async fn profile(
+    reader: &ProfileReader,
+    resource: &ResourceDetail,
+) -> Result<Profile, QualityError> {
+    let table = profiled_table(resource)?;
+    let from = reader.table();
+    let present: Vec<String> = reader.columns().await?;
     let columns: Vec<&Column> = resource
         .columns
         .iter()
@@ -162,8 +257,8 @@ pub async fn profile(
             ));
         }
     }
-    let batches = ctx
-        .sql(&format!("SELECT {} FROM t", select.join(", ")))
+    let batches = reader
+        .sql(&format!("SELECT {} FROM {from}", select.join(", ")))
         .await?;
     let per = 6 + TRIED.len();
     let value = |i: usize| -> Result<Option<String>, QualityError> {
@@ -187,12 +282,14 @@ pub async fn profile(
         let q = quote(&c.name);
         let frequent = |expr: String| {
             format!(
-                "SELECT v, COUNT(*) AS n FROM (SELECT {expr} AS v FROM t WHERE {q} IS NOT NULL) s \
+                "SELECT v, COUNT(*) AS n FROM (SELECT {expr} AS v FROM {from} WHERE {q} IS NOT NULL) s \
                  GROUP BY v ORDER BY n DESC, v LIMIT {TOP}"
             )
         };
-        let top = ctx.sql(&frequent(format!("CAST({q} AS VARCHAR)"))).await?;
-        let pats = ctx
+        let top = reader
+            .sql(&frequent(format!("CAST({q} AS VARCHAR)")))
+            .await?;
+        let pats = reader
             .sql(&frequent(format!("zs_pattern(CAST({q} AS VARCHAR))")))
             .await?;
         let pairs = |b: &[RecordBatch]| -> Result<Vec<Frequency>, QualityError> {
@@ -237,15 +334,15 @@ pub async fn profile(
             validators,
         });
     }
-    // Unmasked frequent values are needed for code-list suggestions: read them for the columns
-    // that look categorical.
+    // Frequent values as read (unmasked only where the reader sees them so) make code-list
+    // suggestions: read them for the columns that look categorical.
     let mut categorical = Vec::new();
     for p in &out {
         if is_categorical(p) {
             let q = quote(&p.column);
-            let b = ctx
+            let b = reader
                 .sql(&format!(
-                    "SELECT DISTINCT CAST({q} AS VARCHAR) AS v FROM t WHERE {q} IS NOT NULL ORDER BY v"
+                    "SELECT DISTINCT CAST({q} AS VARCHAR) AS v FROM {from} WHERE {q} IS NOT NULL ORDER BY v"
                 ))
                 .await?;
             categorical.push((

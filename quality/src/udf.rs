@@ -104,10 +104,10 @@ pub fn functions() -> Vec<ScalarUDF> {
     out
 }
 
-/// Registers the quality functions in a system session.
-pub fn register(session: &zhongshu_engine::SystemSession) {
+/// Registers the quality functions with `add` (a system or a principal's session).
+pub fn register(add: impl Fn(ScalarUDF)) {
     for f in functions() {
-        session.register_udf(f);
+        add(f);
     }
 }
 

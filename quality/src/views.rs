@@ -6,13 +6,15 @@
 //! may not discover leaves no trace. Failing examples are values of rows (masked by grade), so
 //! they are kept only for a principal that may also `read` the resource. Objections in a
 //! report are those it may `read_objection`. Profiles, made of the rows' values, need `read`
-//! and `profile`.
+//! and `profile`, and are read through the principal's own governed session, so they describe
+//! the rows and values it reads. The department ranking counts what the principal may
+//! `assess` (government principals: every resource) or else discover and report on.
 
 use crate::evaluate::QualityError;
 use crate::objection::readable;
 use crate::profile::Profile;
 use crate::report::Report;
-use crate::score::{ResourceScore, score_resource};
+use crate::score::{DepartmentScore, ResourceScore, score_resource};
 use zhongshu_catalog::{
     CatalogError, Principal, QualityIncident, QualityResult, ResourceDetail, ResourceId,
 };
@@ -147,6 +149,19 @@ pub async fn report(
     Ok(report)
 }
 
+/// Departments ranked (考核) over the resources the principal may `assess`, or else discover and
+/// report on: the whole district for government principals by the base policies, what is
+/// open for the public.
+pub async fn ranking(
+    core: &Core,
+    principal: &Principal,
+) -> Result<Vec<DepartmentScore>, QualityError> {
+    let decisions = core.query().decisions(principal, None).await?;
+    let counted =
+        |id: &ResourceId| decisions.allows(id, Action::Assess) || reportable(&decisions, id);
+    crate::department_ranking(core.store().as_ref(), &counted).await
+}
+
 /// The resource `id` if the principal may discover it (missing otherwise).
 pub async fn discoverable(
     core: &Core,
@@ -178,5 +193,6 @@ pub async fn profile(
             "profiling {id} is for its department, administrators and CDOs"
         )));
     }
-    crate::profile::profile(core.lake(), &detail, principal.id.as_str()).await
+    let reader = crate::profile::ProfileReader::governed(core, principal, &detail).await?;
+    crate::profile::profile(&reader, &detail).await
 }

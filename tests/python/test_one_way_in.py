@@ -273,3 +273,103 @@ def test_consistency_examples_show_the_source_only_to_its_readers(data, creds):
         # The register's owner reads the register, but not the bureau's conditional replica.
         hidden = http(base, creds, "gaj_officer")("GET", f"/quality/results?resource={ENROLMENTS}").json()["items"]
         assert all(not r["examples"] for r in hidden), hidden
+
+
+def test_the_ranking_and_coverage_count_what_each_principal_may_assess(data, creds, tmp_path):
+    """Government principals see the district's assessment figures whole; the public sees them
+    over what is open; a custom `forbid` on `assess` narrows them to what the principal discovers."""
+    def steady(ranking):
+        """The ranking without the figures that grow with the age of open objections."""
+        return [{k: d[k] for k in ("department", "data_score", "evaluated", "resources", "open_objections")}
+                for d in ranking]
+
+    operator_rank = steady(json.loads(ok("quality", "rank", "--json", "--data-dir", str(data))))
+    assert len(operator_rank) >= 3
+    operator_coverage = ok("catalog", "coverage", "--data-dir", str(data))
+    with serving(data) as base:
+        admin = http(base, creds, "admin")
+        resources = admin("GET", "/resources?page_size=500").json()["items"]
+        provider = {r["id"]: r["provider"] for r in resources}
+        for user in ["admin", "cdo", "rsj_user", "pingshan_street"]:
+            assert steady(http(base, creds, user)("GET", "/quality/rank").json()["items"]) == operator_rank, user
+        public = http(base, creds, "public_user")
+        open_ids = {r["id"] for r in public("GET", "/resources?page_size=500").json()["items"]}
+        public_rank = steady(public("GET", "/quality/rank").json()["items"])
+        assert public_rank != operator_rank
+        assert {d["department"] for d in public_rank} <= {provider[r] for r in open_ids}
+        scored = {s["resource"] for s in public("GET", "/quality/scores").json()["items"]}
+        assert sum(d["evaluated"] for d in public_rank) == len(scored)
+        assert sum(d["evaluated"] for d in operator_rank) > len(scored)
+
+        whole = admin("GET", "/coverage").json()
+        seen = public("GET", "/coverage").json()
+        assert whole["elements"] == seen["elements"] > 0
+        assert seen["with_source"] < whole["with_source"]
+        assert f"({whole['with_source']} of {whole['elements']}" in operator_coverage
+    as_public = ok("catalog", "coverage", "--as", "public_user", "--data-dir", str(data))
+    assert f"({seen['with_source']} of {seen['elements']}" in as_public
+    assert steady(json.loads(ok("quality", "rank", "--as", "public_user", "--json", "--data-dir", str(data)))) == public_rank
+
+    # Hidden from rsj_user, the population register still counts in its figures while it may
+    # assess it; forbidden to assess too, it no longer does.
+    hide = tmp_path / "hide-persons.cedar"
+    hide.write_text('forbid(principal == Zhongshu::Principal::"rsj_user", action == Zhongshu::Action::"discover", '
+                    f'resource == Zhongshu::Resource::"{PERSONS}");')
+    no_assess = tmp_path / "no-assessment.cedar"
+    no_assess.write_text('forbid(principal == Zhongshu::Principal::"rsj_user", '
+                         'action == Zhongshu::Action::"assess", resource);')
+    ok("policy", "add", "rsj-user-misses-persons", "--file", str(hide), "--data-dir", str(data))
+    try:
+        with serving(data) as base:
+            user = http(base, creds, "rsj_user")
+            assert user("GET", f"/resources/{PERSONS}").status_code == 404
+            assert steady(user("GET", "/quality/rank").json()["items"]) == operator_rank
+            assert user("GET", "/coverage").json() == whole
+        ok("policy", "add", "rsj-user-assesses-nothing", "--file", str(no_assess), "--data-dir", str(data))
+        with serving(data) as base:
+            user = http(base, creds, "rsj_user")
+            narrowed = steady(user("GET", "/quality/rank").json()["items"])
+            scored = {s["resource"] for s in user("GET", "/quality/scores").json()["items"]}
+            assert PERSONS not in scored
+            assert narrowed != operator_rank
+            assert sum(d["evaluated"] for d in narrowed) == len(scored)
+            assert user("GET", "/coverage").json()["with_source"] < whole["with_source"]
+    finally:
+        for policy in ["rsj-user-assesses-nothing", "rsj-user-misses-persons"]:
+            zs("policy", "remove", policy, "--data-dir", str(data))
+
+
+def test_a_profile_describes_only_what_the_requester_reads(data, creds, tmp_path):
+    """A profile runs through the requester's governed session: its row filter, its columns, its
+    audit records."""
+    detail = json.loads(ok("catalog", "resource", PERSONS, "--json", "--data-dir", str(data)))
+    location = [t["location"] for t in detail["tables"] if t["name"] == "main"][0]
+    persons = pl.from_arrow(DeltaTable(location).to_pyarrow_table())
+    with serving(data) as base:
+        jurisdiction = http(base, creds, "pingshan_street")("GET", "/me").json()["attributes"]["jurisdiction"]
+    inside = persons.filter(pl.col("street_code").is_in(jurisdiction))
+    assert 0 < inside.height < persons.height
+    ok("grant", "create", PERSONS, "--principal", "pingshan_street", "--columns", "id_no,name,street_code",
+       "--filter", "street_code IN (principal.jurisdiction)", "--mask", "id_no=none", "--data-dir", str(data))
+    policy = tmp_path / "street-profiles.cedar"
+    policy.write_text('permit(principal == Zhongshu::Principal::"pingshan_street", '
+                      f'action == Zhongshu::Action::"profile", resource == Zhongshu::Resource::"{PERSONS}");')
+    ok("policy", "add", "street-profiles-persons", "--file", str(policy), "--data-dir", str(data))
+    try:
+        with serving(data) as base:
+            street = http(base, creds, "pingshan_street")("GET", f"/quality/profile/{PERSONS}")
+            assert street.status_code == 200, street.text
+            street = street.json()
+            whole = http(base, creds, "gaj_officer")("GET", f"/quality/profile/{PERSONS}").json()
+        assert street["rows"] == inside.height
+        assert {c["column"] for c in street["columns"]} == {"id_no", "name", "street_code"}
+        codes = next(c for c in street["columns"] if c["column"] == "street_code")
+        assert {v["value"] for v in codes["top_values"]} <= set(jurisdiction)
+        assert whole["rows"] == persons.height
+        assert len(whole["columns"]) > 3
+        cli = json.loads(ok("quality", "profile", PERSONS, "--as", "pingshan_street", "--json", "--data-dir", str(data)))
+        assert cli["rows"] == inside.height
+    finally:
+        ok("policy", "remove", "street-profiles-persons", "--data-dir", str(data))
+    audit = ok("audit", "queries", "--limit", "100000", "--data-dir", str(data))
+    assert any("pingshan_street" in line and "zs_pattern" in line for line in audit.splitlines()), audit[-3000:]

@@ -108,6 +108,20 @@ impl From<zhongshu_engine::EngineError> for ApiError {
             zhongshu_engine::EngineError::Limit(message) => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit", message)
             }
+            // A workflow's statement that ran out of its session's memory is a limit the caller
+            // can wait out, not a fault of the server.
+            zhongshu_engine::EngineError::Query(q)
+                if matches!(
+                    q.find_root(),
+                    zhongshu_engine::datafusion::error::DataFusionError::ResourcesExhausted(_)
+                ) =>
+            {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit", q.to_string())
+            }
+            e @ (zhongshu_engine::EngineError::UnknownTable { .. }
+            | zhongshu_engine::EngineError::UnknownFunction { .. }) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "query", e.to_string())
+            }
             other => ApiError::internal(&other),
         }
     }

@@ -292,7 +292,10 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
             }
         }
         CatalogCommand::Coverage => {
-            let c = store.coverage().await?;
+            let c = match super::principal(d, &actor.0).await? {
+                Some(p) => zhongshu_engine::catalogue::coverage(&d.core()?, &p).await?,
+                None => store.coverage().await?,
+            };
             println!(
                 "一数一源覆盖率 coverage: {:.1}% ({} of {} data elements have an authoritative source)",
                 c.ratio * 100.0,

@@ -37,20 +37,31 @@ pub async fn permit(
     resource: &zhongshu_catalog::ResourceId,
     action: zhongshu_policies::Action,
 ) -> CliResult {
-    if name == "operator" {
+    let Some(principal) = principal(d, name).await? else {
         return Ok(());
+    };
+    zhongshu_engine::catalogue::require(&d.core()?, &principal, resource, action).await?;
+    Ok(())
+}
+
+/// The catalog principal `--as NAME` names, or `None` for the host's `operator`, whose views
+/// are the whole catalogue's.
+pub async fn principal(
+    d: &Deployment,
+    name: &str,
+) -> CliResult<Option<zhongshu_catalog::Principal>> {
+    if name == "operator" {
+        return Ok(None);
     }
-    let principal = d
-        .store
+    d.store
         .get_principal(&PrincipalId::new(name))
         .await?
+        .map(Some)
         .ok_or_else(|| {
             CliError::Usage(format!(
                 "--as {name}: no such principal; see `zhongshu catalog principals`"
             ))
-        })?;
-    zhongshu_engine::catalogue::require(&d.core()?, &principal, resource, action).await?;
-    Ok(())
+        })
 }
 
 /// [`permit`] for a resource the caller reached through something else (a suggestion, a rule's

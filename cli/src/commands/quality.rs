@@ -6,6 +6,7 @@ use crate::error::{CliError, CliResult};
 use crate::output;
 use zhongshu_catalog::{Actor, CatalogStore as _, QualityResult, ResourceId};
 use zhongshu_quality::RuleSpec;
+use zhongshu_quality::profile::ProfileReader;
 
 fn result_rows(results: &[QualityResult], examples: bool) -> Vec<Vec<String>> {
     results
@@ -212,8 +213,11 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
                 output::table(&headers, &rows);
             }
         }
-        QualityCommand::Rank { json } => {
-            let ranking = zhongshu_quality::department_ranking(store).await?;
+        QualityCommand::Rank { actor, json } => {
+            let ranking = match super::principal(d, &actor).await? {
+                Some(p) => zhongshu_quality::views::ranking(&d.core()?, &p).await?,
+                None => zhongshu_quality::department_ranking(store, &|_| true).await?,
+            };
             if json {
                 output::json(&ranking);
             } else {
@@ -263,7 +267,11 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
                 .get_resource(&id)
                 .await?
                 .ok_or_else(|| CliError::Failed(format!("no resource {resource}")))?;
-            let profile = zhongshu_quality::profile::profile(&d.lake, &detail, &actor).await?;
+            let reader = match super::principal(d, &actor).await? {
+                Some(p) => ProfileReader::governed(&d.core()?, &p, &detail).await?,
+                None => ProfileReader::system(&d.lake, &detail, &actor).await?,
+            };
+            let profile = zhongshu_quality::profile::profile(&reader, &detail).await?;
             if json {
                 output::json(&profile);
             } else {
