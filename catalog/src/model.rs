@@ -276,6 +276,21 @@ pub struct Coverage {
     pub ratio: f64,
 }
 
+impl Coverage {
+    /// The coverage of `with_source` elements out of `elements`.
+    pub fn of(elements: i64, with_source: i64) -> Self {
+        Coverage {
+            elements,
+            with_source,
+            ratio: if elements == 0 {
+                0.0
+            } else {
+                with_source as f64 / elements as f64
+            },
+        }
+    }
+}
+
 /// Filter for listing resources.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ResourceFilter {

@@ -88,15 +88,7 @@ pub async fn coverage(core: &Core, principal: &Principal) -> Result<Coverage> {
             with_source += 1;
         }
     }
-    Ok(Coverage {
-        elements,
-        with_source,
-        ratio: if elements == 0 {
-            0.0
-        } else {
-            with_source as f64 / elements as f64
-        },
-    })
+    Ok(Coverage::of(elements, with_source))
 }
 
 fn discoverable_bindings(

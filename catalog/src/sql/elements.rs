@@ -271,16 +271,7 @@ pub(super) async fn coverage(store: &SqlCatalogStore) -> Result<Coverage> {
     .await?;
     let elements: i64 = row.try_get("elements")?;
     let with_source: i64 = row.try_get("with_source")?;
-    let ratio = if elements == 0 {
-        0.0
-    } else {
-        with_source as f64 / elements as f64
-    };
-    Ok(Coverage {
-        elements,
-        with_source,
-        ratio,
-    })
+    Ok(Coverage::of(elements, with_source))
 }
 
 pub(super) async fn bind_column(
