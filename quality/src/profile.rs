@@ -123,8 +123,8 @@ pub enum ProfileReader {
     /// The requester's governed session (its grants, masks, row filters and audit), with the
     /// table's qualified name in it: what every door uses for a principal.
     Governed {
-        /// The open session.
-        session: PrincipalSession,
+        /// The open session (boxed: it is much larger than a system session).
+        session: Box<PrincipalSession>,
         /// `"schema"."name"`.
         table: String,
     },
@@ -161,7 +161,7 @@ impl ProfileReader {
         let (schema, name) = table_name(&table.path);
         udf::register(|f| session.register_udf(f));
         Ok(ProfileReader::Governed {
-            session,
+            session: Box::new(session),
             table: format!("{}.{}", quote(&schema), quote(&name)),
         })
     }
