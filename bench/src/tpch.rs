@@ -287,7 +287,8 @@ impl Runner {
                 // The governed session's own context: the same views, masks and row filters.
                 // (The session itself refuses EXPLAIN ANALYZE on row-filtered tables, whose
                 // scan metrics count hidden rows; the operator running the bench may see them.)
-                let ctx = session.governed().context();
+                let governed = session.governed();
+                let ctx = governed.context();
                 show_statistics(ctx);
                 ctx.sql(&sql).await?.collect().await?
             }

@@ -33,7 +33,7 @@ pub use classification::{
 };
 pub use error::{CatalogError, Result, SourceConflict};
 pub use governance::{
-    AuditOutcome, AuditRecord, CustomPolicy, Grant, Grantee, NewAuditRecord, NewGrant,
+    AuditOutcome, AuditRecord, CustomPolicy, Grant, Grantee, NewAuditRecord, NewGrant, expiry_time,
 };
 pub use ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 pub use model::*;

@@ -25,8 +25,10 @@
 
 use crate::error::{EngineError, Result};
 use crate::lake::Lake;
+use crate::explain::GovernedPlanner;
 use crate::lock;
 use crate::row_filter::RowFiltered;
+use crate::scan::Disclosed;
 use crate::unknown::{UnknownName, first_unknown};
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -36,7 +38,8 @@ use datafusion::catalog::{
 use datafusion::common::DFSchema;
 use datafusion::datasource::{TableType, ViewTable, provider_as_source};
 use datafusion::error::DataFusionError;
-use datafusion::execution::SessionState;
+use datafusion::common::format::ExplainFormat;
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
@@ -269,9 +272,24 @@ impl Registry {
             SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone())
         });
         let table = self.lake.open_table(&access.path).await?;
-        let mut provider =
-            crate::scan::table_provider(&table, &planning.state(), self.lake.column_cache())
-                .await?;
+        let disclosed = match access.row_filter {
+            Some(_) => Disclosed::RowCount,
+            None => Disclosed::Columns(
+                access
+                    .columns
+                    .iter()
+                    .filter(|c| c.mask.is_none())
+                    .map(|c| c.name.clone())
+                    .collect(),
+            ),
+        };
+        let mut provider = crate::scan::table_provider_disclosing(
+            &table,
+            &planning.state(),
+            self.lake.column_cache(),
+            disclosed,
+        )
+        .await?;
         if let Some(filter) = &access.row_filter {
             let columns = Arc::new(DFSchema::try_from(provider.schema())?);
             let predicate = planning
@@ -473,7 +491,13 @@ impl GovernedSession {
                 CacheManagerConfig::default().with_file_metadata_cache(Some(lake.footer_cache())),
             )
             .build_arc()?;
-        let ctx = SessionContext::new_with_config_rt(config.clone(), runtime.clone());
+        let state = SessionStateBuilder::new()
+            .with_config(config.clone())
+            .with_runtime_env(runtime.clone())
+            .with_default_features()
+            .with_query_planner(Arc::new(GovernedPlanner))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         let mut entries: BTreeMap<String, BTreeMap<String, Entry>> = BTreeMap::new();
         entries.insert("public".into(), BTreeMap::new());
         for t in &access.denied {
@@ -545,6 +569,19 @@ impl GovernedSession {
             Err(source) => return Err(planning_error(&state, sql, source)),
         };
         verify(&plan)?;
+        let format = match &plan {
+            LogicalPlan::Explain(e) => Some(&e.explain_format),
+            LogicalPlan::Analyze(a) => Some(&a.format),
+            _ => None,
+        };
+        if let Some(format) = format
+            && *format != ExplainFormat::Indent
+        {
+            return Err(EngineError::Refused(format!(
+                "EXPLAIN FORMAT {format} is not available: zhongshu renders plans in the indent \
+                 format only, without statistics, files or sizes; use EXPLAIN"
+            )));
+        }
         if matches!(plan, LogicalPlan::Analyze(_)) && !self.reads(&plan).filters.is_empty() {
             // The scan's metrics count the rows before the row filter removes any.
             return Err(EngineError::Refused(

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod catalogue;
 pub mod core;
 pub mod error;
+mod explain;
 pub mod governed;
 pub mod lake;
 pub mod maintenance;
@@ -34,8 +35,8 @@ pub use lake::{
     Lake, LakeConfig, LakeRef, RunData, StreamingAppend, VALID_FROM, VALID_TO, WriteMode,
     WriteOutcome,
 };
-pub use scan::table_provider;
-pub use service::{AuditedStream, ClientInfo, PrincipalSession, QueryService};
+pub use scan::{Disclosed, table_provider, table_provider_disclosing};
+pub use service::{AuditedStream, ClientInfo, Planned, PrincipalSession, QueryService};
 pub use system::{SYSTEM_PRINCIPAL, SystemSession};
 pub use write::{Commit, CommitHook, Committed, TableWrite};
 

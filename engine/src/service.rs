@@ -2,7 +2,12 @@
 //! governed sessions through.
 //!
 //! Opening a session decides what the principal may see (the policies crate, from the catalog's
-//! resources, grants and custom policies) and builds its [`GovernedSession`]. Running a statement
+//! resources, grants and custom policies) and builds its [`GovernedSession`]. Every statement is
+//! decided on the current facts: a session remembers the change log's head and the first grant
+//! expiry its decision rested on, and decides again (rebuilding the governed session only when
+//! the decision changed) once either has moved — so a revocation, an expiry or a
+//! reclassification holds from the next statement of every open connection, at the price of one
+//! indexed read of the change log's head per statement. Running a statement
 //! plans it, enforces the per-principal concurrency limit, the timeout and the row cap, and
 //! appends one record to the hash-chained audit log when the statement ends — answered, denied
 //! or failed. The returned stream does not finish until its audit record is written.
@@ -13,7 +18,8 @@ use crate::lake::Lake;
 use crate::lock;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::ParamValues;
+use chrono::{DateTime, Utc};
+use datafusion::common::{DFSchema, ParamValues};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::RecordBatchStream;
@@ -27,7 +33,7 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use zhongshu_catalog::{
     AuditOutcome, CatalogStore, NewAuditRecord, OrgUnit, Page, Principal, ResourceDetail,
-    ResourceFilter,
+    ResourceFilter, expiry_time,
 };
 use zhongshu_policies::{Authorizer, Decisions, MaskKey, SessionAccess, Subject, decide};
 
@@ -55,6 +61,7 @@ impl ClientInfo {
 }
 
 /// The catalog facts sessions are decided from, reloaded when the change log moves.
+#[derive(Clone)]
 struct Facts {
     head_seq: i64,
     authorizer: Arc<Authorizer>,
@@ -108,15 +115,13 @@ impl QueryService {
         self.limits
     }
 
-    async fn facts(
-        &self,
-    ) -> Result<(Arc<Authorizer>, Arc<Vec<OrgUnit>>, Arc<Vec<ResourceDetail>>)> {
+    async fn facts(&self) -> Result<Facts> {
         let head = self.store.head_seq().await?;
         let mut facts = self.facts.lock().await;
         if let Some(f) = facts.as_ref()
             && f.head_seq == head
         {
-            return Ok((f.authorizer.clone(), f.orgs.clone(), f.resources.clone()));
+            return Ok(f.clone());
         }
         let custom = self.store.list_policies().await?;
         let authorizer =
@@ -142,21 +147,21 @@ impl QueryService {
             }
             page.offset += page.limit;
         }
-        let resources = Arc::new(resources);
-        *facts = Some(Facts {
+        let loaded = Facts {
             head_seq: head,
-            authorizer: authorizer.clone(),
-            orgs: orgs.clone(),
-            resources: resources.clone(),
-        });
-        Ok((authorizer, orgs, resources))
+            authorizer,
+            orgs,
+            resources: Arc::new(resources),
+        };
+        *facts = Some(loaded.clone());
+        Ok(loaded)
     }
 
     /// Every resource of the catalog with its columns and tables, as sessions are decided
     /// from (reloaded when the change log moves). Doors show a principal only those its
     /// [`Decisions`] allow.
     pub async fn resources(&self) -> Result<Arc<Vec<ResourceDetail>>> {
-        Ok(self.facts().await?.2)
+        Ok(self.facts().await?.resources)
     }
 
     /// The decisions of `principal` under `purpose` for the doors and workflows (catalogue,
@@ -166,17 +171,17 @@ impl QueryService {
         principal: &Principal,
         purpose: Option<&str>,
     ) -> Result<Decisions> {
-        let (authorizer, orgs, resources) = self.facts().await?;
+        let facts = self.facts().await?;
         let grants = self.store.grants_for(principal).await?;
         Decisions::new(
-            authorizer,
+            facts.authorizer,
             Subject {
                 principal,
                 purpose,
                 download: false,
             },
-            &orgs,
-            &resources,
+            &facts.orgs,
+            &facts.resources,
             &grants,
         )
         .map_err(|e| EngineError::Refused(e.to_string()))
@@ -189,20 +194,39 @@ impl QueryService {
         purpose: Option<&str>,
         download: bool,
     ) -> Result<SessionAccess> {
-        let (authorizer, orgs, resources) = self.facts().await?;
+        Ok(self.decide(principal, purpose, download).await?.access)
+    }
+
+    /// [`QueryService::access`], with the facts it rests on.
+    async fn decide(
+        &self,
+        principal: &Principal,
+        purpose: Option<&str>,
+        download: bool,
+    ) -> Result<Decision> {
+        let facts = self.facts().await?;
         let grants = self.store.grants_for(principal).await?;
-        decide(
-            &authorizer,
+        let access = decide(
+            &facts.authorizer,
             Subject {
                 principal,
                 purpose,
                 download,
             },
-            &orgs,
-            &resources,
+            &facts.orgs,
+            &facts.resources,
             &grants,
         )
-        .map_err(|e| EngineError::Refused(e.to_string()))
+        .map_err(|e| EngineError::Refused(e.to_string()))?;
+        let until = grants
+            .iter()
+            .filter_map(|g| g.grant.expires_at.as_deref().and_then(expiry_time))
+            .min();
+        Ok(Decision {
+            access,
+            head_seq: facts.head_seq,
+            until,
+        })
     }
 
     /// Opens a session for `principal` under `purpose`.
@@ -212,23 +236,32 @@ impl QueryService {
         purpose: Option<String>,
         client: ClientInfo,
     ) -> Result<PrincipalSession> {
-        let access = self
-            .access(&principal, purpose.as_deref(), client.download)
+        let decision = self
+            .decide(&principal, purpose.as_deref(), client.download)
             .await?;
-        let session = GovernedSession::new(
-            &self.lake,
-            &access,
-            &self.key,
-            self.limits,
-            Some(self.store.clone()),
-        )?;
+        let session = Arc::new(self.governed_session(&decision.access)?);
         Ok(PrincipalSession {
             service: self.clone(),
-            session,
+            current: Mutex::new(Arc::new(Current {
+                session,
+                decision,
+                generation: 0,
+            })),
+            extensions: Mutex::new(Vec::new()),
             principal,
             purpose,
             client,
         })
+    }
+
+    fn governed_session(&self, access: &SessionAccess) -> Result<GovernedSession> {
+        GovernedSession::new(
+            &self.lake,
+            access,
+            &self.key,
+            self.limits,
+            Some(self.store.clone()),
+        )
     }
 
     fn permit(&self, principal: &str) -> Result<OwnedSemaphorePermit> {
@@ -249,10 +282,58 @@ impl QueryService {
     }
 }
 
+/// A decision and the facts it rests on.
+struct Decision {
+    access: SessionAccess,
+    /// The change log's head when it was made.
+    head_seq: i64,
+    /// The first expiry among the grants it used.
+    until: Option<DateTime<Utc>>,
+}
+
+impl Decision {
+    fn holds(&self, head_seq: i64, now: DateTime<Utc>) -> bool {
+        self.head_seq == head_seq && self.until.is_none_or(|until| now < until)
+    }
+}
+
+/// A session's current governed session and the decision it was built from.
+struct Current {
+    session: Arc<GovernedSession>,
+    decision: Decision,
+    /// Counts the governed sessions built; a plan made by an earlier one is made again.
+    generation: u64,
+}
+
+/// What a front end adds to each governed session of a principal session (system catalogs,
+/// functions), again whenever the session is rebuilt.
+type Extension = Arc<dyn Fn(&GovernedSession) -> Result<()> + Send + Sync>;
+
+/// A statement planned by [`PrincipalSession::plan`], to run with
+/// [`PrincipalSession::execute_planned`].
+#[derive(Debug)]
+pub struct Planned {
+    frame: DataFrame,
+    generation: u64,
+}
+
+impl Planned {
+    /// The result's schema.
+    pub fn schema(&self) -> &DFSchema {
+        self.frame.schema()
+    }
+
+    /// The logical plan (for a door that describes its parameters).
+    pub fn logical_plan(&self) -> &datafusion::logical_expr::LogicalPlan {
+        self.frame.logical_plan()
+    }
+}
+
 /// A principal's open session: see the module documentation.
 pub struct PrincipalSession {
     service: Arc<QueryService>,
-    session: GovernedSession,
+    current: Mutex<Arc<Current>>,
+    extensions: Mutex<Vec<Extension>>,
     principal: Principal,
     purpose: Option<String>,
     client: ClientInfo,
@@ -278,34 +359,99 @@ impl PrincipalSession {
         self.purpose.as_deref()
     }
 
-    /// The governed session (for front ends that add system catalogs).
-    pub fn governed(&self) -> &GovernedSession {
-        &self.session
+    /// The governed session as last decided (for a front end that reads its catalog).
+    pub fn governed(&self) -> Arc<GovernedSession> {
+        lock(&self.current).session.clone()
+    }
+
+    /// Adds `extension` (a system catalog, functions) to the governed session, now and each
+    /// time the session is decided again.
+    pub fn extend(
+        &self,
+        extension: impl Fn(&GovernedSession) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        let extension: Extension = Arc::new(extension);
+        extension(&self.governed())?;
+        lock(&self.extensions).push(extension);
+        Ok(())
     }
 
     /// Makes a scalar function (a validator, a pattern) available to the session's statements,
     /// for a workflow that computes over what the principal reads. A function sees the values
-    /// the scans yield, masked and filtered as always; it is lost when the session is decided
-    /// again ([`PrincipalSession::set_purpose`]).
+    /// the scans yield, masked and filtered as always.
     pub fn register_udf(&self, udf: datafusion::logical_expr::ScalarUDF) {
-        self.session.context().register_udf(udf);
+        let _ = self.extend(move |session| {
+            session.context().register_udf(udf.clone());
+            Ok(())
+        });
     }
 
     /// Declares a new purpose: the session is decided again under it.
     pub async fn set_purpose(&mut self, purpose: Option<String>) -> Result<()> {
-        let access = self
+        let principal = self.current_principal().await?;
+        let decision = self
             .service
-            .access(&self.principal, purpose.as_deref(), self.client.download)
+            .decide(&principal, purpose.as_deref(), self.client.download)
             .await?;
-        self.session = GovernedSession::new(
-            &self.service.lake,
-            &access,
-            &self.service.key,
-            self.service.limits,
-            Some(self.service.store.clone()),
-        )?;
+        let generation = lock(&self.current).generation + 1;
+        let session = self.build(&decision.access)?;
+        *lock(&self.current) = Arc::new(Current {
+            session,
+            decision,
+            generation,
+        });
         self.purpose = purpose;
         Ok(())
+    }
+
+    /// The signed-in principal as the catalog now has it; refused once it is gone.
+    async fn current_principal(&self) -> Result<Principal> {
+        self.service
+            .store
+            .get_principal(&self.principal.id)
+            .await?
+            .ok_or_else(|| {
+                EngineError::Refused(format!(
+                    "principal {} no longer exists; sign in again",
+                    self.principal.id
+                ))
+            })
+    }
+
+    fn build(&self, access: &SessionAccess) -> Result<Arc<GovernedSession>> {
+        let session = self.service.governed_session(access)?;
+        let extensions = lock(&self.extensions).clone();
+        for extension in extensions {
+            extension(&session)?;
+        }
+        Ok(Arc::new(session))
+    }
+
+    /// The governed session a statement runs in now: the current one while the facts its
+    /// decision rests on hold, else one decided again (see the module documentation).
+    async fn decided(&self) -> Result<Arc<Current>> {
+        let head = self.service.store.head_seq().await?;
+        let current = lock(&self.current).clone();
+        if current.decision.holds(head, Utc::now()) {
+            return Ok(current);
+        }
+        let principal = self.current_principal().await?;
+        let decision = self
+            .service
+            .decide(&principal, self.purpose.as_deref(), self.client.download)
+            .await?;
+        let (session, generation) = if decision.access == current.decision.access {
+            (current.session.clone(), current.generation)
+        } else {
+            (self.build(&decision.access)?, current.generation + 1)
+        };
+        let decided = Arc::new(Current {
+            session,
+            decision,
+            generation,
+        });
+        *lock(&self.current) = decided.clone();
+        Ok(decided)
     }
 
     fn record(&self, sql: &str, reads: StatementReads, started: Instant) -> NewAuditRecord {
@@ -363,16 +509,24 @@ impl PrincipalSession {
 
     /// Plans a statement without running it, for a door that describes a result before it
     /// fetches it; a refusal is audited here, since the statement will not run.
-    pub async fn plan(&self, sql: &str) -> Result<DataFrame> {
+    pub async fn plan(&self, sql: &str) -> Result<Planned> {
         let started = Instant::now();
-        match self.session.sql(sql).await {
-            Ok(frame) => Ok(frame),
+        let planned = async {
+            let current = self.decided().await?;
+            Ok(Planned {
+                frame: current.session.sql(sql).await?,
+                generation: current.generation,
+            })
+        };
+        match planned.await {
+            Ok(planned) => Ok(planned),
             Err(e) => Err(self.audit_failure(sql, e, started).await),
         }
     }
 
-    /// Runs a statement [`PrincipalSession::plan`] planned (`sql` is its text, for the audit).
-    pub async fn execute_planned(&self, sql: &str, planned: DataFrame) -> Result<AuditedStream> {
+    /// Runs a statement [`PrincipalSession::plan`] planned (`sql` is its text, for the audit);
+    /// planned again if the session was decided again since.
+    pub async fn execute_planned(&self, sql: &str, planned: Planned) -> Result<AuditedStream> {
         self.run(sql, Some(planned), None).await
     }
 
@@ -380,7 +534,7 @@ impl PrincipalSession {
     async fn run(
         &self,
         sql: &str,
-        planned: Option<DataFrame>,
+        planned: Option<Planned>,
         params: Option<ParamValues>,
     ) -> Result<AuditedStream> {
         let started = Instant::now();
@@ -393,14 +547,16 @@ impl PrincipalSession {
     async fn start(
         &self,
         sql: &str,
-        planned: Option<DataFrame>,
+        planned: Option<Planned>,
         params: Option<ParamValues>,
         started: Instant,
     ) -> Result<AuditedStream> {
         let permit = self.service.permit(self.principal.id.as_str())?;
+        let current = self.decided().await?;
+        let session = &current.session;
         let frame = match planned {
-            Some(frame) => frame,
-            None => self.session.sql(sql).await?,
+            Some(planned) if planned.generation == current.generation => planned.frame,
+            _ => session.sql(sql).await?,
         };
         let (state, plan) = frame.into_parts();
         let plan = match params {
@@ -408,9 +564,9 @@ impl PrincipalSession {
             None => plan,
         };
         let optimized = state.optimize(&plan)?;
-        let reads = self.session.reads(&optimized);
+        let reads = session.reads(&optimized);
         let reads = if reads.tables.is_empty() {
-            self.session.reads(&plan)
+            session.reads(&plan)
         } else {
             reads
         };
@@ -424,7 +580,7 @@ impl PrincipalSession {
             Err(e) => return Err(query_error(e)),
         };
         let stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
-        let limits = self.session.limits();
+        let limits = session.limits();
         Ok(AuditedStream {
             schema: stream.schema(),
             inner: Some(stream),

@@ -27,7 +27,6 @@ use arrow_flight::sql::{
     CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{Action, FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
-use datafusion::prelude::DataFrame;
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 use std::collections::HashMap;
@@ -36,7 +35,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 use zhongshu_catalog::Principal;
-use zhongshu_engine::{ClientInfo, PrincipalSession, QueryService};
+use zhongshu_engine::{ClientInfo, Planned, PrincipalSession, QueryService};
 
 /// Serves Flight SQL on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, service: Arc<QueryService>) -> Result<(), String> {
@@ -76,7 +75,7 @@ struct Described {
     principal: String,
     purpose: Option<String>,
     session: PrincipalSession,
-    plan: DataFrame,
+    plan: Planned,
     at: Instant,
 }
 
@@ -154,7 +153,7 @@ impl FlightGateway {
     }
 
     /// Keeps a described statement's session and plan for its fetch; returns the handle.
-    fn keep_described(&self, session: PrincipalSession, plan: DataFrame) -> [u8; 16] {
+    fn keep_described(&self, session: PrincipalSession, plan: Planned) -> [u8; 16] {
         let handle = *uuid::Uuid::new_v4().as_bytes();
         let mut described = lock(&self.described);
         described.retain(|_, d| d.at.elapsed() < DESCRIBED_FOR);
@@ -180,7 +179,7 @@ impl FlightGateway {
         handle: &[u8],
         principal: &Principal,
         purpose: Option<&str>,
-    ) -> Option<(PrincipalSession, DataFrame)> {
+    ) -> Option<(PrincipalSession, Planned)> {
         let handle: [u8; 16] = handle.try_into().ok()?;
         let mut described = lock(&self.described);
         let d = described.get(&handle)?;
@@ -218,7 +217,7 @@ impl FlightGateway {
         &self,
         session: PrincipalSession,
         sql: &str,
-        planned: Option<DataFrame>,
+        planned: Option<Planned>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let stream = match planned {
             Some(plan) => session.execute_planned(sql, plan).await,

@@ -174,13 +174,19 @@ fn auth_failed(user: &str) -> PgWireError {
     )
 }
 
-/// Adds `pg_catalog` (over the session's own catalog) to a session.
+/// Adds `pg_catalog` (over the session's own catalog) to a session, and again whenever the
+/// session is decided again.
 fn attach_pg_catalog(session: &PrincipalSession) -> PgWireResult<()> {
-    let context = session.governed().context();
-    datafusion_pg_catalog::setup_pg_catalog(context, CATALOG, EmptyContextProvider)
-        .map_err(|e| PgWireError::ApiError(Box::new(*e)))?;
-    pg_compat::attach(context, CATALOG, session.principal().id.as_str())
-        .map_err(|e| PgWireError::ApiError(Box::new(e)))
+    let user = session.principal().id.as_str().to_owned();
+    session
+        .extend(move |governed| {
+            let context = governed.context();
+            datafusion_pg_catalog::setup_pg_catalog(context, CATALOG, EmptyContextProvider)
+                .map_err(|e| EngineError::Query(*e))?;
+            pg_compat::attach(context, CATALOG, &user)?;
+            Ok(())
+        })
+        .map_err(|e| engine_error(&e))
 }
 
 #[async_trait]
@@ -417,7 +423,6 @@ impl Connection {
                     .set_purpose(purpose.clone())
                     .await
                     .map_err(|e| engine_error(&e))?;
-                attach_pg_catalog(session)?;
                 Ok(Response::Execution(Tag::new("SET")))
             }
             Kind::Show(name) => {
@@ -515,9 +520,9 @@ impl QueryParser for Parser {
             let session = guard
                 .as_ref()
                 .ok_or_else(|| user_error("FATAL", "08003", "no session"))?;
-            match session.governed().sql(&statement.sql).await {
-                Ok(frame) => {
-                    let plan = frame.logical_plan();
+            match session.plan(&statement.sql).await {
+                Ok(planned) => {
+                    let plan = planned.logical_plan();
                     let types = plan
                         .get_parameter_types()
                         .map_err(|e| user_error("ERROR", "42601", e.to_string()))?;
