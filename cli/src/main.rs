@@ -4,8 +4,21 @@
 use clap::Parser;
 use zhongshu_cli::cli::Cli;
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // Stacks deep enough for the most complex statement a door accepts (see
+    // zhongshu_engine::complexity).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(zhongshu_engine::complexity::STACK_BYTES)
+        .build()
+        .expect("the async runtime starts");
+    // On a worker, whose stack is that size, not on the main thread.
+    if let Err(panic) = runtime.block_on(runtime.spawn(run())) {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+async fn run() {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));

@@ -562,6 +562,7 @@ impl GovernedSession {
     /// Plans a query; anything but a query (or EXPLAIN of one) is refused with
     /// [`EngineError::Refused`].
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        crate::complexity::check(sql)?;
         lock(&self.registry.opened).clear();
         let state = self.ctx.state();
         let plan = match state.create_logical_plan(sql).await {

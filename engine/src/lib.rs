@@ -13,6 +13,7 @@
 
 pub mod cache;
 pub mod catalogue;
+pub mod complexity;
 pub mod core;
 pub mod error;
 mod explain;

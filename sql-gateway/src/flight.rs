@@ -64,11 +64,18 @@ static SQL_INFO: LazyLock<SqlInfoData> = LazyLock::new(|| {
         .unwrap_or_else(|e| unreachable!("static SqlInfo: {e}"))
 });
 
-/// A prepared statement: its SQL and who prepared it.
+/// A prepared statement: its SQL, who prepared it, and when it was last used.
 struct Prepared {
     principal: String,
     sql: String,
+    used: Instant,
 }
+
+/// How long a prepared statement stays open unused.
+const PREPARED_FOR: Duration = Duration::from_secs(3600);
+/// The most prepared statements a principal may hold open, and all principals together.
+const PREPARED_PER_PRINCIPAL: usize = 64;
+const PREPARED_MAX: usize = 4096;
 
 /// A statement described and not yet fetched: the session that planned it, and the plan.
 struct Described {
@@ -236,9 +243,14 @@ impl FlightGateway {
     }
 
     fn prepared_sql(&self, handle: &[u8], principal: &Principal) -> Result<String, Status> {
-        match lock(&self.prepared).get(handle) {
-            Some(p) if p.principal == principal.id.as_str() => Ok(p.sql.clone()),
-            _ => Err(Status::not_found("no such prepared statement")),
+        match lock(&self.prepared).get_mut(handle) {
+            Some(p) if p.principal == principal.id.as_str() && p.used.elapsed() < PREPARED_FOR => {
+                p.used = Instant::now();
+                Ok(p.sql.clone())
+            }
+            _ => Err(Status::not_found(
+                "no such prepared statement (one unused for an hour is closed): prepare it again",
+            )),
         }
     }
 }
@@ -299,13 +311,30 @@ impl FlightSqlService for FlightGateway {
         let session = self.session(&request).await?;
         let schema = Self::schema(&session, &query.query).await?;
         let handle = uuid::Uuid::new_v4().as_bytes().to_vec();
-        lock(&self.prepared).insert(
-            handle.clone(),
-            Prepared {
-                principal: session.principal().id.as_str().to_owned(),
-                sql: query.query,
-            },
-        );
+        let principal = session.principal().id.as_str().to_owned();
+        {
+            let mut prepared = lock(&self.prepared);
+            prepared.retain(|_, p| p.used.elapsed() < PREPARED_FOR);
+            let held = prepared.values().filter(|p| p.principal == principal).count();
+            if held >= PREPARED_PER_PRINCIPAL {
+                return Err(Status::resource_exhausted(format!(
+                    "{principal} holds {held} prepared statements open, the most allowed; close                      some (ClosePreparedStatement) or wait an hour for unused ones to close"
+                )));
+            }
+            if prepared.len() >= PREPARED_MAX {
+                return Err(Status::resource_exhausted(format!(
+                    "the server holds {PREPARED_MAX} prepared statements open, the most allowed;                      try again later"
+                )));
+            }
+            prepared.insert(
+                handle.clone(),
+                Prepared {
+                    principal,
+                    sql: query.query,
+                    used: Instant::now(),
+                },
+            );
+        }
         let dataset_schema = FlightInfo::new()
             .try_with_schema(&schema)
             .map_err(|e| Status::internal(e.to_string()))?

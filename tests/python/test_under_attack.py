@@ -235,3 +235,122 @@ def test_a_grant_given_while_connected_is_obeyed_too(own):
             assert conn.execute("SELECT count(*) FROM pg_catalog.pg_namespace").fetchone()[0] > 0
         finally:
             zs(data, "grant", "revoke", number)
+
+
+# --- 5. resources ---------------------------------------------------------------------------------
+
+def test_no_statement_takes_a_door_down(server, credentials):
+    """Chains the parser builds without recursing (which overflowed a worker's stack at a few
+    thousand terms and killed the server) are refused with a clear error at every door; a
+    chain within the limit is answered; every door still serves afterwards."""
+    within = "SELECT " + "+".join(["1"] * 4000)
+    too_deep = [
+        "SELECT " + "+".join(["1"] * 20000),
+        " UNION ALL ".join(["SELECT 1"] * 10000),
+        "SELECT count(*) FROM base.persons WHERE " + " OR ".join(["sex = '1'"] * 6000),
+        "SELECT " + "(" * 20000 + "1" + ")" * 20000,
+    ]
+    for door, ask in DOORS.items():
+        assert ask(server, credentials, STREET, within) == [(4000,)], door
+        for sql in too_deep:
+            with pytest.raises(Exception) as refused:
+                ask(server, credentials, STREET, sql)
+            message = str(refused.value)
+            assert "more than the 4096" in message or "RecursionLimitExceeded" in message, (
+                door, message[:300])
+    for door, ask in DOORS.items():
+        assert ask(server, credentials, RSJ, "SELECT 1", PURPOSE) == [(1,)], door
+
+
+def test_prepared_statements_are_bounded_per_principal(server, credentials):
+    import adbc_driver_flightsql.dbapi as flight_sql
+
+    def connect(user):
+        kwargs = {"adbc.flight.sql.authorization_header": f"Bearer {credentials[user]['token']}"}
+        return flight_sql.connect(server.flight, db_kwargs=kwargs, autocommit=True)
+
+    with connect("public_user") as conn:
+        cursors = []
+        try:
+            with pytest.raises(Exception) as refused:
+                for _ in range(200):
+                    cur = conn.cursor()
+                    cursors.append(cur)
+                    cur.adbc_prepare("SELECT 1")
+            assert "prepared statements open, the most allowed" in str(refused.value)
+            assert 0 < len(cursors) - 1 <= 64
+            # Another principal is not locked out by them.
+            with connect(RSJ) as other, other.cursor() as cur:
+                cur.adbc_prepare("SELECT 1")
+                cur.execute("SELECT 1")
+                assert cur.fetchall() == [(1,)]
+        finally:
+            for cur in cursors:
+                cur.close()
+    # Closing them frees the principal's slots.
+    with connect("public_user") as conn, conn.cursor() as cur:
+        cur.adbc_prepare("SELECT 1")
+
+
+# --- 6. authentication side channels -------------------------------------------------------------
+
+def _scram_attempt(host, port, user):
+    """One SCRAM exchange with a wrong proof, on a raw socket; the server's time to answer the
+    client-first and the client-final message (seconds), and the final answer's type."""
+    import base64
+    import os
+    import socket
+    import struct
+
+    def message(kind, body):
+        return kind + struct.pack("!I", len(body) + 4) + body
+
+    def receive(sock):
+        head = b""
+        while len(head) < 5:
+            head += sock.recv(5 - len(head))
+        size = struct.unpack("!I", head[1:5])[0] - 4
+        body = b""
+        while len(body) < size:
+            body += sock.recv(size - len(body))
+        return head[:1], body
+
+    with socket.create_connection((host, port)) as sock:
+        startup = struct.pack("!I", 196608) + b"user\0" + user.encode() + b"\0database\0zhongshu\0\0"
+        sock.sendall(struct.pack("!I", len(startup) + 4) + startup)
+        receive(sock)
+        first = b"n,,n=,r=" + base64.b64encode(os.urandom(18))
+        started = time.perf_counter()
+        sock.sendall(message(b"p", b"SCRAM-SHA-256\0" + struct.pack("!I", len(first)) + first))
+        _, body = receive(sock)
+        first_took = time.perf_counter() - started
+        attributes = dict(a.split("=", 1) for a in body[4:].decode().split(","))
+        final = f"c=biws,r={attributes['r']},p=".encode() + base64.b64encode(os.urandom(32))
+        started = time.perf_counter()
+        sock.sendall(message(b"p", final))
+        kind, answer = receive(sock)
+        return first_took, time.perf_counter() - started, kind, answer, attributes
+
+
+def test_an_unknown_user_is_answered_like_a_real_one_in_content_and_time(server):
+    import statistics
+
+    users = {"real": RSJ, "unknown": "nobody_at_all"}
+    for user in users.values():  # warm up
+        for _ in range(20):
+            _scram_attempt(server.pg_host, server.pg_port, user)
+    times = {name: ([], []) for name in users}
+    answers = {}
+    for _ in range(300):  # alternating, so that the machine's drift affects both alike
+        for name, user in users.items():
+            first, final, kind, answer, attributes = _scram_attempt(
+                server.pg_host, server.pg_port, user)
+            times[name][0].append(first)
+            times[name][1].append(final)
+            answers[name] = (kind, answer.replace(user.encode(), b"USER"),
+                             len(attributes["s"]), attributes["i"])
+    assert answers["real"] == answers["unknown"], answers
+    for phase in (0, 1):
+        real = statistics.median(times["real"][phase])
+        unknown = statistics.median(times["unknown"][phase])
+        assert abs(real - unknown) < 0.15 * min(real, unknown), (phase, real, unknown)
