@@ -50,8 +50,8 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use std::fmt::Debug;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
-use std::time::Instant;
-use tokio::net::TcpListener;
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
 use zhongshu_catalog::PrincipalId;
 use zhongshu_catalog::auth::ScramVerifier;
 use zhongshu_engine::governed::CATALOG;
@@ -108,6 +108,13 @@ pub async fn serve_with(listener: TcpListener, service: Arc<QueryService>, mocks
         if let Err(e) = socket.set_nodelay(true) {
             tracing::debug!("pgwire connection from {peer}: TCP_NODELAY: {e}");
         }
+        let (hung_up, watched) = match watch_for_hang_up(socket) {
+            Ok(split) => split,
+            Err(e) => {
+                tracing::warn!("pgwire connection from {peer}: {e}");
+                continue;
+            }
+        };
         let session = Arc::new(tokio::sync::Mutex::new(None));
         let connection = Arc::new(Connection {
             service: service.clone(),
@@ -116,14 +123,49 @@ pub async fn serve_with(listener: TcpListener, service: Arc<QueryService>, mocks
             scram: std::sync::Mutex::new(None),
             session: session.clone(),
             parser: Arc::new(Parser(session)),
+            hung_up: hung_up.subscribe(),
         });
         tokio::spawn(async move {
-            if let Err(e) = pgwire::tokio::process_socket(socket, None, Handlers(connection)).await
+            if let Err(e) = pgwire::tokio::process_socket(watched, None, Handlers(connection)).await
             {
                 tracing::debug!("pgwire connection from {peer}: {e}");
             }
+            // Ends the watch.
+            let _ = hung_up.send(true);
         });
     }
+}
+
+/// Watches `socket` for its client hanging up while the connection is busy with a statement
+/// (and so not reading): a statement whose client is gone is stopped, and its permit, memory
+/// and threads are freed at once instead of when it would next write. The watch reads a
+/// duplicate of the socket without consuming anything: end of stream, an error, or a waiting
+/// Terminate message mean the client has gone. Returns the signal and the socket to serve.
+fn watch_for_hang_up(
+    socket: TcpStream,
+) -> std::io::Result<(tokio::sync::watch::Sender<bool>, TcpStream)> {
+    let socket = socket.into_std()?;
+    let duplicate = TcpStream::from_std(socket.try_clone()?)?;
+    let socket = TcpStream::from_std(socket)?;
+    let (hung_up, mut ended) = tokio::sync::watch::channel(false);
+    let signal = hung_up.clone();
+    tokio::spawn(async move {
+        let mut head = [0u8; 5];
+        loop {
+            tokio::select! {
+                _ = ended.wait_for(|gone| *gone) => return,
+                ready = duplicate.readable() => if ready.is_err() { break },
+            }
+            match duplicate.peek(&mut head).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) if head[0] == b'X' => break,
+                // A message the connection has yet to read: look again a little later.
+                Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let _ = signal.send(true);
+    });
+    Ok((hung_up, socket))
 }
 
 /// One client connection: its authentication exchange and, once authenticated, its session.
@@ -134,6 +176,8 @@ struct Connection {
     scram: std::sync::Mutex<Option<(String, ScramExchange)>>,
     session: SharedSession,
     parser: Arc<Parser>,
+    /// Turns true when the client hangs up ([`watch_for_hang_up`]).
+    hung_up: tokio::sync::watch::Receiver<bool>,
 }
 
 type SharedSession = Arc<tokio::sync::Mutex<Option<PrincipalSession>>>;
@@ -454,6 +498,11 @@ impl Connection {
                     .map_err(|e| engine_error(&e))?;
                 drop(guard);
                 let schema = datafusion::physical_plan::RecordBatchStream::schema(&stream);
+                // Stopped (and its audit record written as abandoned) if the client hangs up.
+                let mut hung_up = self.hung_up.clone();
+                let stream = stream.take_until(async move {
+                    let _ = hung_up.wait_for(|gone| *gone).await;
+                });
                 let fields = Arc::new(arrow_schema_to_pg_fields(&schema, format, None)?);
                 let rows_fields = fields.clone();
                 let rows = stream

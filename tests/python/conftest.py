@@ -45,6 +45,7 @@ class Server(str):
     pg_host: str = ""
     pg_port: int = 0
     flight: str = ""
+    pid: int = 0
 
 
 @contextlib.contextmanager
@@ -93,6 +94,7 @@ def serving(data: Path):
     if pg:
         server.pg_host, server.pg_port = pg
     server.flight = flight
+    server.pid = proc.pid
     try:
         yield server
     finally:

@@ -354,3 +354,85 @@ def test_an_unknown_user_is_answered_like_a_real_one_in_content_and_time(server)
         real = statistics.median(times["real"][phase])
         unknown = statistics.median(times["unknown"][phase])
         assert abs(real - unknown) < 0.15 * min(real, unknown), (phase, real, unknown)
+
+
+LONG = "SELECT count(*) FROM generate_series(1, 20000000000) AS t(v) WHERE v % 7 = 3"
+
+
+def _abandon(server, credentials, user):
+    """Starts LONG over pgwire as `user` and hangs up while it runs."""
+    import socket
+
+    conn = pg(server, credentials, user)
+    conn.pgconn.send_query(LONG.encode())
+    conn.pgconn.flush()
+    time.sleep(0.3)
+    socket.socket(fileno=conn.pgconn.socket).close()  # the client vanishes: no Terminate
+
+
+def _abandon_http(server, credentials, user):
+    import socket
+
+    host, port = server.removeprefix("http://").split(":")
+    body = LONG.encode()
+    request = (f"POST /api/v1/sql?format=json HTTP/1.1\r\nHost: {host}\r\n"
+               f"Authorization: Bearer {credentials[user]['token']}\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(request)
+        time.sleep(0.3)
+
+
+def _abandon_flight(server, credentials, user):
+
+    def run():
+        try:
+            over_flight(server, credentials, user, LONG)
+        except Exception:
+            pass
+
+    # ADBC cannot be interrupted from Python; a process that dies mid-query is the real case.
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=run)
+    child.start()
+    time.sleep(0.5)
+    child.kill()
+    child.join()
+
+
+@pytest.mark.parametrize("door", ["pgwire", "http", "flight-sql"])
+def test_a_query_whose_client_hangs_up_stops_and_frees_its_permit(own, door):
+    data, creds, server = own
+    abandon = {"pgwire": _abandon, "http": _abandon_http, "flight-sql": _abandon_flight}[door]
+    for _ in range(10):  # more than the 8 queries a principal may run at once
+        abandon(server, creds, "public_user")
+    time.sleep(1.5)
+    started = time.monotonic()
+    assert over_pgwire(server, creds, "public_user", "SELECT 1") == [(1,)]
+    assert over_http(server, creds, "public_user", "SELECT 1") == [(1,)]
+    assert time.monotonic() - started < 5
+    # Each abandoned statement is in the audit, as stopped.
+    audit = zs(data, "audit", "queries", "--limit", "1000")
+    assert audit.count("generate_series(1, 20000000000)") >= 10, audit[-2000:]
+    time.sleep(0.5)
+
+
+def _resident_mib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+
+def test_closed_connections_give_their_memory_back(server, credentials):
+    def connect_and_query():
+        with pg(server, credentials, STREET) as conn:
+            conn.execute("SELECT count(*) FROM base.persons").fetchall()
+
+    for _ in range(20):
+        connect_and_query()
+    before = _resident_mib(server.pid)
+    for _ in range(150):  # leaked about 5 MiB each
+        connect_and_query()
+    time.sleep(0.5)
+    grown = _resident_mib(server.pid) - before
+    assert grown < 60, f"the server grew by {grown:.0f} MiB over 150 closed connections"
