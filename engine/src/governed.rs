@@ -513,6 +513,7 @@ impl GovernedSession {
             .with_query_planner(Arc::new(GovernedPlanner))
             .build();
         let ctx = SessionContext::new_with_state(state);
+        crate::bounded::bound(&ctx);
         let mut entries: BTreeMap<String, BTreeMap<String, Entry>> = BTreeMap::new();
         entries.insert("public".into(), BTreeMap::new());
         for t in &access.denied {

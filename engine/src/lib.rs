@@ -11,6 +11,7 @@
 //! the application core every door receives.
 #![deny(missing_docs)]
 
+mod bounded;
 pub mod cache;
 pub mod catalogue;
 pub mod complexity;

@@ -581,8 +581,17 @@ impl PrincipalSession {
         };
         let stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
         let limits = session.limits();
+        // The schema a door described from the plan: the physical plan may know a column to
+        // be non-null where the logical plan does not (a folded constant), and clients that
+        // compare the two (ADBC Flight SQL) refuse the difference.
+        let described: SchemaRef = Arc::new(plan.schema().as_arrow().clone());
+        let schema = if described.contains(&stream.schema()) {
+            described
+        } else {
+            stream.schema()
+        };
         Ok(AuditedStream {
-            schema: stream.schema(),
+            schema,
             inner: Some(stream),
             store: self.service.store.clone(),
             record: Some(record),
@@ -698,6 +707,11 @@ impl Stream for AuditedStream {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => this.finish(None),
                 Poll::Ready(Some(Ok(batch))) => {
+                    let batch = if batch.schema() == this.schema {
+                        batch
+                    } else {
+                        batch.with_schema(this.schema.clone())?
+                    };
                     this.rows += batch.num_rows() as u64;
                     if this.rows > this.max_rows {
                         let e = DataFusionError::ResourcesExhausted(format!(

@@ -42,7 +42,10 @@ def over_http(server, credentials, user, sql, purpose=None):
                            data=sql.encode("utf-8"), headers=headers, timeout=120)
     if answer.status_code != 200:
         raise RuntimeError(answer.text)
-    return [tuple(r) for r in answer.json()["rows"]]
+    body = answer.json()
+    if body.get("error"):  # failed after the answer began (streamed)
+        raise RuntimeError(body["error"])
+    return [tuple(r) for r in body["rows"]]
 
 
 def over_flight(server, credentials, user, sql, purpose=None):
@@ -436,3 +439,22 @@ def test_closed_connections_give_their_memory_back(server, credentials):
     time.sleep(0.5)
     grown = _resident_mib(server.pid) - before
     assert grown < 60, f"the server grew by {grown:.0f} MiB over 150 closed connections"
+
+
+def test_no_function_builds_a_value_beyond_the_limit(server, credentials):
+    """Scalar functions allocate outside the memory pool; those whose output grows with an
+    argument are refused before they build anything huge, at every door, and still answer
+    within the limit."""
+    huge = [
+        "SELECT length(repeat('xxx', 1000000000))",
+        "SELECT length(lpad('x', 2000000000))",
+        "SELECT cardinality(array_repeat(1, 1000000000))",
+        "SELECT cardinality(range(0, 5000000000))",
+        "SELECT cardinality(generate_series(1, 5000000000))",
+    ]
+    for door, ask in DOORS.items():
+        assert ask(server, credentials, "public_user", "SELECT length(repeat('ab', 1000))") == [(2000,)]
+        for sql in huge:
+            with pytest.raises(Exception) as refused:
+                ask(server, credentials, "public_user", sql)
+            assert "more than the 64 MiB one call may build" in str(refused.value), (door, sql, str(refused.value)[:300])
