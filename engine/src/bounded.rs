@@ -12,11 +12,11 @@ use datafusion::arrow::array::{Array, ArrayRef, Int64Array};
 use datafusion::arrow::compute::{cast, kernels::length::length};
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{Result, exec_err, resources_datafusion_err};
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
     Signature,
 };
-use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
@@ -71,7 +71,11 @@ impl Bounded {
             Ok(array.as_any().downcast_ref::<Int64Array>().cloned())
         };
         let at = |a: &Int64Array, row: usize| -> i128 {
-            if a.is_null(row) { 0 } else { a.value(row) as i128 }
+            if a.is_null(row) {
+                0
+            } else {
+                a.value(row) as i128
+            }
         };
         let count = |a: &Option<Int64Array>, row: usize| -> u128 {
             a.as_ref().map_or(0, |a| at(a, row).max(0) as u128)

@@ -104,7 +104,10 @@ mod tests {
     fn chains_beyond_the_limit_are_refused_and_lists_are_not() {
         let chain = |n: usize, op: &str| format!("SELECT {}", vec!["1"; n].join(op));
         assert!(check(&chain(MAX_NODES, "+")).is_ok());
-        assert!(matches!(check(&chain(MAX_NODES + 2, "+")), Err(EngineError::Limit(_))));
+        assert!(matches!(
+            check(&chain(MAX_NODES + 2, "+")),
+            Err(EngineError::Limit(_))
+        ));
         assert!(check(&chain(MAX_NODES + 2, " AND ")).is_err());
         let unions = vec!["SELECT 1"; MAX_NODES].join(" UNION ALL ");
         assert!(check(&unions).is_err());

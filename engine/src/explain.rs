@@ -21,20 +21,20 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::common::Result;
 use datafusion::common::display::PlanType;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::execution::TaskContext;
 use datafusion::execution::context::QueryPlanner;
 use datafusion::logical_expr::{LogicalPlan, ToStringifiedPlan};
 use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream, execute_stream,
 };
-use datafusion::physical_plan::display::DisplayableExecutionPlan;
-use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use futures::StreamExt;
 use std::fmt::Write as _;
@@ -80,7 +80,9 @@ impl QueryPlanner for GovernedPlanner {
                 )?)
             }
             LogicalPlan::Analyze(analyze) => {
-                let input = planner.create_physical_plan(&analyze.input, session).await?;
+                let input = planner
+                    .create_physical_plan(&analyze.input, session)
+                    .await?;
                 let schema: SchemaRef = Arc::new(analyze.schema.as_arrow().clone());
                 Ok(Arc::new(GovernedAnalyzeExec::new(input, schema)))
             }
@@ -130,7 +132,12 @@ fn render_node(node: &dyn ExecutionPlan, depth: usize, metrics: bool, out: &mut 
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        let _ = writeln!(out, "{indent}{}: columns=[{}]", node.name(), columns.join(", "));
+        let _ = writeln!(
+            out,
+            "{indent}{}: columns=[{}]",
+            node.name(),
+            columns.join(", ")
+        );
     } else {
         let line = if metrics {
             DisplayableExecutionPlan::with_metrics(node)

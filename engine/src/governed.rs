@@ -24,8 +24,8 @@
 //!   [`Limits`]); the query service above adds the per-principal concurrency limit and audit.
 
 use crate::error::{EngineError, Result};
-use crate::lake::Lake;
 use crate::explain::GovernedPlanner;
+use crate::lake::Lake;
 use crate::lock;
 use crate::row_filter::RowFiltered;
 use crate::scan::Disclosed;
@@ -36,15 +36,15 @@ use datafusion::catalog::{
     CatalogProvider, MemTable, MemoryCatalogProvider, SchemaProvider, Session, TableProvider,
 };
 use datafusion::common::DFSchema;
+use datafusion::common::format::ExplainFormat;
 use datafusion::datasource::{TableType, ViewTable, provider_as_source};
 use datafusion::error::DataFusionError;
-use datafusion::common::format::ExplainFormat;
-use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;

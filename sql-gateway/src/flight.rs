@@ -315,7 +315,10 @@ impl FlightSqlService for FlightGateway {
         {
             let mut prepared = lock(&self.prepared);
             prepared.retain(|_, p| p.used.elapsed() < PREPARED_FOR);
-            let held = prepared.values().filter(|p| p.principal == principal).count();
+            let held = prepared
+                .values()
+                .filter(|p| p.principal == principal)
+                .count();
             if held >= PREPARED_PER_PRINCIPAL {
                 return Err(Status::resource_exhausted(format!(
                     "{principal} holds {held} prepared statements open, the most allowed; close                      some (ClosePreparedStatement) or wait an hour for unused ones to close"

@@ -286,8 +286,8 @@ impl StartupHandler for Connection {
                         // what a stored one does.
                         let made_up = self.mocks.verifier(&user).encode();
                         let known = stored.is_some();
-                        let stored = ScramVerifier::decode(&stored.unwrap_or(made_up))
-                            .filter(|_| known);
+                        let stored =
+                            ScramVerifier::decode(&stored.unwrap_or(made_up)).filter(|_| known);
                         let data = initial.data.unwrap_or_default();
                         let first = String::from_utf8_lossy(&data);
                         // A user without a verifier gets a made-up one: the same salt every
