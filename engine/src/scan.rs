@@ -69,6 +69,11 @@ impl Disclosed {
                 num_rows: total.num_rows.to_inexact(),
                 ..Statistics::new_unknown(schema)
             },
+            Disclosed::Columns(columns)
+                if schema.fields().iter().all(|f| columns.contains(f.name())) =>
+            {
+                total
+            }
             Disclosed::Columns(columns) => {
                 let mut total = total;
                 for (field, stats) in schema.fields().iter().zip(&mut total.column_statistics) {

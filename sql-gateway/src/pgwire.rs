@@ -139,8 +139,9 @@ pub async fn serve_with(listener: TcpListener, service: Arc<QueryService>, mocks
 /// Watches `socket` for its client hanging up while the connection is busy with a statement
 /// (and so not reading): a statement whose client is gone is stopped, and its permit, memory
 /// and threads are freed at once instead of when it would next write. The watch reads a
-/// duplicate of the socket without consuming anything: end of stream, an error, or a waiting
-/// Terminate message mean the client has gone. Returns the signal and the socket to serve.
+/// duplicate of the socket without consuming anything: only end of stream or an error mean the
+/// client has gone (bytes waiting unread may start anywhere in a message, so they are never
+/// read as a Terminate). Returns the signal and the socket to serve.
 fn watch_for_hang_up(
     socket: TcpStream,
 ) -> std::io::Result<(tokio::sync::watch::Sender<bool>, TcpStream)> {
@@ -150,7 +151,7 @@ fn watch_for_hang_up(
     let (hung_up, mut ended) = tokio::sync::watch::channel(false);
     let signal = hung_up.clone();
     tokio::spawn(async move {
-        let mut head = [0u8; 5];
+        let mut head = [0u8; 1];
         loop {
             tokio::select! {
                 _ = ended.wait_for(|gone| *gone) => return,
@@ -158,7 +159,6 @@ fn watch_for_hang_up(
             }
             match duplicate.peek(&mut head).await {
                 Ok(0) | Err(_) => break,
-                Ok(_) if head[0] == b'X' => break,
                 // A message the connection has yet to read: look again a little later.
                 Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
@@ -499,10 +499,21 @@ impl Connection {
                 drop(guard);
                 let schema = datafusion::physical_plan::RecordBatchStream::schema(&stream);
                 // Stopped (and its audit record written as abandoned) if the client hangs up.
-                let mut hung_up = self.hung_up.clone();
-                let stream = stream.take_until(async move {
-                    let _ = hung_up.wait_for(|gone| *gone).await;
-                });
+                let (mut until, after) = (self.hung_up.clone(), self.hung_up.clone());
+                let stream = stream
+                    .take_until(async move {
+                        let _ = until.wait_for(|gone| *gone).await;
+                    })
+                    // Ended by the hang-up: an error, never what looks like a whole result.
+                    .chain(stream::once(async move { *after.borrow() }).filter_map(
+                        |gone| async move {
+                            gone.then(|| {
+                                Err(datafusion::error::DataFusionError::Execution(
+                                    "the client hung up; the statement was stopped".into(),
+                                ))
+                            })
+                        },
+                    ));
                 let fields = Arc::new(arrow_schema_to_pg_fields(&schema, format, None)?);
                 let rows_fields = fields.clone();
                 let rows = stream
