@@ -379,6 +379,7 @@ async fn run(
                 memory_bytes: 16 << 30,
                 max_rows: u64::MAX,
                 max_concurrent: 4,
+                max_probes_per_minute: 0,
             },
         )))
     };

@@ -135,6 +135,10 @@ pub enum AuditOutcome {
     Denied,
     /// Failed for another reason (a limit, a syntax error).
     Failed,
+    /// Planned and about to answer: written before the first row leaves the server, and
+    /// followed by the record that completes it (its `completes` names this one). A `started`
+    /// record with no completion is a statement whose server stopped while it ran.
+    Started,
 }
 
 impl AuditOutcome {
@@ -144,6 +148,7 @@ impl AuditOutcome {
             AuditOutcome::Ok => "ok",
             AuditOutcome::Denied => "denied",
             AuditOutcome::Failed => "failed",
+            AuditOutcome::Started => "started",
         }
     }
 }
@@ -155,6 +160,7 @@ impl std::str::FromStr for AuditOutcome {
             "ok" => Ok(AuditOutcome::Ok),
             "denied" => Ok(AuditOutcome::Denied),
             "failed" => Ok(AuditOutcome::Failed),
+            "started" => Ok(AuditOutcome::Started),
             other => Err(format!("unknown audit outcome `{other}`")),
         }
     }
@@ -189,6 +195,9 @@ pub struct NewAuditRecord {
     pub outcome: AuditOutcome,
     /// The error, when not answered.
     pub error: Option<String>,
+    /// For the record that completes a statement: the `seq` of its `started` record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completes: Option<i64>,
 }
 
 /// One entry of the hash-chained access audit log.
@@ -215,32 +224,35 @@ impl AuditRecord {
         let seq = self.seq.to_string();
         let rows = r.rows.to_string();
         let duration = r.duration_ms.to_string();
+        let completes = r.completes.map(|seq| seq.to_string());
         let (tables, columns, masks, filters) = (
             list(&r.tables),
             list(&r.columns),
             list(&r.masks),
             list(&r.filters),
         );
-        hash_fields(
-            &self.prev_hash,
-            &[
-                Some(seq.as_str()),
-                Some(self.at.as_str()),
-                Some(r.principal.as_str()),
-                r.purpose.as_deref(),
-                Some(r.client.as_str()),
-                Some(r.protocol.as_str()),
-                Some(r.sql.as_str()),
-                Some(tables.as_str()),
-                Some(columns.as_str()),
-                Some(masks.as_str()),
-                Some(filters.as_str()),
-                Some(rows.as_str()),
-                Some(duration.as_str()),
-                Some(r.outcome.as_code()),
-                r.error.as_deref(),
-            ],
-        )
+        let mut fields = vec![
+            Some(seq.as_str()),
+            Some(self.at.as_str()),
+            Some(r.principal.as_str()),
+            r.purpose.as_deref(),
+            Some(r.client.as_str()),
+            Some(r.protocol.as_str()),
+            Some(r.sql.as_str()),
+            Some(tables.as_str()),
+            Some(columns.as_str()),
+            Some(masks.as_str()),
+            Some(filters.as_str()),
+            Some(rows.as_str()),
+            Some(duration.as_str()),
+            Some(r.outcome.as_code()),
+            r.error.as_deref(),
+        ];
+        // Hashed only when present, so entries written before completions existed still verify.
+        if let Some(completes) = &completes {
+            fields.push(Some(completes.as_str()));
+        }
+        hash_fields(&self.prev_hash, &fields)
     }
 }
 
@@ -285,6 +297,7 @@ mod tests {
                 duration_ms: 3,
                 outcome: AuditOutcome::Ok,
                 error: None,
+                completes: None,
             },
             prev_hash: prev.to_owned(),
             hash: String::new(),

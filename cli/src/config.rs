@@ -86,6 +86,10 @@ pub struct GatewayConfig {
     #[serde(default = "default_max_concurrent")]
     /// Most queries a principal may run at once.
     pub max_concurrent: usize,
+    #[serde(default = "default_max_probes")]
+    /// Most statements refused for access (and most lookups by value) per principal and client host in a
+    /// minute before it is refused as probing (0 = no limit).
+    pub max_probes_per_minute: u32,
     #[serde(default = "default_cache")]
     /// The decoded column cache shared by all sessions, in MiB (0 = off).
     pub cache_mb: u64,
@@ -109,6 +113,9 @@ fn default_max_rows() -> u64 {
 fn default_max_concurrent() -> usize {
     8
 }
+fn default_max_probes() -> u32 {
+    60
+}
 fn default_cache() -> u64 {
     2048
 }
@@ -122,6 +129,7 @@ impl Default for GatewayConfig {
             memory_mb: default_memory(),
             max_rows: default_max_rows(),
             max_concurrent: default_max_concurrent(),
+            max_probes_per_minute: default_max_probes(),
             cache_mb: default_cache(),
         }
     }
@@ -135,6 +143,7 @@ impl GatewayConfig {
             memory_bytes: (self.memory_mb as usize) << 20,
             max_rows: self.max_rows,
             max_concurrent: self.max_concurrent,
+            max_probes_per_minute: self.max_probes_per_minute,
         }
     }
 }
@@ -228,6 +237,7 @@ timeout_secs = 300
 memory_mb = 2048
 max_rows = 5000000
 max_concurrent = 8
+max_probes_per_minute = 60  # refused statements or lookups by value per principal and host
 cache_mb = 2048          # decoded lake columns kept in memory for all sessions (0 = off)
 
 [quality]

@@ -18,7 +18,8 @@
 //! - `POST /objections/{id}/accept` `{note?}`; `POST /objections/{id}/reject` `{reason}`
 
 use crate::api::ApiState;
-use axum::extract::{Path, Query, State};
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,6 +27,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use zhongshu_catalog::{NewObjection, Objection, ObjectionStatus, ResourceId};
 use zhongshu_web::{ApiError, Authenticated};
 
@@ -165,9 +167,16 @@ fn main_table() -> String {
     "main".into()
 }
 
+/// The caller's address (`unknown` when served without one, as in tests).
+fn client_address(peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
+    peer.map(|Extension(ConnectInfo(a))| a.to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 async fn file_objection(
     State(core): State<ApiState>,
     Authenticated(principal): Authenticated,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Json(body): Json<FileBody>,
 ) -> Result<(axum::http::StatusCode, Json<Objection>), ApiError> {
     let filed = NewObjection {
@@ -179,7 +188,8 @@ async fn file_objection(
         proposed_value: body.proposed_value,
         evidence: body.evidence,
     };
-    let objection = zhongshu_quality::objection::file(&core, &principal, &filed).await?;
+    let objection =
+        zhongshu_quality::objection::file(&core, &principal, &client_address(peer), &filed).await?;
     Ok((axum::http::StatusCode::CREATED, Json(objection)))
 }
 

@@ -75,6 +75,9 @@ pub struct Limits {
     pub max_rows: u64,
     /// Most queries a principal may run at once.
     pub max_concurrent: usize,
+    /// Most statements refused for access, and most lookups by value, a principal may make
+    /// from one host in a minute before it is refused as probing (0: no limit); see [`crate::probing`].
+    pub max_probes_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -84,6 +87,7 @@ impl Default for Limits {
             memory_bytes: 2 << 30,
             max_rows: 5_000_000,
             max_concurrent: 8,
+            max_probes_per_minute: 60,
         }
     }
 }
@@ -360,6 +364,7 @@ impl Registry {
             text("error", true),
             text("prev_hash", false),
             text("hash", false),
+            Field::new("completes", DataType::Int64, true),
         ]));
         let mut records = Vec::new();
         if let Some(store) = &self.store {
@@ -403,6 +408,12 @@ impl Registry {
             strings(&|r| r.record.error.clone()),
             strings(&|r| Some(r.prev_hash.clone())),
             strings(&|r| Some(r.hash.clone())),
+            Arc::new(
+                records
+                    .iter()
+                    .map(|r| r.record.completes)
+                    .collect::<Int64Array>(),
+            ),
         ];
         let batch = RecordBatch::try_new(schema.clone(), columns)?;
         Ok(MemTable::try_new(schema, vec![vec![batch]])?)

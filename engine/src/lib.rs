@@ -21,6 +21,7 @@ mod explain;
 pub mod governed;
 pub mod lake;
 pub mod maintenance;
+pub mod probing;
 mod row_filter;
 pub mod scan;
 pub mod scheduler;

@@ -16,6 +16,7 @@ use crate::error::{EngineError, Result};
 use crate::governed::{GovernedSession, Limits, StatementReads, is_denial, query_error};
 use crate::lake::Lake;
 use crate::lock;
+use crate::probing::{Probe, ProbeLimiter};
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -77,6 +78,7 @@ pub struct QueryService {
     limits: Limits,
     facts: tokio::sync::Mutex<Option<Facts>>,
     running: Mutex<HashMap<String, Arc<Semaphore>>>,
+    probes: ProbeLimiter,
 }
 
 impl std::fmt::Debug for QueryService {
@@ -97,7 +99,44 @@ impl QueryService {
             limits,
             facts: tokio::sync::Mutex::new(None),
             running: Mutex::new(HashMap::new()),
+            probes: ProbeLimiter::new(limits.max_probes_per_minute),
         }
+    }
+
+    /// Admits one lookup of a record by a value `principal` gave (`what` says which, for the
+    /// audit): counted whether or not the record exists; refused, and audited, once the
+    /// principal has made too many from this client within a minute ([`crate::probing`]).
+    pub async fn look_up_by_value(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+        what: &str,
+    ) -> Result<()> {
+        let id = principal.id.as_str();
+        if let Err(refused) = self.probes.check(id, &client.address, Probe::Lookup) {
+            let record = NewAuditRecord {
+                principal: id.to_owned(),
+                purpose: None,
+                client: client.address.clone(),
+                protocol: client.protocol.to_owned(),
+                sql: what.to_owned(),
+                tables: Vec::new(),
+                columns: Vec::new(),
+                masks: Vec::new(),
+                filters: Vec::new(),
+                rows: 0,
+                duration_ms: 0,
+                outcome: AuditOutcome::Denied,
+                error: Some(refused.to_string()),
+                completes: None,
+            };
+            self.store.append_audit(&record).await?;
+            return Err(refused);
+        }
+        if self.probes.count(id, &client.address, Probe::Lookup) {
+            tracing::warn!(principal = id, client = %client.address, "probing: lookups by value over the limit");
+        }
+        Ok(())
     }
 
     /// The catalog.
@@ -315,6 +354,8 @@ type Extension = Arc<dyn Fn(&GovernedSession) -> Result<()> + Send + Sync>;
 pub struct Planned {
     frame: DataFrame,
     generation: u64,
+    /// The text planned: what the audit records when it runs.
+    sql: String,
 }
 
 impl Planned {
@@ -326,6 +367,11 @@ impl Planned {
     /// The logical plan (for a door that describes its parameters).
     pub fn logical_plan(&self) -> &datafusion::logical_expr::LogicalPlan {
         self.frame.logical_plan()
+    }
+
+    /// The statement text that was planned.
+    pub fn sql(&self) -> &str {
+        &self.sql
     }
 }
 
@@ -460,7 +506,7 @@ impl PrincipalSession {
             purpose: self.purpose.clone(),
             client: self.client.address.clone(),
             protocol: self.client.protocol.to_owned(),
-            sql: sql.to_owned(),
+            sql: audit_text(sql),
             tables: reads.tables,
             columns: reads.columns,
             masks: reads.masks,
@@ -469,7 +515,17 @@ impl PrincipalSession {
             duration_ms: started.elapsed().as_millis() as i64,
             outcome: AuditOutcome::Ok,
             error: None,
+            completes: None,
         }
+    }
+
+    /// Records a statement the door answered itself (a session setting, `SHOW`, a transaction
+    /// boundary): it reached a door, so it is in the audit. Fails, and the door refuses the
+    /// statement, when the record cannot be written.
+    pub async fn audit_session_statement(&self, sql: &str, started: Instant) -> Result<()> {
+        let record = self.record(sql, StatementReads::default(), started);
+        self.service.store.append_audit(&record).await?;
+        Ok(())
     }
 
     /// Records a statement refused or failed before it ran, and returns the error.
@@ -486,6 +542,15 @@ impl PrincipalSession {
             AuditOutcome::Failed
         };
         record.error = Some(error.to_string());
+        let id = self.principal.id.as_str();
+        if crate::probing::asks_about_hidden(&error)
+            && self
+                .service
+                .probes
+                .count(id, &self.client.address, Probe::Refusal)
+        {
+            tracing::warn!(principal = id, client = %self.client.address, "probing: refused statements over the limit");
+        }
         if let Err(e) = self.service.store.append_audit(&record).await {
             tracing::error!("audit append failed: {e}");
             return EngineError::Catalog(e);
@@ -512,10 +577,16 @@ impl PrincipalSession {
     pub async fn plan(&self, sql: &str) -> Result<Planned> {
         let started = Instant::now();
         let planned = async {
+            self.service.probes.check(
+                self.principal.id.as_str(),
+                &self.client.address,
+                Probe::Refusal,
+            )?;
             let current = self.decided().await?;
             Ok(Planned {
                 frame: current.session.sql(sql).await?,
                 generation: current.generation,
+                sql: sql.to_owned(),
             })
         };
         match planned.await {
@@ -524,10 +595,11 @@ impl PrincipalSession {
         }
     }
 
-    /// Runs a statement [`PrincipalSession::plan`] planned (`sql` is its text, for the audit);
-    /// planned again if the session was decided again since.
-    pub async fn execute_planned(&self, sql: &str, planned: Planned) -> Result<AuditedStream> {
-        self.run(sql, Some(planned), None).await
+    /// Runs a statement [`PrincipalSession::plan`] planned, recording the text that was
+    /// planned; planned again from that text if the session was decided again since.
+    pub async fn execute_planned(&self, planned: Planned) -> Result<AuditedStream> {
+        let sql = planned.sql.clone();
+        self.run(&sql, Some(planned), None).await
     }
 
     /// Starts a statement (planning it unless `planned`); a failure to start is audited.
@@ -551,6 +623,11 @@ impl PrincipalSession {
         params: Option<ParamValues>,
         started: Instant,
     ) -> Result<AuditedStream> {
+        self.service.probes.check(
+            self.principal.id.as_str(),
+            &self.client.address,
+            Probe::Refusal,
+        )?;
         let permit = self.service.permit(self.principal.id.as_str())?;
         let current = self.decided().await?;
         let session = &current.session;
@@ -570,7 +647,7 @@ impl PrincipalSession {
         } else {
             reads
         };
-        let record = self.record(sql, reads, started);
+        let mut record = self.record(sql, reads, started);
         let physical = match state
             .query_planner()
             .create_physical_plan(&optimized, &state)
@@ -580,6 +657,17 @@ impl PrincipalSession {
             Err(e) => return Err(query_error(e)),
         };
         let stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
+        // On record before the first row leaves: a server that stops mid-stream still leaves
+        // the statement, what it read and its masks in the audit.
+        let begun = self
+            .service
+            .store
+            .append_audit(&NewAuditRecord {
+                outcome: AuditOutcome::Started,
+                ..record.clone()
+            })
+            .await?;
+        record.completes = Some(begun.seq);
         let limits = session.limits();
         // The schema a door described from the plan: the physical plan may know a column to
         // be non-null where the logical plan does not (a folded constant), and clients that
@@ -618,6 +706,26 @@ impl PrincipalSession {
 }
 
 type AuditFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The longest statement text the audit keeps whole, the longest a door accepts; a longer
+/// one (refused for its length) is kept to this length with its size and digest.
+const AUDIT_TEXT_MAX: usize = crate::complexity::MAX_BYTES;
+
+fn audit_text(sql: &str) -> String {
+    if sql.len() <= AUDIT_TEXT_MAX {
+        return sql.to_owned();
+    }
+    let mut end = AUDIT_TEXT_MAX;
+    while !sql.is_char_boundary(end) {
+        end -= 1;
+    }
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(sql.as_bytes()));
+    format!(
+        "{}… [kept {end} of {} bytes; sha256 {digest}]",
+        &sql[..end],
+        sql.len()
+    )
+}
 
 /// A statement's result stream: enforces the timeout and row cap, and writes the audit record
 /// before it ends.

@@ -107,6 +107,7 @@ impl SystemSession {
             duration_ms: started.elapsed().as_millis() as i64,
             outcome: AuditOutcome::Ok,
             error: None,
+            completes: None,
         };
         match &result {
             Ok(batches) => record.rows = batches.iter().map(|b| b.num_rows() as i64).sum(),

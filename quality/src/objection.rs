@@ -87,17 +87,14 @@ fn first_count(batches: &[datafusion::arrow::array::RecordBatch]) -> i64 {
 async fn sees_record(
     core: &Core,
     principal: &Principal,
+    client: &ClientInfo,
     path: &str,
     key: &BTreeMap<String, String>,
 ) -> Result<bool, QualityError> {
     let (schema, name) = table_name(path);
     let session = core
         .query()
-        .open(
-            principal.clone(),
-            None,
-            ClientInfo::answering("objection", "workflow"),
-        )
+        .open(principal.clone(), None, client.clone())
         .await?;
     let sql = format!(
         "SELECT COUNT(*) FROM {}.{} WHERE {}",
@@ -112,10 +109,13 @@ async fn sees_record(
     })
 }
 
-/// Files an objection as `principal`: it must be able to read the resource and see the record.
+/// Files an objection as `principal`, who asks from `client` (an address, or `cli`): it must be
+/// able to read the resource and see the record. The record is looked up by the key the filer
+/// gives, which counts against its budget of lookups by value ([`zhongshu_engine::probing`]).
 pub async fn file(
     core: &Core,
     principal: &Principal,
+    client: &str,
     filed: &NewObjection,
 ) -> Result<Objection, QualityError> {
     let decisions = core.query().decisions(principal, None).await?;
@@ -155,7 +155,19 @@ pub async fn file(
             }
         )));
     }
-    if !sees_record(core, principal, &path, &filed.record_key).await? {
+    let client = ClientInfo::answering(client, "workflow");
+    core.query()
+        .look_up_by_value(
+            principal,
+            &client,
+            &format!(
+                "objection key lookup on {} {}",
+                filed.resource,
+                serde_json::to_string(&filed.record_key).unwrap_or_default()
+            ),
+        )
+        .await?;
+    if !sees_record(core, principal, &client, &path, &filed.record_key).await? {
         return Err(QualityError::Rule(format!(
             "{} has no record with key {} that you can see",
             filed.resource,

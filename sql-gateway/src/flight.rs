@@ -180,10 +180,13 @@ impl FlightGateway {
     }
 
     /// The kept session and plan of `handle`, when the same principal fetches it under the
-    /// same purpose in time.
+    /// same purpose in time, and the ticket carries the text that was planned (a ticket whose
+    /// text was changed runs the text it carries, planned again, so what runs is what the
+    /// audit records).
     fn take_described(
         &self,
         handle: &[u8],
+        sql: &str,
         principal: &Principal,
         purpose: Option<&str>,
     ) -> Option<(PrincipalSession, Planned)> {
@@ -192,6 +195,7 @@ impl FlightGateway {
         let d = described.get(&handle)?;
         if d.principal != principal.id.as_str()
             || d.purpose.as_deref() != purpose
+            || d.plan.sql() != sql
             || d.at.elapsed() >= DESCRIBED_FOR
         {
             return None;
@@ -227,7 +231,7 @@ impl FlightGateway {
         planned: Option<Planned>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let stream = match planned {
-            Some(plan) => session.execute_planned(sql, plan).await,
+            Some(plan) => session.execute_planned(plan).await,
             None => session.execute(sql).await,
         }
         .map_err(|e| status(e.into()))?;
@@ -296,7 +300,9 @@ impl FlightSqlService for FlightGateway {
             .map_err(|_| Status::invalid_argument("statement ticket is not UTF-8"))?;
         let principal = self.principal(&request).await?;
         let purpose = Self::purpose(&request);
-        if let Some((session, plan)) = self.take_described(handle, &principal, purpose.as_deref()) {
+        if let Some((session, plan)) =
+            self.take_described(handle, sql, &principal, purpose.as_deref())
+        {
             return self.run(session, sql, Some(plan)).await;
         }
         let session = self.open_session(principal, &request).await?;
@@ -524,14 +530,19 @@ mod tests {
         // A fetch without a kept plan plans again.
         assert_eq!(fetch(&mut a, ticket).await, 2);
 
-        let answered: Vec<String> = store
+        let answered: Vec<(String, bool)> = store
             .audit_records(0, 100)
             .await
             .unwrap()
             .into_iter()
             .filter(|r| r.record.protocol == "flight-sql" && r.record.sql == sql)
-            .map(|r| r.record.principal)
+            .map(|r| (r.record.principal, r.record.completes.is_some()))
             .collect();
-        assert_eq!(answered, ["a", "b", "a", "a"]);
+        // Each fetch: on record as started before its rows, then completed.
+        let fetched = |p: &str| [(p.to_owned(), false), (p.to_owned(), true)];
+        assert_eq!(
+            answered,
+            [fetched("a"), fetched("b"), fetched("a"), fetched("a")].concat()
+        );
     }
 }

@@ -416,11 +416,12 @@ fn classify(statement: &Statement) -> Kind {
     }
 }
 
-fn parse(sql: &str) -> PgWireResult<Vec<PgStatement>> {
-    zhongshu_engine::complexity::check(sql).map_err(|e| engine_error(&e))?;
-    let statements = PARSER
-        .parse(sql)
-        .map_err(|e| user_error("ERROR", "42601", e.to_string()))?;
+/// Parses statements; an error is for the caller to audit ([`refused`]).
+fn parse(sql: &str) -> Result<Vec<PgStatement>, EngineError> {
+    zhongshu_engine::complexity::check(sql)?;
+    let statements = PARSER.parse(sql).map_err(|e| {
+        EngineError::Query(datafusion::error::DataFusionError::SQL(Box::new(e), None))
+    })?;
     Ok(statements
         .into_iter()
         .map(|mut s| {
@@ -451,6 +452,16 @@ fn single_text(name: &str, value: &str) -> PgWireResult<Response> {
     )))
 }
 
+/// Audits a statement refused before it reached the session's planner (it did not parse, or
+/// it is too large or too deep), and answers the refusal.
+async fn refused(session: &SharedSession, sql: &str, error: EngineError) -> PgWireError {
+    let guard = session.lock().await;
+    match guard.as_ref() {
+        Some(session) => engine_error(&session.audit_failure(sql, error, Instant::now()).await),
+        None => user_error("FATAL", "08003", "no session"),
+    }
+}
+
 impl Connection {
     async fn respond(
         &self,
@@ -462,20 +473,38 @@ impl Connection {
         let session = guard
             .as_mut()
             .ok_or_else(|| user_error("FATAL", "08003", "no session"))?;
+        let started = Instant::now();
+        // Statements the door answers itself are recorded too: they reached a door.
+        let answered = async |session: &PrincipalSession| {
+            session
+                .audit_session_statement(&statement.sql, started)
+                .await
+                .map_err(|e| engine_error(&e))
+        };
         match &statement.kind {
             Kind::Transaction(tag) if *tag == "BEGIN" => {
+                answered(session).await?;
                 Ok(Response::TransactionStart(Tag::new("BEGIN")))
             }
-            Kind::Transaction(tag) => Ok(Response::TransactionEnd(Tag::new(tag))),
-            Kind::Acknowledge(tag) => Ok(Response::Execution(Tag::new(tag))),
+            Kind::Transaction(tag) => {
+                answered(session).await?;
+                Ok(Response::TransactionEnd(Tag::new(tag)))
+            }
+            Kind::Acknowledge(tag) => {
+                answered(session).await?;
+                Ok(Response::Execution(Tag::new(tag)))
+            }
             Kind::SetPurpose(purpose) => {
-                session
-                    .set_purpose(purpose.clone())
-                    .await
-                    .map_err(|e| engine_error(&e))?;
+                if let Err(e) = session.set_purpose(purpose.clone()).await {
+                    return Err(engine_error(
+                        &session.audit_failure(&statement.sql, e, started).await,
+                    ));
+                }
+                answered(session).await?;
                 Ok(Response::Execution(Tag::new("SET")))
             }
             Kind::Show(name) => {
+                answered(session).await?;
                 let value = match name.as_str() {
                     PURPOSE_SETTING => session.purpose().unwrap_or(""),
                     other => pg_compat::setting(other).unwrap_or(""),
@@ -486,9 +515,7 @@ impl Connection {
                 let error = EngineError::Refused(format!(
                     "SET {name}: settings that change governance are refused; only {PURPOSE_SETTING} and presentation settings may be set"
                 ));
-                let error = session
-                    .audit_failure(&statement.sql, error, Instant::now())
-                    .await;
+                let error = session.audit_failure(&statement.sql, error, started).await;
                 Err(engine_error(&error))
             }
             Kind::Query => {
@@ -543,7 +570,10 @@ impl SimpleQueryHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let statements = parse(query)?;
+        let statements = match parse(query) {
+            Ok(statements) => statements,
+            Err(e) => return Err(refused(&self.session, query, e).await),
+        };
         if statements.is_empty() {
             return Ok(vec![Response::EmptyQuery]);
         }
@@ -578,7 +608,11 @@ impl QueryParser for Parser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let Some(mut statement) = parse(sql)?.into_iter().next() else {
+        let parsed = match parse(sql) {
+            Ok(parsed) => parsed,
+            Err(e) => return Err(refused(&self.0, sql, e).await),
+        };
+        let Some(mut statement) = parsed.into_iter().next() else {
             return Ok(None);
         };
         if matches!(statement.kind, Kind::Query) {

@@ -333,7 +333,7 @@ def test_flight_sql_with_adbc_into_pandas_and_polars(server, credentials):
         ).fetchall()
     assert [r[1] for r in rows if r[2] == refused] == ["denied"]
     answered = [r for r in rows if r[2].startswith("SELECT street_code, count(*) AS n")]
-    assert [r[1] for r in answered] == ["ok"]
+    assert [r[1] for r in answered] == ["started", "ok"]
     with pytest.raises(Exception):
         bad = {"adbc.flight.sql.authorization_header": "Bearer zs_wrong"}
         with flight_sql.connect(server.flight, db_kwargs=bad, autocommit=True) as conn:

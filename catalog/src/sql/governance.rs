@@ -22,7 +22,7 @@ const GRANT_COLUMNS: &str = "id, resource_id, grantee_kind, grantee, grant_colum
 
 const AUDIT_COLUMNS: &str = "seq, at, principal, purpose, client, protocol, sql_text, \
      table_names, column_names, masks_applied, filters_applied, rows_returned, duration_ms, \
-     outcome, error, prev_hash, hash";
+     outcome, error, prev_hash, hash, completes";
 
 fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T> {
     let text: String = row.try_get(column)?;
@@ -74,6 +74,7 @@ fn audit_from_row(row: &AnyRow) -> Result<AuditRecord> {
             duration_ms: row.try_get("duration_ms")?,
             outcome: outcome.parse().map_err(CatalogError::corrupt)?,
             error: row.try_get("error")?,
+            completes: row.try_get("completes")?,
         },
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
@@ -385,7 +386,7 @@ pub(super) async fn append_audit(
     let r = &entry.record;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13, $14, $15, $16, $17)"
+         $11, $12, $13, $14, $15, $16, $17, $18)"
     )))
     .bind(entry.seq)
     .bind(&entry.at)
@@ -404,6 +405,7 @@ pub(super) async fn append_audit(
     .bind(r.error.clone())
     .bind(&entry.prev_hash)
     .bind(&entry.hash)
+    .bind(r.completes)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

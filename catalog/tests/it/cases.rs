@@ -967,8 +967,10 @@ async fn grants_policies_and_the_audit_chain() {
                         duration_ms: 1,
                         outcome: AuditOutcome::Ok,
                         error: None,
+                        completes: (j % 2 == 1).then_some(j),
                     };
-                    store.append_audit(&record).await.unwrap();
+                    let written = store.append_audit(&record).await.unwrap();
+                    assert_eq!(written.record.completes, record.completes);
                 }
             }));
         }

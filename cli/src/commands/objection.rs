@@ -88,7 +88,7 @@ pub async fn run(d: &Deployment, actor: &str, command: ObjectionCommand) -> CliR
                 proposed_value: value,
                 evidence,
             };
-            let o = zhongshu_quality::objection::file(&core, &who, &filed).await?;
+            let o = zhongshu_quality::objection::file(&core, &who, "cli", &filed).await?;
             print(&o, json);
             if !json {
                 println!("sent to the inbox of {}", o.owner);
