@@ -4,7 +4,7 @@
 //! not exist, so no single answer tells anything; what remains is guessing many times (a masked
 //! mobile number falls to a few thousand objection lookups, a hidden table name to a dictionary
 //! of statements). So the service counts, per principal and client host, the statements that
-//! were refused for access or named a table or column it cannot see, and the lookups of a
+//! read a table it may not read or named a table or column it cannot see, and the lookups of a
 //! record by value that workflows make for it (every lookup, found or not, so the limit itself
 //! is no oracle). Past the limit within a minute, that principal at that host is refused until
 //! the minute is over, with an error that says so and when to retry; every such refusal is
@@ -37,7 +37,7 @@ pub enum Probe {
 impl Probe {
     fn describe(self) -> &'static str {
         match self {
-            Probe::Refusal => "statements refused or naming what it cannot see",
+            Probe::Refusal => "statements denied or naming what it cannot see",
             Probe::Lookup => "lookups of records by value",
         }
     }
@@ -115,13 +115,15 @@ impl ProbeLimiter {
     }
 }
 
-/// Whether a refusal is one a guess at something hidden gets: refused by policy, or naming a
-/// table or column that does not exist for the principal (hidden ones look missing). Syntax
-/// errors and limits tell nothing about hidden data and do not count.
+/// Whether a refusal is one a guess at something hidden gets: a table the principal may not
+/// read, or a table or column that does not exist for it (hidden ones look missing). Syntax
+/// errors, limits and statements refused for their form (DDL, settings, EXPLAIN formats) tell
+/// nothing about hidden data and do not count.
 pub fn asks_about_hidden(error: &EngineError) -> bool {
     use datafusion::error::DataFusionError;
     match error {
         EngineError::UnknownTable { .. } => true,
+        EngineError::Refused(_) => false,
         EngineError::Query(e) if matches!(e.find_root(), DataFusionError::SchemaError(..)) => true,
         other => crate::governed::is_denial(other),
     }

@@ -115,20 +115,9 @@ impl QueryService {
         let id = principal.id.as_str();
         if let Err(refused) = self.probes.check(id, &client.address, Probe::Lookup) {
             let record = NewAuditRecord {
-                principal: id.to_owned(),
-                purpose: None,
-                client: client.address.clone(),
-                protocol: client.protocol.to_owned(),
-                sql: what.to_owned(),
-                tables: Vec::new(),
-                columns: Vec::new(),
-                masks: Vec::new(),
-                filters: Vec::new(),
-                rows: 0,
-                duration_ms: 0,
                 outcome: AuditOutcome::Denied,
                 error: Some(refused.to_string()),
-                completes: None,
+                ..audit_record(principal, None, client, what, StatementReads::default())
             };
             self.store.append_audit(&record).await?;
             return Err(refused);
@@ -502,21 +491,24 @@ impl PrincipalSession {
 
     fn record(&self, sql: &str, reads: StatementReads, started: Instant) -> NewAuditRecord {
         NewAuditRecord {
-            principal: self.principal.id.as_str().to_owned(),
-            purpose: self.purpose.clone(),
-            client: self.client.address.clone(),
-            protocol: self.client.protocol.to_owned(),
-            sql: audit_text(sql),
-            tables: reads.tables,
-            columns: reads.columns,
-            masks: reads.masks,
-            filters: reads.filters,
-            rows: 0,
             duration_ms: started.elapsed().as_millis() as i64,
-            outcome: AuditOutcome::Ok,
-            error: None,
-            completes: None,
+            ..audit_record(
+                &self.principal,
+                self.purpose.clone(),
+                &self.client,
+                sql,
+                reads,
+            )
         }
+    }
+
+    /// Refused while this principal at this client is over its budget of refusals.
+    fn unless_probing(&self) -> Result<()> {
+        self.service.probes.check(
+            self.principal.id.as_str(),
+            &self.client.address,
+            Probe::Refusal,
+        )
     }
 
     /// Records a statement the door answered itself (a session setting, `SHOW`, a transaction
@@ -577,11 +569,7 @@ impl PrincipalSession {
     pub async fn plan(&self, sql: &str) -> Result<Planned> {
         let started = Instant::now();
         let planned = async {
-            self.service.probes.check(
-                self.principal.id.as_str(),
-                &self.client.address,
-                Probe::Refusal,
-            )?;
+            self.unless_probing()?;
             let current = self.decided().await?;
             Ok(Planned {
                 frame: current.session.sql(sql).await?,
@@ -623,11 +611,7 @@ impl PrincipalSession {
         params: Option<ParamValues>,
         started: Instant,
     ) -> Result<AuditedStream> {
-        self.service.probes.check(
-            self.principal.id.as_str(),
-            &self.client.address,
-            Probe::Refusal,
-        )?;
+        self.unless_probing()?;
         let permit = self.service.permit(self.principal.id.as_str())?;
         let current = self.decided().await?;
         let session = &current.session;
@@ -710,6 +694,32 @@ type AuditFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// The longest statement text the audit keeps whole, the longest a door accepts; a longer
 /// one (refused for its length) is kept to this length with its size and digest.
 const AUDIT_TEXT_MAX: usize = crate::complexity::MAX_BYTES;
+
+/// An answered statement's record, before its rows, duration and outcome are known.
+fn audit_record(
+    principal: &Principal,
+    purpose: Option<String>,
+    client: &ClientInfo,
+    sql: &str,
+    reads: StatementReads,
+) -> NewAuditRecord {
+    NewAuditRecord {
+        principal: principal.id.as_str().to_owned(),
+        purpose,
+        client: client.address.clone(),
+        protocol: client.protocol.to_owned(),
+        sql: audit_text(sql),
+        tables: reads.tables,
+        columns: reads.columns,
+        masks: reads.masks,
+        filters: reads.filters,
+        rows: 0,
+        duration_ms: 0,
+        outcome: AuditOutcome::Ok,
+        error: None,
+        completes: None,
+    }
+}
 
 fn audit_text(sql: &str) -> String {
     if sql.len() <= AUDIT_TEXT_MAX {
