@@ -25,8 +25,9 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::RecordBatchStream;
 use datafusion::prelude::DataFrame;
-use futures::{Future, Stream, StreamExt};
+use futures::{Future, FutureExt, Stream, StreamExt};
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -577,7 +578,11 @@ impl PrincipalSession {
                 sql: sql.to_owned(),
             })
         };
-        match planned.await {
+        match AssertUnwindSafe(planned)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(stopped)
+        {
             Ok(planned) => Ok(planned),
             Err(e) => Err(self.audit_failure(sql, e, started).await),
         }
@@ -598,7 +603,8 @@ impl PrincipalSession {
         params: Option<ParamValues>,
     ) -> Result<AuditedStream> {
         let started = Instant::now();
-        match self.start(sql, planned, params, started).await {
+        let start = AssertUnwindSafe(self.start(sql, planned, params, started)).catch_unwind();
+        match start.await.unwrap_or_else(stopped) {
             Ok(stream) => Ok(stream),
             Err(e) => Err(self.audit_failure(sql, e, started).await),
         }
@@ -690,6 +696,28 @@ impl PrincipalSession {
 }
 
 type AuditFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The error for a statement during whose planning or running the query engine panicked
+/// (DataFusion has panicked on some statements, e.g. a grouped top-k with a `LIMIT` near
+/// 2^63): the statement is stopped and answered with this error, and the connection, its
+/// session and the server go on. Logged with the panic's message.
+fn engine_panicked(panic: Box<dyn std::any::Any + Send>) -> DataFusionError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned());
+    tracing::error!("a statement was stopped after the query engine panicked: {message}");
+    DataFusionError::Execution(format!(
+        "the query engine failed on this statement ({message}) and it was stopped; the failure \
+         is logged — rewrite the statement (a smaller LIMIT, fewer groups) or report it"
+    ))
+}
+
+/// [`engine_panicked`] as the error of a statement's start.
+fn stopped<T>(panic: Box<dyn std::any::Any + Send>) -> Result<T> {
+    Err(EngineError::Query(engine_panicked(panic)))
+}
 
 /// The longest statement text the audit keeps whole, the longest a door accepts; a longer
 /// one (refused for its length) is kept to this length with its size and digest.
@@ -821,7 +849,12 @@ impl Stream for AuditedStream {
                 this.finish(Some(Err(e)));
                 continue;
             }
-            match inner.poll_next_unpin(cx) {
+            let polled = std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll_next_unpin(cx)));
+            let polled = match polled {
+                Ok(polled) => polled,
+                Err(panic) => Poll::Ready(Some(Err(engine_panicked(panic)))),
+            };
+            match polled {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => this.finish(None),
                 Poll::Ready(Some(Ok(batch))) => {

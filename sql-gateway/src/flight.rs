@@ -43,11 +43,14 @@ pub async fn serve(listener: TcpListener, service: Arc<QueryService>) -> Result<
     // (about 40 ms on Linux) on every call.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
-        .add_service(FlightServiceServer::new(FlightGateway {
-            service,
-            prepared: Mutex::new(HashMap::new()),
-            described: Mutex::new(HashMap::new()),
-        }))
+        .add_service(
+            FlightServiceServer::new(FlightGateway {
+                service,
+                prepared: Mutex::new(HashMap::new()),
+                described: Mutex::new(HashMap::new()),
+            })
+            .max_decoding_message_size(crate::MAX_REQUEST_BYTES),
+        )
         .serve_with_incoming(incoming)
         .await
         .map_err(|e| e.to_string())

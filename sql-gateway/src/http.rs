@@ -15,7 +15,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -33,7 +33,10 @@ pub const PURPOSE_HEADER: &str = "x-zhongshu-purpose";
 /// The routes of the HTTP door, to merge into the server's router.
 pub fn router(core: Core) -> Router {
     Router::new()
-        .route("/api/v1/sql", post(sql))
+        .route(
+            "/api/v1/sql",
+            post(sql).layer(DefaultBodyLimit::max(crate::MAX_REQUEST_BYTES)),
+        )
         .with_state(core)
 }
 

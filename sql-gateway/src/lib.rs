@@ -12,12 +12,18 @@ pub mod auth;
 pub mod flight;
 pub mod http;
 pub mod pg_compat;
+pub mod pg_socket;
 pub mod pgwire;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
 use std::sync::Arc;
 use zhongshu_engine::EngineError;
+
+/// The most a door reads of one request: a statement's text limit
+/// ([`MAX_BYTES`](zhongshu_engine::complexity::MAX_BYTES)) and room for its parameters, JSON or
+/// protocol framing. Larger requests are refused as they arrive, before they are held whole.
+pub const MAX_REQUEST_BYTES: usize = zhongshu_engine::complexity::MAX_BYTES + (1 << 20);
 
 /// Locks `m`, going on after a panic elsewhere: the doors' maps and pending exchanges hold no
 /// half-made entries.

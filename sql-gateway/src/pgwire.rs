@@ -17,9 +17,12 @@
 //! - `BEGIN`, `COMMIT` and `ROLLBACK` are acknowledged (queries are read-only);
 //! - client-specific catalog queries are rewritten by datafusion-pg-catalog's compatibility
 //!   parser before planning, and what database browsers need beyond it is in [`pg_compat`].
+//!
+//! The connection loop is [`pg_socket`]'s: it bounds each message's size as it arrives and
+//! refuses a malformed one before pgwire's decoders read it.
 
 use crate::auth::{MockVerifiers, ScramExchange};
-use crate::pg_compat;
+use crate::{pg_compat, pg_socket};
 use arrow::datatypes::{DataType, Schema};
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
 use async_trait::async_trait;
@@ -45,10 +48,11 @@ use pgwire::api::{
     PidSecretKeyGenerator, RandomPidSecretKeyGenerator, Type,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use pgwire::messages::startup::Authentication;
+use pgwire::messages::startup::{Authentication, PasswordMessageFamily};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use std::fmt::Debug;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
@@ -99,7 +103,9 @@ pub async fn serve_with(listener: TcpListener, service: Arc<QueryService>, mocks
         let (socket, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
+                // Out of file descriptors, say: wait for connections to end rather than spin.
                 tracing::warn!("pgwire accept: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
@@ -116,7 +122,9 @@ pub async fn serve_with(listener: TcpListener, service: Arc<QueryService>, mocks
             }
         };
         let session = Arc::new(tokio::sync::Mutex::new(None));
+        let signed_in = Arc::new(AtomicBool::new(false));
         let connection = Arc::new(Connection {
+            signed_in: signed_in.clone(),
             service: service.clone(),
             peer,
             mocks: mocks.clone(),
@@ -126,13 +134,24 @@ pub async fn serve_with(listener: TcpListener, service: Arc<QueryService>, mocks
             hung_up: hung_up.subscribe(),
         });
         tokio::spawn(async move {
-            if let Err(e) = pgwire::tokio::process_socket(watched, None, Handlers(connection)).await
+            // Ends the watch however the connection ends, a panic included: the watch holds a
+            // duplicate of the socket, which would keep the client waiting on a dead connection.
+            let _ends_watch = EndsWatch(hung_up);
+            if let Err(e) =
+                pg_socket::serve_connection(watched, Handlers(connection), signed_in).await
             {
                 tracing::debug!("pgwire connection from {peer}: {e}");
             }
-            // Ends the watch.
-            let _ = hung_up.send(true);
         });
+    }
+}
+
+/// Ends a connection's hang-up watch ([`watch_for_hang_up`]) when dropped.
+struct EndsWatch(tokio::sync::watch::Sender<bool>);
+
+impl Drop for EndsWatch {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
     }
 }
 
@@ -178,6 +197,9 @@ struct Connection {
     parser: Arc<Parser>,
     /// Turns true when the client hangs up ([`watch_for_hang_up`]).
     hung_up: tokio::sync::watch::Receiver<bool>,
+    /// Turns true once the client has signed in, which raises the size a message may have
+    /// ([`pg_socket`]).
+    signed_in: Arc<AtomicBool>,
 }
 
 type SharedSession = Arc<tokio::sync::Mutex<Option<PrincipalSession>>>;
@@ -265,6 +287,16 @@ impl StartupHandler for Connection {
                 let pending = crate::lock(&self.scram).take();
                 match pending {
                     None => {
+                        if let PasswordMessageFamily::Raw(body) = &msg
+                            && !pg_socket::is_sasl_initial_response(body)
+                        {
+                            return Err(user_error(
+                                "FATAL",
+                                "08P01",
+                                "a SASLInitialResponse message that is not well formed; \
+                                 the connection is closed",
+                            ));
+                        }
                         let initial = msg.into_sasl_initial_response()?;
                         if initial.auth_method != "SCRAM-SHA-256" {
                             return Err(user_error(
@@ -325,6 +357,7 @@ impl StartupHandler for Connection {
                             .map_err(|e| engine_error(&e))?;
                         attach_pg_catalog(&session)?;
                         *self.session.lock().await = Some(session);
+                        self.signed_in.store(true, Ordering::Release);
                         client
                             .send(PgWireBackendMessage::Authentication(
                                 Authentication::SASLFinal(server_final.into_bytes().into()),

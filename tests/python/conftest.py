@@ -49,9 +49,11 @@ class Server(str):
 
 
 @contextlib.contextmanager
-def serving(data: Path):
-    """`zhongshu serve` on `data` with free ports; yields a `Server` (its base URL)."""
+def serving(data: Path, log: Path | None = None):
+    """`zhongshu serve` on `data` with free ports; yields a `Server` (its base URL). With `log`,
+    the server's standard error goes to that file (for tests that look for panics in it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHONGSHU__")}
+    errors = open(log, "w") if log else subprocess.PIPE
     proc = subprocess.Popen(
         [
             zhongshu_bin(),
@@ -66,7 +68,7 @@ def serving(data: Path):
             "127.0.0.1:0",
         ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         text=True,
         env=env,
     )
@@ -89,7 +91,8 @@ def serving(data: Path):
             flight = m.group(1)
     if base is None:
         proc.kill()
-        raise RuntimeError("server did not announce its address: " + proc.stderr.read())
+        said = proc.stderr.read() if proc.stderr else Path(log).read_text()
+        raise RuntimeError("server did not announce its address: " + said)
     server = Server(base)
     if pg:
         server.pg_host, server.pg_port = pg
@@ -100,6 +103,8 @@ def serving(data: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if log:
+            errors.close()
 
 
 @pytest.fixture(scope="session")

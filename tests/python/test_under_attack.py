@@ -640,8 +640,7 @@ def _abandon_http(server, credentials, user):
         time.sleep(0.3)
 
 
-# Flight SQL is left out: a forked ADBC client killed mid-query left no audit record, so the
-# attack never reached the server and proved nothing (issue 15 note).
+# Flight SQL has a test of its own below (a client killed once its statement is on record).
 @pytest.mark.parametrize("door", ["pgwire", "http"])
 def test_a_query_whose_client_hangs_up_stops_and_frees_its_permit(own, door):
     data, creds, server = own
@@ -658,6 +657,59 @@ def test_a_query_whose_client_hangs_up_stops_and_frees_its_permit(own, door):
     audit = zs(data, "audit", "queries", "--limit", "100000")
     assert audit.count("generate_series(1, 20000000000)") >= recorded + 10, audit[-2000:]
     time.sleep(0.5)
+
+
+_VANISHING_FLIGHT_CLIENT = """
+import sys
+import pyarrow.flight as flight
+url, token, sql = sys.argv[1:]
+client = flight.FlightClient(url)
+options = flight.FlightCallOptions(headers=[(b"authorization", f"Bearer {token}".encode())])
+command = bytes.fromhex(sql)
+info = client.get_flight_info(flight.FlightDescriptor.for_command(command), options)
+client.do_get(info.endpoints[0].ticket, options).read_all()
+"""
+
+
+def test_a_flight_fetch_whose_client_vanishes_stops_and_frees_its_permit(own):
+    """Flight SQL clients killed while their statement runs (each waited for until its
+    `started` record is written, so the statement did reach the server): each statement is
+    completed in the audit at once, and the principal's permits are free again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    data, creds, server = own
+    markers = []
+    for _ in range(10):  # more than the 8 queries a principal may run at once
+        marker = f"vanished_{uuid.uuid4().hex[:12]}"
+        sql = LONG.replace("count(*)", f"count(*) AS {marker}")
+        command = _any("CommandStatementQuery", _field(1, sql.encode()))
+        child = subprocess.Popen([sys.executable, "-c", _VANISHING_FLIGHT_CLIENT, server.flight,
+                                  creds["public_user"]["token"], command.hex()])
+        deadline = time.monotonic() + 20
+        mine = f"principal = 'public_user' AND sql_text LIKE '%{marker}%'"
+        while not audit_rows(server, creds, f"{mine} AND outcome = 'started'"):
+            assert time.monotonic() < deadline and child.poll() is None, "never started"
+            time.sleep(0.1)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        markers.append(marker)
+    started = time.monotonic()
+    assert over_flight(server, creds, "public_user", "SELECT 1") == [(1,)]
+    assert time.monotonic() - started < 5
+    deadline = time.monotonic() + 10
+    for marker in markers:
+        while True:
+            recorded = audit_rows(server, creds,
+                                  f"principal = 'public_user' AND sql_text LIKE '%{marker}%'")
+            if len(recorded) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert [r[1] for r in recorded][0] == "started" and len(recorded) == 2, recorded
+        assert recorded[1][4] == recorded[0][3], recorded  # the completion names its start
 
 
 def _resident_mib(pid):
