@@ -8,7 +8,9 @@ Prints one JSON line and fails (exit 1) when anything below does not hold:
 - no statement breaks its connection (a refusal is an answer; a dropped connection is not);
 - no read of the revoked principal answers rows once the revocation has been committed;
 - the sentinel principal is answered every second at every door;
-- the server's memory and open files come back to the baseline when the clients stop;
+- the server's memory stops growing after the first minute (its caches and allocator arenas
+  fill in that minute and stay: what would grow with time is a leak), and its open files come
+  back to the baseline when the clients stop;
 - every statement the audit recorded as started has its completion, and the hash chains verify.
 
 Every client connects from 127.0.0.1, and the probing limit counts per principal and host: with
@@ -195,7 +197,12 @@ class Client:
         conn.pgconn.send_query(LONG.encode())
         conn.pgconn.flush()
         time.sleep(0.2)
-        socket.socket(fileno=conn.pgconn.socket).close()
+        # Gone without a Terminate: the connection is shut through a duplicate, so that libpq
+        # still closes its own descriptor (closing that one here would let libpq close a number
+        # another thread has been given since).
+        with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+        conn.pgconn.finish()
 
 
 def client_loop(doors, creds, tally, stop, revoked_at, seed):
@@ -226,6 +233,10 @@ def client_loop(doors, creds, tally, stop, revoked_at, seed):
             tally.broken.append((user, door, str(e)[:300]))
         except psycopg.OperationalError as e:  # connecting failed
             tally.broken.append((user, door, f"connect: {e}"[:300]))
+        except Exception as e:  # a failure of this client itself: counted and shown, not fatal
+            tally.add("client errors")
+            if tally.counts["client errors"] <= 5:
+                print(f"client error ({user}, {door}): {e!r}"[:300], file=sys.stderr)
     client.close()
 
 
@@ -296,7 +307,7 @@ def main():
             t.start()
         while time.monotonic() - started < args.minutes * 60:
             time.sleep(5)
-            memory.append(resident_mib(proc.pid))
+            memory.append((time.monotonic() - started, resident_mib(proc.pid)))
             if proc.poll() is not None:
                 raise RuntimeError("the server died: " + (work / "server.log").read_text()[-3000:])
         stop.set()
@@ -317,6 +328,8 @@ def main():
         proc.wait(timeout=30)
     verified = zs(args.binary, data, "audit", "verify")
     statements = sum(v for k, v in tally.counts.items() if k.split()[-1] in ("ok", "refused"))
+    first_minute = max(m for t, m in memory if t <= 60)
+    peak = max(m for _, m in memory)
     result = {
         "machine": f"{os.cpu_count()} cores", "minutes": round(ran / 60, 1), "clients": args.clients,
         "scale": args.scale, "statements": statements,
@@ -327,7 +340,8 @@ def main():
         "sentinel_p50_ms": round(statistics.median(latencies) * 1000, 1),
         "sentinel_p99_ms": round(sorted(latencies)[int(len(latencies) * 0.99)] * 1000, 1),
         "sentinel_max_ms": round(max(latencies) * 1000, 1),
-        "rss_baseline_mib": round(baseline[0]), "rss_peak_mib": round(max(memory)),
+        "rss_baseline_mib": round(baseline[0]), "rss_first_minute_peak_mib": round(first_minute),
+        "rss_peak_mib": round(peak),
         "rss_after_mib": round(after[0]), "open_files_baseline": baseline[1],
         "open_files_after": after[1], "audit_records": records,
         "started_without_completion": started_open,
@@ -340,7 +354,7 @@ def main():
         ("sentinel statements not answered", result["sentinel_misses"]),
         ("statements started without a completion", started_open),
         ("audit chain broken", not result["audit_verified"]),
-        ("memory not back near the baseline", after[0] > baseline[0] + max(100, 0.25 * baseline[0])),
+        ("memory grew after the first minute", peak > first_minute + 64),
         ("open files not back to the baseline", after[1] > baseline[1] + 4),
     ]
     failed = [f"{what}: {n}" for what, n in failures if n]

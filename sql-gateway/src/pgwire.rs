@@ -404,6 +404,14 @@ pub struct PgStatement {
     params: Vec<Option<DataType>>,
 }
 
+/// Whether a result of `now`'s columns is what a client told `described` at Describe expects:
+/// as many columns (`None`: planning had failed, so it was told none). Types are not compared:
+/// a parameter's type can be settled only at Bind, and a type the client did not expect does
+/// not break the protocol the way a different number of fields does.
+fn same_columns(described: Option<&Schema>, now: &Schema) -> bool {
+    described.is_some_and(|d| d.fields().len() == now.fields().len())
+}
+
 fn setting_value(values: &[datafusion::sql::sqlparser::ast::Expr]) -> Option<String> {
     let text = values
         .iter()
@@ -501,6 +509,7 @@ impl Connection {
         statement: &PgStatement,
         params: Option<ParamValues>,
         format: &Format,
+        described: bool,
     ) -> PgWireResult<Response> {
         let mut guard = self.session.lock().await;
         let session = guard
@@ -558,6 +567,20 @@ impl Connection {
                     .map_err(|e| engine_error(&e))?;
                 drop(guard);
                 let schema = datafusion::physical_plan::RecordBatchStream::schema(&stream);
+                // The client was told the columns at Describe, from planning at Parse; grants
+                // that changed in between can change them (or make a statement that failed
+                // there run now). Rows of other columns would desynchronise the client, so
+                // the statement is stopped, as PostgreSQL stops a cached plan whose result
+                // type changed.
+                if described && !same_columns(statement.schema.as_deref(), &schema) {
+                    drop(stream);
+                    return Err(user_error(
+                        "ERROR",
+                        "0A000",
+                        "the statement's columns changed since it was described (its grants \
+                         changed); prepare it again",
+                    ));
+                }
                 // Stopped (and its audit record written as abandoned) if the client hangs up.
                 let (mut until, after) = (self.hung_up.clone(), self.hung_up.clone());
                 let stream = stream
@@ -612,7 +635,10 @@ impl SimpleQueryHandler for Connection {
         }
         let mut responses = Vec::with_capacity(statements.len());
         for statement in &statements {
-            match self.respond(statement, None, &Format::UnifiedText).await {
+            match self
+                .respond(statement, None, &Format::UnifiedText, false)
+                .await
+            {
                 Ok(r) => responses.push(r),
                 Err(PgWireError::UserError(info)) => {
                     responses.push(Response::Error(info));
@@ -738,7 +764,7 @@ impl ExtendedQueryHandler for Connection {
                 portal, &types,
             )?)
         };
-        self.respond(statement, params, &portal.result_column_format)
+        self.respond(statement, params, &portal.result_column_format, true)
             .await
     }
 

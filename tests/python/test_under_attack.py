@@ -226,6 +226,55 @@ def test_an_open_connection_obeys_an_expiry_without_any_change(own):
         zs(data, "grant", "revoke", number)
 
 
+def test_a_statement_described_before_a_grant_changed_is_not_run_with_other_columns(own):
+    """Parse and Describe while READER may not read the table, a grant of two columns, then
+    Bind and Execute: rows of another number of fields than the client was told would break
+    its reading of the protocol, so the statement is refused (as PostgreSQL refuses a cached
+    plan whose result changed). Found by the soak (psycopg: "unexpected field count in D")."""
+    import os
+    import socket
+    import struct
+
+    data, creds, server = own
+
+    def message(kind, body):
+        return kind + struct.pack("!I", len(body) + 4) + body
+
+    def replies(sock):
+        out, buffer = [], b""
+        sock.settimeout(10)
+        while not out or out[-1][0] != b"Z":
+            while len(buffer) < 5 or len(buffer) < 1 + struct.unpack("!I", buffer[1:5])[0]:
+                buffer += sock.recv(65536)
+            size = 1 + struct.unpack("!I", buffer[1:5])[0]
+            out.append((buffer[:1], buffer[5:size]))
+            buffer = buffer[size:]
+        return out
+
+    conn = pg(server, creds, READER)
+    sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
+    try:
+        sql = b"SELECT * FROM base.persons LIMIT 3"
+        sock.sendall(message(b"P", b"\0" + sql + b"\0\0\0") + message(b"D", b"S\0")
+                     + message(b"S", b""))
+        described = replies(sock)
+        fields = next((struct.unpack("!h", body[:2])[0] for kind, body in described if kind == b"T"), 0)
+        granted = grant(data)  # two columns
+        try:
+            sock.sendall(message(b"B", b"\0\0\0\0\0\0\0\0") + message(b"E", b"\0\0\0\0\0")
+                         + message(b"S", b""))
+            answered = replies(sock)
+        finally:
+            zs(data, "grant", "revoke", granted)
+        rows = [struct.unpack("!h", body[:2])[0] for kind, body in answered if kind == b"D"]
+        assert fields != 2, described  # the case under test: the grant changes the columns
+        assert all(n == fields for n in rows), (fields, rows)
+        assert rows or any(kind == b"E" and b"0A000" in body for kind, body in answered), answered
+    finally:
+        sock.close()
+        conn.pgconn.finish()
+
+
 def test_a_grant_given_while_connected_is_obeyed_too(own):
     data, creds, server = own
     with pg(server, creds, READER) as conn:
@@ -618,13 +667,18 @@ LONG = "SELECT count(*) FROM generate_series(1, 20000000000) AS t(v) WHERE v % 7
 
 def _abandon(server, credentials, user):
     """Starts LONG over pgwire as `user` and hangs up while it runs."""
+    import os
     import socket
 
     conn = pg(server, credentials, user)
     conn.pgconn.send_query(LONG.encode())
     conn.pgconn.flush()
     time.sleep(0.3)
-    socket.socket(fileno=conn.pgconn.socket).close()  # the client vanishes: no Terminate
+    # The client vanishes, without a Terminate; shut through a duplicate so that libpq still
+    # closes its own descriptor (closing that one here lets libpq later close a reused number).
+    with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+        sock.shutdown(socket.SHUT_RDWR)
+    conn.pgconn.finish()
 
 
 def _abandon_http(server, credentials, user):
