@@ -460,13 +460,16 @@ def test_a_statement_whose_server_dies_mid_stream_is_still_on_record(own, door):
     data, creds, _ = own
     marker = f"killed-marker-{door}"
     with serving(data) as doomed:
-        _start_long(door, doomed, creds, marker)
+        # Held until the kill: a client that goes away first is a hang-up,
+        # and the server would rightly record the statement as cancelled.
+        client = _start_long(door, doomed, creds, marker)
         deadline = time.monotonic() + 20
         while marker not in zs(data, "audit", "queries", "--limit", "100000"):
             assert time.monotonic() < deadline, f"no record of the running statement at {door}"
             time.sleep(0.3)
         import os
         os.kill(doomed.pid, signal.SIGKILL)
+        del client
     lines = [line for line in zs(data, "audit", "queries", "--limit", "100000").splitlines()
              if marker in line]
     assert len(lines) == 1 and " started " in lines[0], lines
