@@ -11,6 +11,7 @@
 //! the application core every door receives.
 #![deny(missing_docs)]
 
+mod audited;
 mod bounded;
 pub mod cache;
 pub mod catalogue;
@@ -31,6 +32,7 @@ pub mod system;
 mod unknown;
 pub mod write;
 
+pub use audited::AuditedStream;
 pub use core::{Core, LineageSink, NoLineage};
 pub use error::{EngineError, Result};
 pub use governed::{GovernedSession, Limits};
@@ -39,7 +41,7 @@ pub use lake::{
     WriteOutcome,
 };
 pub use scan::{Disclosed, table_provider, table_provider_disclosing};
-pub use service::{AuditedStream, ClientInfo, Planned, PrincipalSession, QueryService};
+pub use service::{ClientInfo, Planned, PrincipalSession, QueryService};
 pub use system::{SYSTEM_PRINCIPAL, SystemSession};
 pub use write::{Commit, CommitHook, Committed, TableWrite};
 

@@ -12,6 +12,7 @@
 //! appends one record to the hash-chained audit log when the statement ends — answered, denied
 //! or failed. The returned stream does not finish until its audit record is written.
 
+use crate::audited::{AuditedStream, Statement, append_whole, engine_panicked};
 use crate::error::{EngineError, Result};
 use crate::governed::{GovernedSession, Limits, StatementReads, is_denial, query_error};
 use crate::lake::Lake;
@@ -21,16 +22,12 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::{DFSchema, ParamValues};
-use datafusion::error::DataFusionError;
-use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::RecordBatchStream;
 use datafusion::prelude::DataFrame;
-use futures::{Future, FutureExt, Stream, StreamExt};
+use futures::{FutureExt, StreamExt};
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use zhongshu_catalog::{
@@ -120,7 +117,7 @@ impl QueryService {
                 error: Some(refused.to_string()),
                 ..audit_record(principal, None, client, what, StatementReads::default())
             };
-            self.store.append_audit(&record).await?;
+            append_whole(self.store.clone(), record).await?;
             return Err(refused);
         }
         if self.probes.count(id, &client.address, Probe::Lookup) {
@@ -517,7 +514,7 @@ impl PrincipalSession {
     /// statement, when the record cannot be written.
     pub async fn audit_session_statement(&self, sql: &str, started: Instant) -> Result<()> {
         let record = self.record(sql, StatementReads::default(), started);
-        self.service.store.append_audit(&record).await?;
+        append_whole(self.service.store.clone(), record).await?;
         Ok(())
     }
 
@@ -544,9 +541,9 @@ impl PrincipalSession {
         {
             tracing::warn!(principal = id, client = %self.client.address, "probing: refused statements over the limit");
         }
-        if let Err(e) = self.service.store.append_audit(&record).await {
+        if let Err(e) = append_whole(self.service.store.clone(), record).await {
             tracing::error!("audit append failed: {e}");
-            return EngineError::Catalog(e);
+            return e;
         }
         error
     }
@@ -637,7 +634,7 @@ impl PrincipalSession {
         } else {
             reads
         };
-        let mut record = self.record(sql, reads, started);
+        let record = self.record(sql, reads, started);
         let physical = match state
             .query_planner()
             .create_physical_plan(&optimized, &state)
@@ -647,17 +644,6 @@ impl PrincipalSession {
             Err(e) => return Err(query_error(e)),
         };
         let stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
-        // On record before the first row leaves: a server that stops mid-stream still leaves
-        // the statement, what it read and its masks in the audit.
-        let begun = self
-            .service
-            .store
-            .append_audit(&NewAuditRecord {
-                outcome: AuditOutcome::Started,
-                ..record.clone()
-            })
-            .await?;
-        record.completes = Some(begun.seq);
         let limits = session.limits();
         // The schema a door described from the plan: the physical plan may know a column to
         // be non-null where the logical plan does not (a folded constant), and clients that
@@ -668,19 +654,18 @@ impl PrincipalSession {
         } else {
             stream.schema()
         };
-        Ok(AuditedStream {
+        // On record before the first row leaves: a server that stops mid-stream still leaves
+        // the statement, what it read and its masks in the audit.
+        let statement = Statement {
             schema,
-            inner: Some(stream),
-            store: self.service.store.clone(),
-            record: Some(record),
+            inner: stream,
+            record,
             started,
-            rows: 0,
             max_rows: limits.max_rows,
-            deadline: Box::pin(tokio::time::sleep(limits.timeout)),
             timeout: limits.timeout,
-            pending: None,
-            _permit: permit,
-        })
+            permit,
+        };
+        AuditedStream::begin(self.service.store.clone(), statement).await
     }
 
     /// Runs one statement and collects its result.
@@ -693,25 +678,6 @@ impl PrincipalSession {
         }
         Ok((schema, batches))
     }
-}
-
-type AuditFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// The error for a statement during whose planning or running the query engine panicked
-/// (DataFusion has panicked on some statements, e.g. a grouped top-k with a `LIMIT` near
-/// 2^63): the statement is stopped and answered with this error, and the connection, its
-/// session and the server go on. Logged with the panic's message.
-fn engine_panicked(panic: Box<dyn std::any::Any + Send>) -> DataFusionError {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".to_owned());
-    tracing::error!("a statement was stopped after the query engine panicked: {message}");
-    DataFusionError::Execution(format!(
-        "the query engine failed on this statement ({message}) and it was stopped; the failure \
-         is logged — rewrite the statement (a smaller LIMIT, fewer groups) or report it"
-    ))
 }
 
 /// [`engine_panicked`] as the error of a statement's start.
@@ -763,146 +729,4 @@ fn audit_text(sql: &str) -> String {
         &sql[..end],
         sql.len()
     )
-}
-
-/// A statement's result stream: enforces the timeout and row cap, and writes the audit record
-/// before it ends.
-pub struct AuditedStream {
-    schema: SchemaRef,
-    inner: Option<SendableRecordBatchStream>,
-    store: Arc<dyn CatalogStore>,
-    record: Option<NewAuditRecord>,
-    started: Instant,
-    rows: u64,
-    max_rows: u64,
-    deadline: Pin<Box<tokio::time::Sleep>>,
-    timeout: std::time::Duration,
-    /// The audit write in flight and the item to yield after it.
-    pending: Option<(AuditFuture, Option<datafusion::error::Result<RecordBatch>>)>,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl std::fmt::Debug for AuditedStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditedStream")
-            .field("rows", &self.rows)
-            .finish()
-    }
-}
-
-impl AuditedStream {
-    /// Ends the statement: drops the plan, starts the audit write, and yields `last` after it.
-    fn finish(&mut self, last: Option<datafusion::error::Result<RecordBatch>>) {
-        self.inner = None;
-        let Some(mut record) = self.record.take() else {
-            self.pending = Some((Box::pin(async {}), last));
-            return;
-        };
-        record.rows = self.rows as i64;
-        record.duration_ms = self.started.elapsed().as_millis() as i64;
-        let last = match last {
-            Some(Err(e)) => {
-                let e = EngineError::Query(e);
-                record.outcome = if is_denial(&e) {
-                    AuditOutcome::Denied
-                } else {
-                    AuditOutcome::Failed
-                };
-                record.error = Some(e.to_string());
-                match e {
-                    EngineError::Query(e) => Some(Err(e)),
-                    other => Some(Err(DataFusionError::External(Box::new(other)))),
-                }
-            }
-            other => other,
-        };
-        let store = self.store.clone();
-        let write: AuditFuture = Box::pin(async move {
-            if let Err(e) = store.append_audit(&record).await {
-                tracing::error!("audit append failed: {e}");
-            }
-        });
-        self.pending = Some((write, last));
-    }
-}
-
-impl Stream for AuditedStream {
-    type Item = datafusion::error::Result<RecordBatch>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        loop {
-            if let Some((write, _)) = &mut this.pending {
-                return match write.as_mut().poll(cx) {
-                    Poll::Pending => Poll::Pending,
-                    Poll::Ready(()) => Poll::Ready(this.pending.take().and_then(|(_, last)| last)),
-                };
-            }
-            let Some(inner) = this.inner.as_mut() else {
-                return Poll::Ready(None);
-            };
-            if this.deadline.as_mut().poll(cx).is_ready() {
-                let e = DataFusionError::ResourcesExhausted(format!(
-                    "the query ran longer than its limit of {} s and was stopped",
-                    this.timeout.as_secs()
-                ));
-                this.finish(Some(Err(e)));
-                continue;
-            }
-            let polled = std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll_next_unpin(cx)));
-            let polled = match polled {
-                Ok(polled) => polled,
-                Err(panic) => Poll::Ready(Some(Err(engine_panicked(panic)))),
-            };
-            match polled {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => this.finish(None),
-                Poll::Ready(Some(Ok(batch))) => {
-                    let batch = if batch.schema() == this.schema {
-                        batch
-                    } else {
-                        batch.with_schema(this.schema.clone())?
-                    };
-                    this.rows += batch.num_rows() as u64;
-                    if this.rows > this.max_rows {
-                        let e = DataFusionError::ResourcesExhausted(format!(
-                            "the result has more than {} rows, the most a query may return; add \
-                             a LIMIT or aggregate",
-                            this.max_rows
-                        ));
-                        this.finish(Some(Err(e)));
-                        continue;
-                    }
-                    return Poll::Ready(Some(Ok(batch)));
-                }
-                Poll::Ready(Some(Err(e))) => this.finish(Some(Err(e))),
-            }
-        }
-    }
-}
-
-impl RecordBatchStream for AuditedStream {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-}
-
-impl Drop for AuditedStream {
-    fn drop(&mut self) {
-        // A client that stops reading still leaves its record.
-        if let Some(mut record) = self.record.take() {
-            record.rows = self.rows as i64;
-            record.duration_ms = self.started.elapsed().as_millis() as i64;
-            record.outcome = AuditOutcome::Failed;
-            record.error = Some("the client stopped reading the result".into());
-            let store = self.store.clone();
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(async move {
-                    if let Err(e) = store.append_audit(&record).await {
-                        tracing::error!("audit append failed: {e}");
-                    }
-                });
-            }
-        }
-    }
 }
