@@ -83,7 +83,8 @@ else
 fi
 
 if [ "$ONLY" != "--rust" ]; then
-  need_apt chromium
+  # Headless Chromium, its WebDriver and CJK fonts for the console's browser tests.
+  need_apt chromium chromium-driver fonts-noto-cjk
   # pgjdbc, the driver of DBeaver and other Java tools, for tests/jdbc (run by the Python tests).
   need_apt libpostgresql-jdbc-java
   command -v java >/dev/null 2>&1 || need_apt default-jre-headless

@@ -32,6 +32,7 @@ pub async fn serve(d: &Deployment, args: &ServeArgs) -> CliResult {
     println!(
         "  HTTP      http://{local}  (GET /healthz, /api/v1/resources, /api/v1/elements, /api/v1/search?q=; POST /api/v1/sql)"
     );
+    println!("  console   http://{local}/console/  (sign in with a catalog principal's password)");
     let pgwire = args
         .pgwire
         .clone()
@@ -111,7 +112,15 @@ pub async fn serve(d: &Deployment, args: &ServeArgs) -> CliResult {
     tokio::spawn(async move { scheduler.run(std::time::Duration::from_secs(1)).await });
     println!("press Ctrl-C to stop");
     let _ = std::io::stdout().flush();
-    let app = router(core.clone()).merge(zhongshu_sql_gateway::http::router(core));
+    // Browser sessions of the console (in memory: people sign in again after a restart).
+    let sessions = Arc::new(zhongshu_web::Sessions::new(
+        zhongshu_web::SessionConfig::default(),
+    ));
+    let console = zhongshu_console::pages::router(core.clone(), sessions)
+        .map_err(|e| CliError::Failed(format!("console templates: {e}")))?;
+    let app = router(core.clone())
+        .merge(zhongshu_sql_gateway::http::router(core))
+        .merge(console);
     // Streamed SQL results end in small frames that would otherwise wait for delayed ACKs.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);

@@ -1,4 +1,5 @@
-//! The catalog console's back end: the JSON catalog API that the console pages, the CLI and
+//! The catalog console: its web pages for data officers at `/console/` ([`pages`]), and the
+//! JSON catalog API that the console pages, the CLI and
 //! department systems use to find resources, data elements and their sources, follow quality,
 //! and file and decide objections (数据纠错).
 //!
@@ -9,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod pages;
 pub mod quality_api;
 
 pub use api::{ApiState, router};

@@ -7,7 +7,10 @@
 
 use crate::core::Core;
 use crate::error::Result;
-use zhongshu_catalog::{Coverage, ElementBindings, Principal, Resource, ResourceFilter};
+use zhongshu_catalog::{
+    Coverage, ElementBindings, Grade, LibraryTier, OpenAttr, OrgId, Principal, Resource,
+    ResourceDetail, ResourceFilter, ResourceId, ShareAttr, UpdateCycle,
+};
 use zhongshu_policies::Action;
 
 /// One page of resources and how many there are in all.
@@ -127,4 +130,304 @@ pub async fn require(
         )));
     }
     Ok(())
+}
+
+/// What a catalogue browser asks for: words to search, facet values to keep, an order and a
+/// page.
+#[derive(Debug, Clone, Default)]
+pub struct Browse {
+    /// Words to search for (Chinese-aware: abbreviations and parts of names match).
+    pub text: Option<String>,
+    /// Only this provider department.
+    pub provider: Option<OrgId>,
+    /// Only this tier.
+    pub tier: Option<LibraryTier>,
+    /// Only this sharing attribute.
+    pub share_attr: Option<ShareAttr>,
+    /// Only this open attribute.
+    pub open_attr: Option<OpenAttr>,
+    /// Only this grade.
+    pub grade: Option<Grade>,
+    /// Only this update cycle.
+    pub update_cycle: Option<UpdateCycle>,
+    /// The order.
+    pub sort: BrowseOrder,
+    /// The first result of the page, from 0.
+    pub offset: usize,
+    /// At most this many results.
+    pub limit: usize,
+}
+
+/// How browsed resources are ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BrowseOrder {
+    /// Best match first when there are words, else by code.
+    #[default]
+    Relevance,
+    /// By name.
+    Name,
+    /// Most recently changed first.
+    Updated,
+    /// By resource code.
+    Code,
+}
+
+/// One facet value and how many resources have it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FacetCount {
+    /// The value's code (an organisation id, a vocabulary code).
+    pub value: String,
+    /// Resources that have it, among those matching the words and the other facets.
+    pub count: usize,
+}
+
+/// The facets of a browse: per dimension, the values present and their counts.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Facets {
+    /// Provider departments.
+    pub provider: Vec<FacetCount>,
+    /// Tiers.
+    pub tier: Vec<FacetCount>,
+    /// Sharing attributes.
+    pub share_attr: Vec<FacetCount>,
+    /// Open attributes.
+    pub open_attr: Vec<FacetCount>,
+    /// Grades.
+    pub grade: Vec<FacetCount>,
+    /// Update cycles.
+    pub update_cycle: Vec<FacetCount>,
+}
+
+/// A page of browsed resources.
+#[derive(Debug, Clone)]
+pub struct Browsed {
+    /// The page, in order.
+    pub items: Vec<ResourceDetail>,
+    /// How many resources match in all.
+    pub total: usize,
+    /// Facet counts over the matching resources.
+    pub facets: Facets,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dim {
+    Provider,
+    Tier,
+    Share,
+    Open,
+    Grade,
+    Cycle,
+}
+
+impl Browse {
+    /// Whether `r` has the selected values of every dimension but `skip`.
+    fn keeps(&self, r: &Resource, skip: Option<Dim>) -> bool {
+        let on = |d: Dim| skip != Some(d);
+        (!on(Dim::Provider) || self.provider.as_ref().is_none_or(|p| &r.provider == p))
+            && (!on(Dim::Tier) || self.tier.is_none_or(|t| r.tier == t))
+            && (!on(Dim::Share) || self.share_attr.is_none_or(|s| r.share_attr == s))
+            && (!on(Dim::Open) || self.open_attr.is_none_or(|o| r.open_attr == o))
+            && (!on(Dim::Grade) || self.grade.is_none_or(|g| r.grade == Some(g)))
+            && (!on(Dim::Cycle) || self.update_cycle.is_none_or(|c| r.update_cycle == c))
+    }
+}
+
+/// Counts of `value` over `matching`, by value.
+fn counts<'a>(
+    matching: impl Iterator<Item = &'a Resource>,
+    value: impl Fn(&Resource) -> Option<String>,
+) -> Vec<FacetCount> {
+    let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in matching {
+        if let Some(v) = value(r) {
+            *by.entry(v).or_default() += 1;
+        }
+    }
+    by.into_iter()
+        .map(|(value, count)| FacetCount { value, count })
+        .collect()
+}
+
+/// The resources `principal` may discover that match `browse`, a page of them in its order,
+/// with facet counts (each dimension counted over the words and the other dimensions'
+/// selections, so that a reader sees what choosing another value would give).
+pub async fn browse(core: &Core, principal: &Principal, browse: &Browse) -> Result<Browsed> {
+    let decisions = core.query().decisions(principal, None).await?;
+    let all = core.query().resources().await?;
+    let visible: Vec<&ResourceDetail> = all
+        .iter()
+        .filter(|d| decisions.allows(&d.resource.id, Action::Discover))
+        .collect();
+    let words = browse
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let scores: Option<std::collections::HashMap<ResourceId, f32>> = match words {
+        None => None,
+        Some(words) => {
+            let mut index = core.search().lock().await;
+            index.sync(core.store().as_ref()).await?;
+            let found = index.search_where(words, 0, visible.len().max(1), &|id| {
+                decisions.allows(id, Action::Discover)
+            })?;
+            Some(found.hits.into_iter().map(|h| (h.id, h.score)).collect())
+        }
+    };
+    let worded: Vec<&ResourceDetail> = visible
+        .into_iter()
+        .filter(|d| {
+            scores
+                .as_ref()
+                .is_none_or(|s| s.contains_key(&d.resource.id))
+        })
+        .collect();
+    let except = |dim: Dim| {
+        worded
+            .iter()
+            .map(|d| &d.resource)
+            .filter(move |r| browse.keeps(r, Some(dim)))
+    };
+    let facets = Facets {
+        provider: counts(except(Dim::Provider), |r| Some(r.provider.to_string())),
+        tier: counts(except(Dim::Tier), |r| Some(r.tier.as_code().to_owned())),
+        share_attr: counts(except(Dim::Share), |r| {
+            Some(r.share_attr.as_code().to_owned())
+        }),
+        open_attr: counts(except(Dim::Open), |r| {
+            Some(r.open_attr.as_code().to_owned())
+        }),
+        grade: counts(except(Dim::Grade), |r| {
+            r.grade.map(|g| g.as_code().to_owned())
+        }),
+        update_cycle: counts(except(Dim::Cycle), |r| {
+            Some(r.update_cycle.as_code().to_owned())
+        }),
+    };
+    let mut matching: Vec<&ResourceDetail> = worded
+        .into_iter()
+        .filter(|d| browse.keeps(&d.resource, None))
+        .collect();
+    let score = |d: &ResourceDetail| {
+        scores
+            .as_ref()
+            .and_then(|s| s.get(&d.resource.id).copied())
+            .unwrap_or(0.0)
+    };
+    match browse.sort {
+        BrowseOrder::Relevance if scores.is_some() => matching.sort_by(|a, b| {
+            score(b)
+                .total_cmp(&score(a))
+                .then_with(|| a.resource.id.cmp(&b.resource.id))
+        }),
+        BrowseOrder::Relevance | BrowseOrder::Code => {
+            matching.sort_by(|a, b| a.resource.id.cmp(&b.resource.id))
+        }
+        BrowseOrder::Name => matching.sort_by(|a, b| {
+            a.resource
+                .name
+                .cmp(&b.resource.name)
+                .then_with(|| a.resource.id.cmp(&b.resource.id))
+        }),
+        BrowseOrder::Updated => matching.sort_by(|a, b| {
+            b.resource
+                .updated_at
+                .cmp(&a.resource.updated_at)
+                .then_with(|| a.resource.id.cmp(&b.resource.id))
+        }),
+    }
+    Ok(Browsed {
+        total: matching.len(),
+        items: matching
+            .into_iter()
+            .skip(browse.offset)
+            .take(browse.limit)
+            .cloned()
+            .collect(),
+        facets,
+    })
+}
+
+/// The longest a table may go without a commit and still be within its resource's update
+/// cycle (鲜活); `None` for an irregular cycle, which is never late.
+pub fn within_cycle(cycle: UpdateCycle) -> Option<chrono::Duration> {
+    let days = match cycle {
+        UpdateCycle::Realtime | UpdateCycle::Daily => 1,
+        UpdateCycle::Weekly => 7,
+        UpdateCycle::Monthly => 31,
+        UpdateCycle::Quarterly => 92,
+        UpdateCycle::Yearly => 366,
+        UpdateCycle::Irregular => return None,
+    };
+    Some(chrono::Duration::days(days))
+}
+
+/// A table later than its resource's update cycle.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StaleTable {
+    /// The resource.
+    pub resource: ResourceId,
+    /// Its name.
+    pub name: String,
+    /// The table.
+    pub table: String,
+    /// Its last commit, RFC 3339.
+    pub last_update: String,
+    /// The resource's update cycle (code).
+    pub update_cycle: String,
+}
+
+/// Freshness (鲜活率) of the tables `principal` may discover.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Freshness {
+    /// Tables with a regular update cycle.
+    pub tables: usize,
+    /// Of them, those updated within their cycle.
+    pub fresh: usize,
+    /// `fresh / tables` (1 when there are none).
+    pub ratio: f64,
+    /// The late ones, latest commit oldest first.
+    pub stale: Vec<StaleTable>,
+}
+
+/// How many of the tables `principal` may discover were updated within their resource's
+/// update cycle, as of `now`.
+pub async fn freshness(
+    core: &Core,
+    principal: &Principal,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Freshness> {
+    let decisions = core.query().decisions(principal, None).await?;
+    let mut out = Freshness::default();
+    for d in core.query().resources().await?.iter() {
+        let r = &d.resource;
+        let Some(allowed) = within_cycle(r.update_cycle) else {
+            continue;
+        };
+        if !decisions.allows(&r.id, Action::Discover) {
+            continue;
+        }
+        for t in &d.tables {
+            out.tables += 1;
+            let updated = chrono::DateTime::parse_from_rfc3339(&t.last_update)
+                .map(|u| u.with_timezone(&chrono::Utc));
+            match updated {
+                Ok(u) if now - u <= allowed => out.fresh += 1,
+                _ => out.stale.push(StaleTable {
+                    resource: r.id.clone(),
+                    name: r.name.clone(),
+                    table: t.name.clone(),
+                    last_update: t.last_update.clone(),
+                    update_cycle: r.update_cycle.as_code().to_owned(),
+                }),
+            }
+        }
+    }
+    out.stale.sort_by(|a, b| a.last_update.cmp(&b.last_update));
+    out.ratio = if out.tables == 0 {
+        1.0
+    } else {
+        out.fresh as f64 / out.tables as f64
+    };
+    Ok(out)
 }

@@ -196,3 +196,39 @@ pub async fn profile(
     let reader = crate::profile::ProfileReader::governed(core, principal, &detail).await?;
     crate::profile::profile(&reader, &detail).await
 }
+
+/// One point of a resource's score over time.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ScorePoint {
+    /// The evaluation.
+    pub evaluation: i64,
+    /// When it ran, RFC 3339.
+    pub evaluated_at: String,
+    /// The resource's score from that evaluation's results.
+    pub score: f64,
+}
+
+/// The score of `id` after each of its evaluations, oldest first, for a principal that may
+/// report on it (missing otherwise).
+pub async fn score_history(
+    core: &Core,
+    principal: &Principal,
+    id: &ResourceId,
+) -> Result<Vec<ScorePoint>, QualityError> {
+    let all = results(core, principal, Some(id), false).await?;
+    let mut by_evaluation: std::collections::BTreeMap<i64, Vec<QualityResult>> = Default::default();
+    for r in all {
+        by_evaluation.entry(r.evaluation).or_default().push(r);
+    }
+    Ok(by_evaluation
+        .into_iter()
+        .filter_map(|(evaluation, results)| {
+            let at = results.first()?.evaluated_at.clone();
+            score_resource(id, &results).map(|s| ScorePoint {
+                evaluation,
+                evaluated_at: at,
+                score: s.score,
+            })
+        })
+        .collect())
+}

@@ -8,10 +8,14 @@
 //! - [`ApiError`]: the one error body, `{"error": {"code": "...", "message": "..."}}` with a
 //!   stable `code` (and the PostgreSQL `sqlstate` where a statement failed), built from each
 //!   domain's typed errors so that no handler writes its own.
+//! - [`Sessions`] and [`SignedIn`]: people signed in with a password in a browser, held by a
+//!   cookie, with form tokens, expiry and lock-out ([`session`]).
 #![deny(missing_docs)]
 
 pub mod error;
 pub mod principal;
+pub mod session;
 
 pub use error::ApiError;
 pub use principal::Authenticated;
+pub use session::{SessionConfig, Sessions, SignInRefused, SignedIn};

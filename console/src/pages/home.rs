@@ -1,0 +1,125 @@
+//! The home page: what waits for the signed-in person, 一数一源 coverage, freshness and the
+//! department's quality score and rank, each as the principal may see it.
+
+use super::{ConsoleState, Ctx, failure};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+use zhongshu_catalog::{Coverage, ObjectionStatus, Principal};
+use zhongshu_engine::catalogue::{self, StaleTable};
+use zhongshu_policies::Action;
+use zhongshu_quality::DepartmentScore;
+use zhongshu_quality::{objection, views};
+use zhongshu_web::ApiError;
+use zhongshu_web::session::SignedIn;
+
+#[derive(Serialize)]
+struct Pending {
+    key: &'static str,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct HomePage {
+    name: String,
+    org: String,
+    pending: Vec<Pending>,
+    pending_total: usize,
+    coverage: Coverage,
+    freshness: catalogue::Freshness,
+    stale: Vec<StaleTable>,
+    score: Option<DepartmentScore>,
+    ranking: Vec<DepartmentScore>,
+    ranking_total: usize,
+}
+
+/// How many late tables the home page lists.
+const STALE_SHOWN: usize = 10;
+/// How many departments the ranking shows.
+const RANKING_SHOWN: usize = 10;
+
+async fn gather(state: &ConsoleState, principal: &Principal) -> Result<HomePage, ApiError> {
+    let core = &state.core;
+    let open = objection::list(core, principal, Some(ObjectionStatus::Open)).await?;
+    let mut decisions = core.query().decisions(principal, None).await?;
+    decisions
+        .add_objections(&open)
+        .map_err(|e| ApiError::internal(&e))?;
+    let to_decide = open
+        .iter()
+        .filter(|o| decisions.allows_objection(o, Action::DecideObjection))
+        .count();
+    let failing = views::results(core, principal, None, true)
+        .await?
+        .iter()
+        .filter(|r| r.rows_failed > 0)
+        .count();
+    let incidents = views::incidents(core, principal, None, true).await?.len();
+    let mut freshness = catalogue::freshness(core, principal, chrono::Utc::now()).await?;
+    let pending = vec![
+        Pending {
+            key: "home.objections",
+            count: to_decide,
+        },
+        Pending {
+            key: "home.failing_rules",
+            count: failing,
+        },
+        Pending {
+            key: "home.incidents",
+            count: incidents,
+        },
+        Pending {
+            key: "home.stale_tables",
+            count: freshness.stale.len(),
+        },
+    ];
+    let ranking = views::ranking(core, principal).await?;
+    let org = principal.org.to_string();
+    let score = ranking.iter().find(|d| d.department == org).cloned();
+    let stale: Vec<StaleTable> = freshness.stale.drain(..).take(STALE_SHOWN).collect();
+    Ok(HomePage {
+        name: principal.display_name.clone(),
+        org,
+        pending_total: pending.iter().map(|p| p.count).sum(),
+        pending,
+        coverage: catalogue::coverage(core, principal).await?,
+        freshness,
+        stale,
+        score,
+        ranking_total: ranking.len(),
+        ranking: ranking.into_iter().take(RANKING_SHOWN).collect(),
+    })
+}
+
+pub(super) async fn page(
+    State(state): State<ConsoleState>,
+    headers: HeaderMap,
+    who: SignedIn,
+) -> Response {
+    let ctx = Ctx::new(&headers, "/console/", Some(0), Some(&who));
+    match gather(&state, &who.principal).await {
+        Ok(page) => state
+            .pages
+            .render(StatusCode::OK, "home.html", &ctx.frame, page),
+        Err(e) => failure(&state, &ctx, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_pending_item_has_its_text() {
+        for key in [
+            "home.objections",
+            "home.failing_rules",
+            "home.incidents",
+            "home.stale_tables",
+        ] {
+            for lang in [super::super::Lang::Zh, super::super::Lang::En] {
+                assert_ne!(super::super::i18n::text(lang, key), key);
+            }
+        }
+    }
+}
