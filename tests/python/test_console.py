@@ -238,6 +238,7 @@ def test_a_data_officer_works_in_the_browser(server, credentials, browser):
 
     # Find a resource by a Chinese abbreviation, with the keyboard.
     b.find_element(By.LINK_TEXT, "数据目录").click()
+    WebDriverWait(b, 20).until(lambda d: d.find_elements(By.ID, "q"))
     search = b.find_element(By.ID, "q")
     search.send_keys("人口" + Keys.ENTER)
     WebDriverWait(b, 20).until(lambda d: "q=" in d.current_url)
@@ -245,13 +246,13 @@ def test_a_data_officer_works_in_the_browser(server, credentials, browser):
     assert any("人口" in n for n in names), names
     shot(b, "04-catalogue-search")
     b.find_element(By.PARTIAL_LINK_TEXT, "人口").click()
-    assert b.find_element(By.ID, "metadata-list").is_displayed()
+    WebDriverWait(b, 20).until(lambda d: d.find_elements(By.ID, "metadata-list"))
     assert "/console/resources/" in b.current_url
     shot(b, "05-resource")
 
     # English.
     b.find_element(By.CSS_SELECTOR, "a.lang").click()
-    assert b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    WebDriverWait(b, 20).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
     assert b.find_element(By.LINK_TEXT, "Catalogue")
     shot(b, "06-resource-en")
     b.get(f"{server}/console/catalogue")
@@ -259,11 +260,12 @@ def test_a_data_officer_works_in_the_browser(server, credentials, browser):
     b.get(f"{server}/console/")
     shot(b, "08-home-en")
     b.find_element(By.CSS_SELECTOR, "a.lang").click()
-    assert b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN"
+    WebDriverWait(b, 20).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN")
 
     # Sign out.
     b.find_element(By.CSS_SELECTOR, "form[action='/console/signout'] button").click()
-    assert "/console/signin" in b.current_url and "已退出登录" in b.page_source
+    WebDriverWait(b, 20).until(lambda d: "/console/signin" in d.current_url)
+    assert "已退出登录" in b.page_source
 
 
 def test_the_public_cannot_open_what_it_may_not_see(server, credentials, browser):
@@ -281,3 +283,101 @@ def test_the_public_cannot_open_what_it_may_not_see(server, credentials, browser
     assert "找不到该页面或资源" in b.find_element(By.TAG_NAME, "h1").text
     assert "人口" not in b.find_element(By.TAG_NAME, "main").text
     shot(b, "09-public-not-found")
+
+
+# ---- objections: a workflow that writes ------------------------------------------------------
+
+CREDIT = "440310-FG-0001"
+
+
+@pytest.fixture(scope="module")
+def writable(tmp_path_factory):
+    """A demo of its own (these tests correct records), served; yields (server, credentials)."""
+    import json
+
+    from conftest import run
+
+    data = tmp_path_factory.mktemp("console-demo") / "data"
+    out = run("demo", "--no-serve", "--scale", "0.02", "--data-dir", str(data))
+    assert out.returncode == 0, out.stderr
+    creds = {p["username"]: p for p in json.loads((data / "demo-credentials.json").read_text())["principals"]}
+    with serving(data) as base:
+        yield base, creds
+
+
+def file_objection(server, creds, proposed):
+    """An objection on the first credit record's level, filed over the API by scjg_officer."""
+    import psycopg
+
+    with psycopg.connect(host=server.pg_host, port=server.pg_port, dbname="zhongshu", user="admin",
+                         password=creds["admin"]["password"]) as conn:
+        uscc, level = conn.execute("SELECT uscc, credit_level FROM base.ratings ORDER BY uscc LIMIT 1").fetchone()
+    body = {"resource": CREDIT, "record_key": {"uscc": uscc}, "column": "credit_level",
+            "current_value": level, "proposed_value": proposed, "evidence": "深圳市公共信用中心复核结论"}
+    filed = requests.post(f"{server}/api/v1/objections", json=body, timeout=30,
+                          headers={"Authorization": f"Bearer {creds['scjg_officer']['token']}"})
+    assert filed.status_code == 201, filed.text
+    return filed.json()["id"], uscc
+
+
+def test_objections_are_shown_and_decided_as_cedar_decides(writable):
+    server, creds = writable
+    oid, _ = file_objection(server, creds, "B-更正")
+    filer = signed_in(server, creds, "scjg_officer")
+    listed = html.unescape(filer.get(f"{server}/console/objections", timeout=30).text)
+    assert f'/console/objections/{oid}"' in listed
+    mine = filer.get(f"{server}/console/objections/{oid}", timeout=30)
+    assert mine.status_code == 200 and 'id="do-accept"' not in mine.text  # the filer may not decide
+    other = signed_in(server, creds, "rsj_officer")
+    hidden = other.get(f"{server}/console/objections/{oid}", timeout=30)
+    missing = other.get(f"{server}/console/objections/999999", timeout=30)
+    assert hidden.status_code == missing.status_code == 404
+    assert f"/console/objections/{oid}" not in html.unescape(other.get(f"{server}/console/objections?status=all", timeout=30).text)
+    admin = signed_in(server, creds, "admin")
+    page = admin.get(f"{server}/console/objections/{oid}", timeout=30).text
+    assert 'id="do-reject"' in page
+    token = form_token(page)
+    forged = admin.post(f"{server}/console/objections/{oid}/reject",
+                        data={"form_token": "f" * 64, "reason": "x", "confirm": "yes"}, allow_redirects=False, timeout=30)
+    assert forged.status_code == 403
+    unconfirmed = admin.post(f"{server}/console/objections/{oid}/reject",
+                             data={"form_token": token, "reason": "原记录有效"}, allow_redirects=False, timeout=30)
+    assert unconfirmed.status_code == 400
+    rejected = admin.post(f"{server}/console/objections/{oid}/reject",
+                          data={"form_token": token, "reason": "原记录有效", "confirm": "yes"},
+                          allow_redirects=False, timeout=30)
+    assert rejected.status_code == 303
+    shown = admin.get(f"{server}/console/objections/{oid}?done=rejected", timeout=30).text
+    assert "已驳回" in shown and "原记录有效" in shown and 'id="do-reject"' not in shown
+
+
+def test_an_objection_resolved_in_the_browser_corrects_the_record(writable, browser):
+    import psycopg
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    server, creds = writable
+    oid, uscc = file_objection(server, creds, "A-浏览器更正")
+    b = browser
+    b.delete_all_cookies()
+    b.get(f"{server}/console/signin")
+    b.find_element(By.ID, "user").send_keys("admin")
+    b.find_element(By.ID, "password").send_keys(creds["admin"]["password"] + Keys.ENTER)
+    WebDriverWait(b, 20).until(lambda d: d.current_url.endswith("/console/"))
+    b.find_element(By.LINK_TEXT, "数据纠错").click()
+    WebDriverWait(b, 20).until(lambda d: d.find_elements(By.LINK_TEXT, f"#{oid}"))
+    shot(b, "10-objections")
+    b.find_element(By.LINK_TEXT, f"#{oid}").click()
+    WebDriverWait(b, 20).until(lambda d: d.find_elements(By.ID, "proposed"))
+    assert b.find_element(By.ID, "proposed").text == "A-浏览器更正"
+    shot(b, "11-objection")
+    b.find_element(By.ID, "confirm-accept").click()
+    b.find_element(By.ID, "do-accept").click()
+    WebDriverWait(b, 30).until(lambda d: d.find_elements(By.ID, "notice"))
+    assert "已采纳" in b.find_element(By.ID, "notice").text
+    shot(b, "12-objection-accepted")
+    with psycopg.connect(host=server.pg_host, port=server.pg_port, dbname="zhongshu", user="admin",
+                         password=creds["admin"]["password"]) as conn:
+        (level,) = conn.execute("SELECT credit_level FROM base.ratings WHERE uscc = %s", (uscc,)).fetchone()
+    assert level == "A-浏览器更正"

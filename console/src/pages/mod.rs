@@ -10,6 +10,7 @@
 mod catalogue;
 mod home;
 pub mod i18n;
+mod objections;
 mod signin;
 pub mod view;
 
@@ -50,6 +51,7 @@ impl FromRef<ConsoleState> for Arc<Sessions> {
 const SECTIONS: &[(&str, &str)] = &[
     ("/console/", "nav.home"),
     ("/console/catalogue", "nav.catalogue"),
+    ("/console/objections", "nav.objections"),
 ];
 
 /// The console's routes, all under `/console/`.
@@ -70,6 +72,16 @@ pub fn router(core: Core, sessions: Arc<Sessions>) -> Result<Router, minijinja::
         .route("/console/lang", get(switch_language))
         .route("/console/catalogue", get(catalogue::list))
         .route("/console/resources/{id}", get(catalogue::resource))
+        .route("/console/objections", get(objections::list))
+        .route("/console/objections/{id}", get(objections::detail))
+        .route(
+            "/console/objections/{id}/accept",
+            axum::routing::post(objections::accept),
+        )
+        .route(
+            "/console/objections/{id}/reject",
+            axum::routing::post(objections::reject),
+        )
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/{*rest}", get(not_found))
         .with_state(state))

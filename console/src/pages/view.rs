@@ -9,21 +9,24 @@ use minijinja::value::{Kwargs, Serde, Value};
 use minijinja::{Environment, Error, ErrorKind, State};
 use serde::Serialize;
 
+/// Each template, by file name, from `console/templates/`.
+macro_rules! templates {
+    ($($name:literal),+ $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),+]
+    };
+}
+
 /// The templates, in the order they may extend or import each other.
-const TEMPLATES: &[(&str, &str)] = &[
-    ("layout.html", include_str!("../../templates/layout.html")),
-    ("macros.html", include_str!("../../templates/macros.html")),
-    ("signin.html", include_str!("../../templates/signin.html")),
-    ("error.html", include_str!("../../templates/error.html")),
-    ("home.html", include_str!("../../templates/home.html")),
-    (
-        "catalogue.html",
-        include_str!("../../templates/catalogue.html"),
-    ),
-    (
-        "resource.html",
-        include_str!("../../templates/resource.html"),
-    ),
+const TEMPLATES: &[(&str, &str)] = templates![
+    "layout.html",
+    "macros.html",
+    "signin.html",
+    "error.html",
+    "home.html",
+    "catalogue.html",
+    "resource.html",
+    "objections.html",
+    "objection.html",
 ];
 
 /// The language of the page being rendered, from the frame.
@@ -121,8 +124,8 @@ impl Pages {
     /// The names of every template, and the translation keys their `t("…")` calls name.
     #[cfg(test)]
     pub fn keys_asked() -> Vec<(&'static str, String)> {
-        let call =
-            regex::Regex::new(r#"t\(\s*["']([a-z_.]+)["']"#).unwrap_or_else(|_| unreachable!());
+        let call = regex::Regex::new(r#"t\(\s*["']([a-z_.]+)["']\s*[,)]"#)
+            .unwrap_or_else(|_| unreachable!());
         TEMPLATES
             .iter()
             .flat_map(|(name, source)| {
