@@ -381,3 +381,48 @@ def test_an_objection_resolved_in_the_browser_corrects_the_record(writable, brow
                          password=creds["admin"]["password"]) as conn:
         (level,) = conn.execute("SELECT credit_level FROM base.ratings WHERE uscc = %s", (uscc,)).fetchone()
     assert level == "A-浏览器更正"
+
+
+def test_the_audit_is_for_those_whose_sessions_may_read_it(server, credentials):
+    for user in ("rsj_user", "gaj_officer", "public_user"):
+        s = signed_in(server, credentials, user)
+        for path in ("/console/audit", "/console/audit/export.csv", "/console/audit?verify=1"):
+            answer = s.get(f"{server}{path}", timeout=60)
+            assert answer.status_code == 404, (user, path)
+            assert "sign in" not in answer.text and "audit.queries" not in answer.text
+    signed_in(server, credentials, "cdo")
+    s = signed_in(server, credentials, "auditor")
+    page = s.get(f"{server}/console/audit", params={"principal": "cdo", "protocol": "console"}, timeout=60)
+    assert page.status_code == 200
+    cells = re.findall(r"<tr><td class=\"n\">\d+</td><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", page.text)
+    assert cells and all(c == ("cdo", "console") for c in cells)
+    verified = s.get(f"{server}/console/audit?verify=1", timeout=120).text
+    assert verified.count("完整（") == 2
+    csv = s.get(f"{server}/console/audit/export.csv", params={"principal": "cdo"}, timeout=120)
+    assert csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.splitlines()
+    assert lines[0].startswith("seq,at,principal,protocol,outcome") and len(lines) > 1
+    assert all(",cdo," in line for line in lines[1:] if line[:1].isdigit())
+    # The auditor's searches are themselves on record, through its governed session.
+    again = s.get(f"{server}/console/audit", params={"principal": "auditor", "text": "audit.queries"}, timeout=60).text
+    assert "SELECT count(*) FROM audit.queries" in html.unescape(again)
+
+
+def test_an_auditor_verifies_the_chains_in_the_browser(server, credentials, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    b = browser
+    b.delete_all_cookies()
+    b.get(f"{server}/console/signin")
+    b.find_element(By.ID, "user").send_keys("auditor")
+    b.find_element(By.ID, "password").send_keys(credentials["auditor"]["password"] + Keys.ENTER)
+    WebDriverWait(b, 20).until(lambda d: d.current_url.endswith("/console/"))
+    b.find_element(By.LINK_TEXT, "访问审计").click()
+    WebDriverWait(b, 20).until(lambda d: d.find_elements(By.ID, "audit-table"))
+    shot(b, "13-audit")
+    b.find_element(By.ID, "verify").click()
+    WebDriverWait(b, 60).until(lambda d: d.find_elements(By.ID, "chain-results"))
+    assert b.find_element(By.ID, "chain-results").text.count("完整") == 2
+    shot(b, "14-audit-verified")

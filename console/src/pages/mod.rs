@@ -7,6 +7,7 @@
 //! SQL sessions and API calls would: a resource it may not discover is "not found" here too.
 //! Every form carries the session's form token, checked before anything is done.
 
+mod audit;
 mod catalogue;
 mod home;
 pub mod i18n;
@@ -52,6 +53,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/console/", "nav.home"),
     ("/console/catalogue", "nav.catalogue"),
     ("/console/objections", "nav.objections"),
+    ("/console/audit", "nav.audit"),
 ];
 
 /// The console's routes, all under `/console/`.
@@ -82,6 +84,8 @@ pub fn router(core: Core, sessions: Arc<Sessions>) -> Result<Router, minijinja::
             "/console/objections/{id}/reject",
             axum::routing::post(objections::reject),
         )
+        .route("/console/audit", get(audit::page))
+        .route("/console/audit/export.csv", get(audit::export))
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/{*rest}", get(not_found))
         .with_state(state))

@@ -27,6 +27,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "resource.html",
     "objections.html",
     "objection.html",
+    "audit.html",
 ];
 
 /// The language of the page being rendered, from the frame.
