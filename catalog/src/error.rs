@@ -33,6 +33,28 @@ pub struct SourceConflict {
     pub owner_name: String,
 }
 
+/// A source binding refused by the responsibility list: another department is responsible for
+/// the element.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "data element {element_name} ({element}) is the responsibility of {org_name} ({org}) by the \
+     responsibility list (数据权责清单, {legal_basis}), so only that department may hold its \
+     authoritative source; bind this column as a replica, or ask the chief data officer to \
+     change the assignment"
+)]
+pub struct NotResponsible {
+    /// The element.
+    pub element: ElementId,
+    /// Its Chinese name.
+    pub element_name: String,
+    /// The responsible department.
+    pub org: OrgId,
+    /// Its name.
+    pub org_name: String,
+    /// The legal basis of the assignment.
+    pub legal_basis: String,
+}
+
 /// Everything that can go wrong in the catalog.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -55,6 +77,9 @@ pub enum CatalogError {
     /// 一数一源: the element already has an authoritative source.
     #[error("{0}")]
     SecondSource(Box<SourceConflict>),
+    /// 数据权责清单: another department is responsible for the element.
+    #[error("{0}")]
+    NotResponsible(Box<NotResponsible>),
     /// 分类分级: a resource graded L3 or above may not be opened unconditionally.
     #[error(
         "resource {resource} is graded {grade} (column `{column}`), so it cannot be {open_attr}; \
@@ -107,12 +132,14 @@ impl CatalogError {
             CatalogError::NotFound { .. }
                 | CatalogError::AlreadyExists { .. }
                 | CatalogError::SecondSource(_)
+                | CatalogError::NotResponsible(_)
                 | CatalogError::OpenAttrForbidden { .. }
                 | CatalogError::Invalid { .. }
         )
     }
 
-    pub(crate) fn not_found(kind: &'static str, id: impl ToString) -> Self {
+    /// `kind` `id` does not exist.
+    pub fn not_found(kind: &'static str, id: impl ToString) -> Self {
         CatalogError::NotFound {
             kind,
             id: id.to_string(),

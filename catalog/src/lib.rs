@@ -31,7 +31,7 @@ pub use classification::{
     BindingRole, Category, Grade, LibraryTier, OpenAttr, OrgKind, PrincipalKind, Role, ShareAttr,
     SuggestionStatus, UpdateCycle,
 };
-pub use error::{CatalogError, Result, SourceConflict};
+pub use error::{CatalogError, NotResponsible, Result, SourceConflict};
 pub use governance::{
     AuditOutcome, AuditRecord, CustomPolicy, Grant, Grantee, NewAuditRecord, NewGrant, expiry_time,
 };

@@ -254,6 +254,34 @@ pub struct ElementBinding {
     pub role: BindingRole,
 }
 
+/// An entry of the responsibility list (数据权责清单) to record: the department responsible
+/// for a data element, on what legal basis, with what duty to keep it up to date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewResponsibility {
+    /// The element.
+    pub element: ElementId,
+    /// The responsible department.
+    pub org: OrgId,
+    /// The law, regulation or 三定 provision that makes it responsible.
+    pub legal_basis: String,
+    /// Its duty to keep the data up to date (e.g. 实时更新, 每日更新).
+    pub update_duty: String,
+}
+
+/// An entry of the responsibility list as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Responsibility {
+    /// What was assigned.
+    #[serde(flatten)]
+    pub assigned: NewResponsibility,
+    /// The responsible department's name.
+    pub org_name: String,
+    /// Who assigned it.
+    pub assigned_by: String,
+    /// When, RFC 3339.
+    pub assigned_at: String,
+}
+
 /// Where a data element lives: its one source and its replicas.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ElementBindings {

@@ -13,9 +13,10 @@ use crate::governance::{AuditRecord, CustomPolicy, Grant, NewAuditRecord, NewGra
 use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
     ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBindings, IngestJob, IngestRun,
-    NewObjection, NewPrincipal, NewResource, NewSuggestion, Objection, ObjectionStatus, OrgUnit,
-    Page, Paged, Principal, QualityIncident, QualityMetric, QualityResult, QualityRuleRecord,
-    Resource, ResourceDetail, ResourceFilter, SearchDocument, Suggestion, TableRecord,
+    NewObjection, NewPrincipal, NewResource, NewResponsibility, NewSuggestion, Objection,
+    ObjectionStatus, OrgUnit, Page, Paged, Principal, QualityIncident, QualityMetric,
+    QualityResult, QualityRuleRecord, Resource, ResourceDetail, ResourceFilter, Responsibility,
+    SearchDocument, Suggestion, TableRecord,
 };
 use crate::store::{Actor, AttributeChange, CatalogStore};
 use async_trait::async_trait;
@@ -33,6 +34,7 @@ mod orgs;
 mod quality;
 mod quality_loop;
 mod resources;
+mod responsibilities;
 mod suggestions;
 mod tx;
 
@@ -236,6 +238,22 @@ impl CatalogStore for SqlCatalogStore {
         column: &str,
     ) -> Result<()> {
         elements::unbind_column(self, actor, resource, column).await
+    }
+
+    async fn assign_responsibility(
+        &self,
+        actor: &Actor,
+        new: &NewResponsibility,
+    ) -> Result<Responsibility> {
+        responsibilities::assign(self, actor, new).await
+    }
+
+    async fn list_responsibilities(&self) -> Result<Vec<Responsibility>> {
+        responsibilities::list(self).await
+    }
+
+    async fn remove_responsibility(&self, actor: &Actor, element: &ElementId) -> Result<()> {
+        responsibilities::remove(self, actor, element).await
     }
 
     async fn add_column(

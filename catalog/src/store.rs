@@ -11,9 +11,10 @@ use crate::governance::{AuditRecord, CustomPolicy, Grant, NewAuditRecord, NewGra
 use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 use crate::model::{
     ChainReport, ChangeEvent, Column, Coverage, DataElement, ElementBindings, IngestJob, IngestRun,
-    NewObjection, NewPrincipal, NewResource, NewSuggestion, Objection, ObjectionStatus, OrgUnit,
-    Page, Paged, Principal, QualityIncident, QualityMetric, QualityResult, QualityRuleRecord,
-    Resource, ResourceDetail, ResourceFilter, SearchDocument, Suggestion, TableRecord,
+    NewObjection, NewPrincipal, NewResource, NewResponsibility, NewSuggestion, Objection,
+    ObjectionStatus, OrgUnit, Page, Paged, Principal, QualityIncident, QualityMetric,
+    QualityResult, QualityRuleRecord, Resource, ResourceDetail, ResourceFilter, Responsibility,
+    SearchDocument, Suggestion, TableRecord,
 };
 use async_trait::async_trait;
 
@@ -112,6 +113,20 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     /// Removes a column's binding (releasing a source).
     async fn unbind_column(&self, actor: &Actor, resource: &ResourceId, column: &str)
     -> Result<()>;
+
+    // --- the responsibility list (数据权责清单) ---------------------------------------------
+    /// Assigns a data element to the department responsible for it (replacing an earlier
+    /// assignment), a logged change; refuses an unknown element or department and an empty
+    /// legal basis or update duty.
+    async fn assign_responsibility(
+        &self,
+        actor: &Actor,
+        new: &NewResponsibility,
+    ) -> Result<Responsibility>;
+    /// The responsibility list, by element.
+    async fn list_responsibilities(&self) -> Result<Vec<Responsibility>>;
+    /// Removes an element's assignment, a logged change.
+    async fn remove_responsibility(&self, actor: &Actor, element: &ElementId) -> Result<()>;
     /// Adds a column at the end of a resource (schema evolution by an ingest job) and
     /// recomputes the resource grade; refuses a name the resource already has.
     async fn add_column(&self, actor: &Actor, resource: &ResourceId, column: &Column)

@@ -313,6 +313,33 @@ pub enum CatalogCommand {
         /// Column name.
         column: String,
     },
+    /// The responsibility list (数据权责清单): each data element's responsible department,
+    /// legal basis and update duty, beside where its source is (flagged when another department
+    /// holds it).
+    Responsibilities {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assign a data element to the department responsible for it (the chief data officer's).
+    Assign {
+        /// Data element id or name.
+        element: String,
+        /// The responsible organisation unit.
+        #[arg(long)]
+        org: String,
+        /// The legal basis (a law, regulation or 三定 provision).
+        #[arg(long)]
+        basis: String,
+        /// The update duty, e.g. 实时更新.
+        #[arg(long)]
+        duty: String,
+    },
+    /// Remove a data element's assignment from the responsibility list.
+    Unassign {
+        /// Data element id or name.
+        element: String,
+    },
     /// Set a column's category and grade.
     Classify {
         /// Resource code.

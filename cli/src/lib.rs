@@ -62,6 +62,10 @@ pub async fn run(cli: Cli) -> CliResult {
                 d.lake.root()
             );
             println!(
+                "waiting for the data officers: {} rows in quarantine, {} open quality incidents, {} classification suggestions, 1 objection",
+                summary.later.quarantined, summary.later.incidents, summary.later.suggestions
+            );
+            println!(
                 "logins: {}",
                 d.data_dir.join(demo::CREDENTIALS_FILE).display()
             );

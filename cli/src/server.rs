@@ -116,8 +116,12 @@ pub async fn serve(d: &Deployment, args: &ServeArgs) -> CliResult {
     let sessions = Arc::new(zhongshu_web::Sessions::new(
         zhongshu_web::SessionConfig::default(),
     ));
-    let console = zhongshu_console::pages::router(core.clone(), sessions)
-        .map_err(|e| CliError::Failed(format!("console templates: {e}")))?;
+    let console = zhongshu_console::pages::router(
+        core.clone(),
+        sessions,
+        crate::commands::ingest::context(d),
+    )
+    .map_err(|e| CliError::Failed(format!("console templates: {e}")))?;
     let app = router(core.clone())
         .merge(zhongshu_sql_gateway::http::router(core))
         .merge(console);

@@ -28,6 +28,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/elements/{key}", get(get_element))
         .route("/search", get(search))
         .route("/coverage", get(coverage))
+        .route("/responsibilities", get(list_responsibilities))
+        .route(
+            "/responsibilities/{element}",
+            axum::routing::put(assign_responsibility).delete(remove_responsibility),
+        )
         .route("/quality/results", get(quality_results))
         .route("/quality/scores", get(quality_scores))
         .route("/quality/rank", get(quality_rank))
@@ -223,4 +228,55 @@ async fn coverage(
     Ok(Json(
         json!({"elements": c.elements, "with_source": c.with_source, "ratio": c.ratio}),
     ))
+}
+
+/// `GET /api/v1/responsibilities`: the responsibility list (数据权责清单) as the caller sees it.
+async fn list_responsibilities(
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
+) -> Result<Json<Value>, ApiError> {
+    let rows = zhongshu_engine::responsibility::list(&core, &principal).await?;
+    Ok(Json(json!({"total": rows.len(), "items": rows})))
+}
+
+/// The body of `PUT /api/v1/responsibilities/{element}`.
+#[derive(Deserialize)]
+struct AssignBody {
+    org: String,
+    legal_basis: String,
+    update_duty: String,
+}
+
+/// `PUT /api/v1/responsibilities/{element}`: assigns the element (the chief data officer's).
+async fn assign_responsibility(
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Path(element): Path<String>,
+    Json(body): Json<AssignBody>,
+) -> Result<Json<zhongshu_catalog::Responsibility>, ApiError> {
+    let new = zhongshu_catalog::NewResponsibility {
+        element: zhongshu_catalog::ElementId::new(element),
+        org: OrgId::new(body.org),
+        legal_basis: body.legal_basis,
+        update_duty: body.update_duty,
+    };
+    Ok(Json(
+        zhongshu_engine::responsibility::assign(&core, &principal, &new).await?,
+    ))
+}
+
+/// `DELETE /api/v1/responsibilities/{element}`.
+async fn remove_responsibility(
+    State(core): State<ApiState>,
+    Authenticated(principal): Authenticated,
+    Path(element): Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let id = core
+        .store()
+        .get_element(&element)
+        .await?
+        .ok_or_else(|| zhongshu_catalog::CatalogError::not_found("data element", &element))?
+        .id;
+    zhongshu_engine::responsibility::unassign(&core, &principal, &id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -14,6 +14,7 @@ pub mod derive;
 pub mod error;
 pub mod files;
 pub mod lander;
+pub mod manage;
 mod ownership;
 pub mod rows;
 pub mod run;

@@ -57,6 +57,9 @@ namespace Zhongshu {
     appliesTo { principal: [Principal], resource: [Resource], context: Session };
   action read_objection, decide_objection
     appliesTo { principal: [Principal], resource: [Objection], context: Session };
+  entity Catalogue;
+  action manage_standards
+    appliesTo { principal: [Principal], resource: [Catalogue], context: Session };
 }
 "#;
 
@@ -175,6 +178,13 @@ pub const BASE_POLICIES: &[(&str, &str)] = &[
         r#"permit(principal, action == Zhongshu::Action::"assess", resource)
            when { principal.kind != "public" && principal.kind != "external" };"#,
     ),
+    // The district's shared vocabulary — the responsibility list (数据权责清单), data elements,
+    // code lists, the system inventory — is the chief data officer's to keep.
+    (
+        "cdo-and-admin-manage-standards",
+        r#"permit(principal, action == Zhongshu::Action::"manage_standards", resource)
+           when { principal.roles.contains("cdo") || principal.roles.contains("admin") };"#,
+    ),
     (
         "inbox-and-filer-read-objections",
         r#"permit(principal, action == Zhongshu::Action::"read_objection", resource)
@@ -230,6 +240,10 @@ pub enum Action {
     /// department ranking and 一数一源 coverage — even where it may not discover it; the
     /// figures are aggregates that name no resource.
     Assess,
+    /// Keep the district's shared vocabulary: assign data elements to their responsible
+    /// departments (数据权责清单), add elements and code lists, keep the system inventory (the
+    /// resource of the request is the catalogue).
+    ManageStandards,
 }
 
 impl Action {
@@ -252,11 +266,12 @@ impl Action {
             Action::ReadObjection => "read_objection",
             Action::DecideObjection => "decide_objection",
             Action::Assess => "assess",
+            Action::ManageStandards => "manage_standards",
         }
     }
 
     /// Every action, in schema order.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::Discover,
         Action::Read,
         Action::ReadUnmasked,
@@ -273,11 +288,17 @@ impl Action {
         Action::ReadObjection,
         Action::DecideObjection,
         Action::Assess,
+        Action::ManageStandards,
     ];
 
     /// Whether the action is about an objection rather than a resource.
     pub fn on_objection(self) -> bool {
         matches!(self, Action::ReadObjection | Action::DecideObjection)
+    }
+
+    /// Whether the action is about the catalogue as a whole rather than a resource.
+    pub fn on_catalogue(self) -> bool {
+        matches!(self, Action::ManageStandards)
     }
 }
 
@@ -634,6 +655,26 @@ impl Authorizer {
         )
     }
 
+    /// Whether `principal` may do `action` (a catalogue action) on the catalogue as a whole.
+    pub fn is_allowed_on_catalogue(
+        &self,
+        scope: &Scope,
+        principal: &Principal,
+        action: Action,
+    ) -> Result<bool, PolicyError> {
+        if !action.on_catalogue() {
+            return Ok(false);
+        }
+        let resource = uid("Zhongshu::Catalogue", CATALOGUE);
+        self.decide_request(
+            scope,
+            principal,
+            action,
+            resource,
+            &RequestContext::default(),
+        )
+    }
+
     fn decide_request(
         &self,
         scope: &Scope,
@@ -673,6 +714,9 @@ impl Authorizer {
 }
 
 const AUDIT_OWNER: &str = "zhongshu-audit";
+
+/// The id of the catalogue as a Cedar resource, for catalogue actions.
+pub const CATALOGUE: &str = "zhongshu-catalogue";
 
 fn add_policy(set: &mut PolicySet, id: &str, text: &str) -> Result<(), PolicyError> {
     let invalid = |reason: String| PolicyError::Invalid {

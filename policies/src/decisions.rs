@@ -158,6 +158,14 @@ impl Decisions {
         allowed
     }
 
+    /// Whether the principal may do `action` (a catalogue action, such as
+    /// [`Action::ManageStandards`]) on the catalogue as a whole.
+    pub fn allows_on_catalogue(&self, action: Action) -> bool {
+        self.authorizer
+            .is_allowed_on_catalogue(&self.scope, &self.principal, action)
+            .unwrap_or(false)
+    }
+
     /// Whether the principal may do every one of `actions` on `resource`.
     pub fn allows_all(&self, resource: &ResourceId, actions: &[Action]) -> bool {
         actions.iter().all(|a| self.allows(resource, *a))

@@ -207,6 +207,19 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
+def browser_sign_in(b, server, creds, user):
+    """Signs `user` in in the browser `b` (cookies cleared first) and waits for the home page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    b.delete_all_cookies()
+    b.get(f"{server}/console/signin")
+    b.find_element(By.ID, "user").send_keys(user)
+    b.find_element(By.ID, "password").send_keys(creds[user]["password"] + Keys.ENTER)
+    WebDriverWait(b, 20).until(lambda d: d.current_url.endswith("/console/"))
+
+
 def shot(driver, name):
     height = driver.execute_script("return document.body.scrollHeight")
     driver.set_window_size(1440, max(1000, min(height + 40, 6000)))
@@ -270,15 +283,9 @@ def test_a_data_officer_works_in_the_browser(server, credentials, browser):
 
 def test_the_public_cannot_open_what_it_may_not_see(server, credentials, browser):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
     b = browser
-    b.delete_all_cookies()
-    b.get(f"{server}/console/signin")
-    b.find_element(By.ID, "user").send_keys("public_user")
-    b.find_element(By.ID, "password").send_keys(credentials["public_user"]["password"] + Keys.ENTER)
-    WebDriverWait(b, 20).until(lambda d: d.current_url.endswith("/console/"))
+    browser_sign_in(b, server, credentials, "public_user")
     b.get(f"{server}/console/resources/{PERSONS}")
     assert "找不到该页面或资源" in b.find_element(By.TAG_NAME, "h1").text
     assert "人口" not in b.find_element(By.TAG_NAME, "main").text
@@ -354,17 +361,12 @@ def test_objections_are_shown_and_decided_as_cedar_decides(writable):
 def test_an_objection_resolved_in_the_browser_corrects_the_record(writable, browser):
     import psycopg
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
     server, creds = writable
     oid, uscc = file_objection(server, creds, "A-浏览器更正")
     b = browser
-    b.delete_all_cookies()
-    b.get(f"{server}/console/signin")
-    b.find_element(By.ID, "user").send_keys("admin")
-    b.find_element(By.ID, "password").send_keys(creds["admin"]["password"] + Keys.ENTER)
-    WebDriverWait(b, 20).until(lambda d: d.current_url.endswith("/console/"))
+    browser_sign_in(b, server, creds, "admin")
     b.find_element(By.LINK_TEXT, "数据纠错").click()
     WebDriverWait(b, 20).until(lambda d: d.find_elements(By.LINK_TEXT, f"#{oid}"))
     shot(b, "10-objections")
@@ -410,15 +412,10 @@ def test_the_audit_is_for_those_whose_sessions_may_read_it(server, credentials):
 
 def test_an_auditor_verifies_the_chains_in_the_browser(server, credentials, browser):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
     b = browser
-    b.delete_all_cookies()
-    b.get(f"{server}/console/signin")
-    b.find_element(By.ID, "user").send_keys("auditor")
-    b.find_element(By.ID, "password").send_keys(credentials["auditor"]["password"] + Keys.ENTER)
-    WebDriverWait(b, 20).until(lambda d: d.current_url.endswith("/console/"))
+    browser_sign_in(b, server, credentials, "auditor")
     b.find_element(By.LINK_TEXT, "访问审计").click()
     WebDriverWait(b, 20).until(lambda d: d.find_elements(By.ID, "audit-table"))
     shot(b, "13-audit")

@@ -76,6 +76,7 @@ impl From<CatalogError> for ApiError {
             CatalogError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             CatalogError::AlreadyExists { .. } => (StatusCode::CONFLICT, "already_exists"),
             CatalogError::SecondSource(_) => (StatusCode::CONFLICT, "second_source"),
+            CatalogError::NotResponsible(_) => (StatusCode::CONFLICT, "not_responsible"),
             CatalogError::OpenAttrForbidden { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "open_attr_forbidden")
             }

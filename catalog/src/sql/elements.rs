@@ -96,6 +96,16 @@ pub(super) async fn ensure_no_other_source(
     Ok(())
 }
 
+/// The department providing `resource`.
+pub(super) async fn provider_of(tx: &mut AnyConnection, resource: &ResourceId) -> Result<OrgId> {
+    let row = sqlx::query("SELECT provider_id FROM resources WHERE id = $1")
+        .bind(resource.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| CatalogError::not_found("resource", resource))?;
+    Ok(OrgId::new(row.try_get::<String, _>("provider_id")?))
+}
+
 /// Binds a column inside a transaction; shared by `bind_column` and accepted suggestions.
 pub(super) async fn bind_in_tx(
     tx: &mut LoggedTx,
@@ -109,6 +119,8 @@ pub(super) async fn bind_in_tx(
     let element = fetch_element(tx, element_id.as_str()).await?;
     if role == BindingRole::Source {
         ensure_no_other_source(tx, &element, resource, column_name).await?;
+        let provider = provider_of(tx, resource).await?;
+        super::responsibilities::ensure_responsible(tx, &element, &provider).await?;
     }
     let mut after = before.clone();
     after.element = Some(element.id.clone());

@@ -165,6 +165,7 @@ pub(super) async fn insert_resource(
             let element = fetch_element(tx, element_id.as_str()).await?;
             if column.binding == Some(BindingRole::Source) {
                 ensure_no_other_source(tx, &element, &new.id, &column.name).await?;
+                super::responsibilities::ensure_responsible(tx, &element, &new.provider).await?;
             }
         }
     }

@@ -144,7 +144,12 @@ pub(super) async fn decide_suggestion(
         if let (Some(element), None) = (&s.element, &column.element) {
             // The first column to carry an element becomes its source; later ones are
             // replicas (一数一源). A data officer can re-bind explicitly.
-            let role = if fetch_source(&mut tx, element).await?.is_some() {
+            // … unless the responsibility list gives the element to another department.
+            let responsible = super::responsibilities::fetch(&mut tx, element).await?;
+            let provider = super::elements::provider_of(&mut tx, &s.resource).await?;
+            let role = if fetch_source(&mut tx, element).await?.is_some()
+                || responsible.is_some_and(|r| r.assigned.org != provider)
+            {
                 BindingRole::Replica
             } else {
                 BindingRole::Source

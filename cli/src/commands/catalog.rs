@@ -4,16 +4,12 @@ use crate::cli::CatalogCommand;
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult};
 use crate::output;
-use arrow::array::{Array, AsArray};
-use arrow::compute::cast;
-use arrow::datatypes::DataType;
 use serde::Deserialize;
 use std::str::FromStr;
-use zhongshu_catalog::discovery::classify_sample;
 use zhongshu_catalog::{
-    Actor, AttributeChange, BindingRole, CatalogError, Category, ElementId, Grade, LibraryTier,
-    NewResource, NewSuggestion, OpenAttr, OrgId, Page, ResourceFilter, ResourceId, ShareAttr,
-    Suggestion, SuggestionStatus,
+    AttributeChange, BindingRole, CatalogError, Category, ElementId, Grade, LibraryTier,
+    NewResource, OpenAttr, OrgId, Page, ResourceFilter, ResourceId, ShareAttr, Suggestion,
+    SuggestionStatus,
 };
 use zhongshu_policies::Action;
 
@@ -333,7 +329,13 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
         } => {
             let resource = ResourceId::new(resource);
             super::permit(d, &actor.0, &resource, Action::Classify).await?;
-            let suggestions = scan(d, &actor, &resource, sample).await?;
+            let suggestions = zhongshu_engine::classification::scan_resource(
+                &d.core()?,
+                &actor,
+                &resource,
+                sample,
+            )
+            .await?;
             print_suggestions(&suggestions);
             if accept {
                 for s in &suggestions {
@@ -423,6 +425,91 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
                 .unbind_column(&actor, &ResourceId::new(resource.clone()), &column)
                 .await?;
             println!("{resource}.{column} is no longer bound");
+        }
+        CatalogCommand::Responsibilities { json } => {
+            let rows = match super::principal(d, &actor.0).await? {
+                Some(p) => zhongshu_engine::responsibility::list(&d.core()?, &p).await?,
+                None => zhongshu_engine::responsibility::rows(&d.core()?, |_| true).await?,
+            };
+            if json {
+                output::json(&rows);
+                return Ok(());
+            }
+            let table = rows
+                .iter()
+                .map(|r| {
+                    let assigned = r.responsibility.as_ref();
+                    vec![
+                        r.element.id.to_string(),
+                        r.element.name.clone(),
+                        assigned.map(|a| a.org_name.clone()).unwrap_or_default(),
+                        assigned
+                            .map(|a| a.assigned.legal_basis.clone())
+                            .unwrap_or_default(),
+                        assigned
+                            .map(|a| a.assigned.update_duty.clone())
+                            .unwrap_or_default(),
+                        r.source
+                            .as_ref()
+                            .map(|s| format!("{} {}.{}", s.owner_name, s.resource, s.column))
+                            .unwrap_or_default(),
+                        if r.flagged {
+                            "⚠ 来源不在责任部门"
+                        } else {
+                            ""
+                        }
+                        .into(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            output::table(
+                &[
+                    "数据元",
+                    "名称",
+                    "责任部门",
+                    "依据",
+                    "更新要求",
+                    "权威来源",
+                    "",
+                ],
+                &table,
+            );
+        }
+        CatalogCommand::Assign {
+            element,
+            org,
+            basis,
+            duty,
+        } => {
+            let new = zhongshu_catalog::NewResponsibility {
+                element: ElementId::new(element),
+                org: OrgId::new(org),
+                legal_basis: basis,
+                update_duty: duty,
+            };
+            let r = match super::principal(d, &actor.0).await? {
+                Some(p) => zhongshu_engine::responsibility::assign(&d.core()?, &p, &new).await?,
+                None => store.assign_responsibility(&actor, &new).await?,
+            };
+            println!(
+                "{} is the responsibility of {} ({})",
+                r.assigned.element, r.org_name, r.assigned.legal_basis
+            );
+        }
+        CatalogCommand::Unassign { element } => {
+            let id = store
+                .get_element(&element)
+                .await?
+                .ok_or(CatalogError::NotFound {
+                    kind: "data element",
+                    id: element,
+                })?
+                .id;
+            match super::principal(d, &actor.0).await? {
+                Some(p) => zhongshu_engine::responsibility::unassign(&d.core()?, &p, &id).await?,
+                None => store.remove_responsibility(&actor, &id).await?,
+            }
+            println!("{id} is no longer on the responsibility list");
         }
         CatalogCommand::Classify {
             resource,
@@ -548,58 +635,4 @@ fn print_suggestions(list: &[Suggestion]) {
         ],
         &rows,
     );
-}
-
-/// Samples each table of the resource and stores one suggestion per recognised column.
-pub async fn scan(
-    d: &Deployment,
-    actor: &Actor,
-    resource: &ResourceId,
-    sample: usize,
-) -> CliResult<Vec<Suggestion>> {
-    use zhongshu_catalog::CatalogStore as _;
-    let detail = d
-        .store
-        .get_resource(resource)
-        .await?
-        .ok_or_else(|| CatalogError::NotFound {
-            kind: "resource",
-            id: resource.to_string(),
-        })?;
-    if detail.tables.is_empty() {
-        return Err(CliError::Failed(format!(
-            "resource {resource} has no table yet; land data first"
-        )));
-    }
-    let mut found = Vec::new();
-    for table in &detail.tables {
-        let batches = d.lake.sample("discovery", &table.path, sample).await?;
-        for column in &detail.columns {
-            let mut values: Vec<Option<String>> = Vec::new();
-            for batch in &batches {
-                let Some(array) = batch.column_by_name(&column.name) else {
-                    continue;
-                };
-                let strings =
-                    cast(array, &DataType::Utf8).map_err(zhongshu_engine::EngineError::from)?;
-                let strings = strings.as_string::<i32>();
-                values.extend(
-                    (0..strings.len())
-                        .map(|i| strings.is_valid(i).then(|| strings.value(i).to_owned())),
-                );
-            }
-            if let Some(f) = classify_sample(values.iter().map(|v| v.as_deref())) {
-                found.push(NewSuggestion {
-                    resource: resource.clone(),
-                    column: column.name.clone(),
-                    element: Some(ElementId::new(f.detector.element)),
-                    category: f.detector.category,
-                    grade: f.detector.grade,
-                    confidence: f.confidence,
-                    evidence: f.evidence,
-                });
-            }
-        }
-    }
-    Ok(d.store.add_suggestions(actor, &found).await?)
 }

@@ -5,13 +5,9 @@ use crate::cli::IngestCommand;
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult};
 use crate::output;
-use arrow::array::{Array, AsArray};
-use arrow::compute::cast;
-use arrow::datatypes::DataType;
 use indicatif::{ProgressBar, ProgressStyle};
 use zhongshu_catalog::{CatalogStore as _, IngestRun, JobId};
-use zhongshu_ingest::run::quarantine_path;
-use zhongshu_ingest::{IngestContext, create_job, flag_path, resubmit, run_job};
+use zhongshu_ingest::{IngestContext, create_job, resubmit, run_job};
 
 /// The ingest context of a deployment, with its quality rules applied at ingest.
 pub fn context(d: &Deployment) -> IngestContext {
@@ -242,70 +238,36 @@ pub async fn run(d: &Deployment, command: IngestCommand) -> CliResult {
                 .ok_or_else(|| {
                     CliError::Failed(format!("no job `{job}`; see `zhongshu ingest list`"))
                 })?;
-            let detail = store
-                .get_resource(&j.resource)
-                .await?
-                .ok_or_else(|| CliError::Failed(format!("resource {} is gone", j.resource)))?;
-            let Some(table) = detail.tables.iter().find(|t| t.name == j.table) else {
-                println!("job {job} has not landed anything yet");
-                return Ok(());
-            };
-            let (path, nothing) = if flagged {
-                (flag_path(&table.path), "flagged")
-            } else {
-                (quarantine_path(&table.path), "quarantined")
-            };
-            if !d.lake.exists(&path).await? {
+            let core = d.core()?;
+            let nothing = if flagged { "flagged" } else { "quarantined" };
+            let read = zhongshu_ingest::manage::read_set_aside(
+                &core,
+                &j,
+                flagged,
+                (0, i64::try_from(limit).unwrap_or(i64::MAX)),
+                true,
+                &format!("quarantine:{job}"),
+            )
+            .await?;
+            if read.rows.is_empty() {
                 println!("job {job} has {nothing} nothing");
                 return Ok(());
             }
-            // Rows of runs that failed after their quarantine commit stay in the table (Delta
-            // keeps history) but were never part of a landing: only succeeded runs count.
-            let succeeded: Vec<String> = store
-                .list_runs(&j.id, i64::MAX)
-                .await?
-                .iter()
-                .filter(|r| r.status == zhongshu_catalog::RunStatus::Succeeded)
-                .map(|r| r.run.to_string())
+            let rows: Vec<Vec<String>> = read
+                .rows
+                .into_iter()
+                .map(|r| {
+                    vec![
+                        r.run.to_string(),
+                        r.file,
+                        r.line.map(|l| l.to_string()).unwrap_or_default(),
+                        r.column.unwrap_or_default(),
+                        r.rule,
+                        r.reason,
+                        r.raw.unwrap_or_default(),
+                    ]
+                })
                 .collect();
-            if succeeded.is_empty() {
-                println!("job {job} has {nothing} nothing");
-                return Ok(());
-            }
-            let ctx = d
-                .lake
-                .system_session(&format!("quarantine:{job}"), &[("q", path.as_str())])
-                .await?;
-            let sql = format!(
-                "SELECT run, file, line, \"column\", rule, reason, raw FROM q WHERE job = '{}' \
-                 AND run IN ({}) ORDER BY run, file, line LIMIT {limit}",
-                job.replace('\'', "''"),
-                succeeded.join(", ")
-            );
-            let batches = ctx.sql(&sql).await?;
-            let mut rows: Vec<Vec<String>> = Vec::new();
-            for b in &batches {
-                let cols: Vec<_> = (0..b.num_columns())
-                    .map(|i| {
-                        cast(b.column(i), &DataType::Utf8)
-                            .map_err(zhongshu_engine::EngineError::from)
-                    })
-                    .collect::<Result<_, _>>()?;
-                for r in 0..b.num_rows() {
-                    rows.push(
-                        cols.iter()
-                            .map(|c| {
-                                let s = c.as_string::<i32>();
-                                if s.is_valid(r) {
-                                    s.value(r).to_owned()
-                                } else {
-                                    String::new()
-                                }
-                            })
-                            .collect(),
-                    );
-                }
-            }
             if json {
                 let objects: Vec<serde_json::Value> = rows
                     .iter()

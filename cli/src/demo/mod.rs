@@ -1,6 +1,7 @@
 //! `zhongshu demo` and `zhongshu generate`: a complete demo deployment of Pingshan district
 //! built from generated data.
 
+pub mod deliveries;
 pub mod generate;
 pub mod land;
 pub mod spec;
@@ -45,6 +46,8 @@ pub struct DemoSummary {
     pub rows: u64,
     /// Seconds taken.
     pub seconds: f64,
+    /// What the later deliveries left to work on.
+    pub later: deliveries::Later,
 }
 
 /// The demo's quality rules.
@@ -191,6 +194,9 @@ pub async fn build(
     for grant in spec::grants() {
         store.create_grant(&actor, &grant).await?;
     }
+    for r in spec::responsibilities() {
+        store.assign_responsibility(&actor, &r).await?;
+    }
 
     // 3. Land every file in its Delta table.
     let pb = bar(resources.len() as u64, "land");
@@ -209,6 +215,10 @@ pub async fn build(
     zhongshu_quality::add_rules(store.as_ref(), &actor, &rules).await?;
     zhongshu_quality::check(store.as_ref(), &deployment.lake, None, "demo").await?;
 
+    // 5. The deliveries after the first: daily readings (the last with a gateway fault, which
+    //    opens an incident), a late delivery with rows to quarantine, an objection, a scan.
+    let later = deliveries::arrive(&deployment, data_dir, &resources).await?;
+
     let path = data_dir.join(CREDENTIALS_FILE);
     let text = serde_json::to_string_pretty(&serde_json::json!({ "principals": credentials }))
         .map_err(|e| CliError::Failed(e.to_string()))?;
@@ -218,6 +228,7 @@ pub async fn build(
         resources: resources.len(),
         rows,
         seconds: started.elapsed().as_secs_f64(),
+        later,
     };
     Ok((deployment, summary))
 }

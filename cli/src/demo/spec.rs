@@ -836,6 +836,45 @@ pub fn resources() -> Vec<DemoResource> {
     ]
 }
 
+/// The demo's responsibility list (数据权责清单): who answers for the core data elements. The
+/// address is assigned to housing while the population register holds its source today, so the
+/// chief data officer has a flagged entry to settle.
+pub fn responsibilities() -> Vec<zhongshu_catalog::NewResponsibility> {
+    const PERSONS: &str =
+        "《中华人民共和国居民身份证法》《中华人民共和国户口登记条例》；区公安分局职能配置";
+    const MARKET: &str = "《中华人民共和国市场主体登记管理条例》；区市场监督管理局职能配置";
+    [
+        ("resident_id", "440310-gaj", PERSONS, "实时更新"),
+        ("person_name", "440310-gaj", PERSONS, "实时更新"),
+        ("sex", "440310-gaj", PERSONS, "实时更新"),
+        ("birth_date", "440310-gaj", PERSONS, "实时更新"),
+        ("uscc", "440310-scjg", MARKET, "实时更新"),
+        ("org_name", "440310-scjg", MARKET, "实时更新"),
+        (
+            "division_code",
+            "440310-zsj",
+            "GB/T 2260；区政务服务数据管理局职能配置",
+            "每年更新",
+        ),
+        (
+            "address",
+            "440310-zjj",
+            "区住房和建设局职能配置（房屋及地址管理）",
+            "每日更新",
+        ),
+    ]
+    .into_iter()
+    .map(
+        |(element, org, basis, duty)| zhongshu_catalog::NewResponsibility {
+            element: ElementId::new(element),
+            org: OrgId::new(org),
+            legal_basis: basis.into(),
+            update_duty: duty.into(),
+        },
+    )
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

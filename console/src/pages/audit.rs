@@ -264,7 +264,7 @@ pub(super) async fn page(
     Query(verify): Query<Verify>,
 ) -> Response {
     let path = search.link("/console/audit", search.page);
-    let ctx = Ctx::new(&headers, &path, Some(3), Some(&who));
+    let ctx = Ctx::new(&headers, &path, Some("/console/audit"), Some(&who));
     let title = ctx.text("audit.title");
     let ctx = ctx.crumbs(&[(title, None)]);
     let verify = verify.verify.is_some();
@@ -284,7 +284,12 @@ pub(super) async fn export(
     who: SignedIn,
     Query(search): Query<Search>,
 ) -> Response {
-    let ctx = Ctx::new(&headers, "/console/audit", Some(3), Some(&who));
+    let ctx = Ctx::new(
+        &headers,
+        "/console/audit",
+        Some("/console/audit"),
+        Some(&who),
+    );
     let exported = async {
         require_audit(&state, &who).await?;
         let sql = format!(

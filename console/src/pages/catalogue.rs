@@ -204,7 +204,7 @@ pub(super) async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let path = q.link("page", q.page.map(|p| p.to_string()).as_deref());
-    let ctx = Ctx::new(&headers, &path, Some(1), Some(&who));
+    let ctx = Ctx::new(&headers, &path, Some("/console/catalogue"), Some(&who));
     let title = ctx.text("catalogue.title");
     let ctx = ctx.crumbs(&[(title, None)]);
     let browse = match q.browse() {
@@ -473,7 +473,7 @@ pub(super) async fn resource(
     Path(id): Path<String>,
 ) -> Response {
     let path = format!("/console/resources/{id}");
-    let ctx = Ctx::new(&headers, &path, Some(1), Some(&who));
+    let ctx = Ctx::new(&headers, &path, Some("/console/catalogue"), Some(&who));
     let id = ResourceId::new(id);
     match resource_page(&state, &who, &id).await {
         Ok(page) => {

@@ -6,8 +6,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
-use zhongshu_catalog::{Coverage, ObjectionStatus, Principal};
+use zhongshu_catalog::{Coverage, ObjectionStatus, Principal, SuggestionStatus};
 use zhongshu_engine::catalogue::{self, StaleTable};
+use zhongshu_engine::{classification, responsibility};
 use zhongshu_policies::Action;
 use zhongshu_quality::DepartmentScore;
 use zhongshu_quality::{objection, views};
@@ -18,6 +19,7 @@ use zhongshu_web::session::SignedIn;
 struct Pending {
     key: &'static str,
     count: usize,
+    href: &'static str,
 }
 
 #[derive(Serialize)]
@@ -56,23 +58,49 @@ async fn gather(state: &ConsoleState, principal: &Principal) -> Result<HomePage,
         .filter(|r| r.rows_failed > 0)
         .count();
     let incidents = views::incidents(core, principal, None, true).await?.len();
+    let flagged = if responsibility::may_manage(core, principal).await? {
+        responsibility::list(core, principal)
+            .await?
+            .iter()
+            .filter(|r| r.flagged)
+            .count()
+    } else {
+        0
+    };
+    let suggestions = classification::suggestions(core, principal, Some(SuggestionStatus::Pending))
+        .await?
+        .len();
     let mut freshness = catalogue::freshness(core, principal, chrono::Utc::now()).await?;
     let pending = vec![
         Pending {
             key: "home.objections",
             count: to_decide,
+            href: "/console/objections",
+        },
+        Pending {
+            key: "home.suggestions",
+            count: suggestions,
+            href: "/console/classification",
+        },
+        Pending {
+            key: "home.flagged_responsibilities",
+            count: flagged,
+            href: "/console/responsibilities?show=flagged",
         },
         Pending {
             key: "home.failing_rules",
             count: failing,
+            href: "/console/catalogue",
         },
         Pending {
             key: "home.incidents",
             count: incidents,
+            href: "/console/catalogue",
         },
         Pending {
             key: "home.stale_tables",
             count: freshness.stale.len(),
+            href: "#stale",
         },
     ];
     let ranking = views::ranking(core, principal).await?;
@@ -98,7 +126,7 @@ pub(super) async fn page(
     headers: HeaderMap,
     who: SignedIn,
 ) -> Response {
-    let ctx = Ctx::new(&headers, "/console/", Some(0), Some(&who));
+    let ctx = Ctx::new(&headers, "/console/", Some("/console/"), Some(&who));
     match gather(&state, &who.principal).await {
         Ok(page) => state
             .pages

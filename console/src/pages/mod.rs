@@ -9,9 +9,14 @@
 
 mod audit;
 mod catalogue;
+mod classification;
+mod elements;
+mod grants;
 mod home;
 pub mod i18n;
+mod ingest;
 mod objections;
+mod responsibilities;
 mod signin;
 pub mod view;
 
@@ -24,6 +29,7 @@ use i18n::{LANG_COOKIE, Lang};
 use serde::Deserialize;
 use std::sync::Arc;
 use view::{Crumb, Frame, NavItem, Pages, UserView};
+use zhongshu_catalog::Role;
 use zhongshu_engine::Core;
 use zhongshu_web::session::{SignedIn, cookie_value};
 use zhongshu_web::{ApiError, Sessions};
@@ -34,6 +40,7 @@ pub struct ConsoleState {
     core: Core,
     sessions: Arc<Sessions>,
     pages: Arc<Pages>,
+    ingest: ingest::Ingest,
 }
 
 impl FromRef<ConsoleState> for Core {
@@ -48,20 +55,56 @@ impl FromRef<ConsoleState> for Arc<Sessions> {
     }
 }
 
-/// The sections of the navigation, in order.
-const SECTIONS: &[(&str, &str)] = &[
-    ("/console/", "nav.home"),
-    ("/console/catalogue", "nav.catalogue"),
-    ("/console/objections", "nav.objections"),
-    ("/console/audit", "nav.audit"),
+/// Everyone's sections.
+const EVERYONE: &[Role] = &[];
+
+/// The sections of the navigation, in order: where, its text, and the roles it is shown to
+/// (everyone when empty). The navigation only saves people a click: every page decides its
+/// access with Cedar whoever opens it.
+const SECTIONS: &[(&str, &str, &[Role])] = &[
+    ("/console/", "nav.home", EVERYONE),
+    ("/console/catalogue", "nav.catalogue", EVERYONE),
+    ("/console/elements", "nav.elements", EVERYONE),
+    (
+        "/console/responsibilities",
+        "nav.responsibilities",
+        &[Role::Cdo, Role::DataOfficer, Role::Admin],
+    ),
+    (
+        "/console/classification",
+        "nav.classification",
+        &[
+            Role::DataOfficer,
+            Role::PrivacyOfficer,
+            Role::Cdo,
+            Role::Admin,
+        ],
+    ),
+    (
+        "/console/ingest",
+        "nav.ingest",
+        &[Role::DataOfficer, Role::Admin],
+    ),
+    ("/console/objections", "nav.objections", EVERYONE),
+    ("/console/grants", "nav.grants", EVERYONE),
+    ("/console/audit", "nav.audit", &[Role::Auditor, Role::Admin]),
 ];
 
-/// The console's routes, all under `/console/`.
-pub fn router(core: Core, sessions: Arc<Sessions>) -> Result<Router, minijinja::Error> {
+/// The console's routes, all under `/console/`; jobs started from the pages run with
+/// `ingest`.
+pub fn router(
+    core: Core,
+    sessions: Arc<Sessions>,
+    ingest: zhongshu_ingest::IngestContext,
+) -> Result<Router, minijinja::Error> {
     let state = ConsoleState {
         core,
         sessions,
         pages: Arc::new(Pages::new()?),
+        ingest: ingest::Ingest {
+            context: Arc::new(ingest),
+            live: Arc::default(),
+        },
     };
     Ok(Router::new()
         .route(
@@ -84,6 +127,51 @@ pub fn router(core: Core, sessions: Arc<Sessions>) -> Result<Router, minijinja::
             "/console/objections/{id}/reject",
             axum::routing::post(objections::reject),
         )
+        .route("/console/elements", get(elements::list))
+        .route("/console/elements/{id}", get(elements::detail))
+        .route("/console/bindings", axum::routing::post(elements::bind))
+        .route(
+            "/console/bindings/unbind",
+            axum::routing::post(elements::unbind),
+        )
+        .route(
+            "/console/responsibilities",
+            get(responsibilities::list).post(responsibilities::assign),
+        )
+        .route(
+            "/console/responsibilities/remove",
+            axum::routing::post(responsibilities::remove),
+        )
+        .route("/console/classification", get(classification::list))
+        .route(
+            "/console/classification/scan",
+            axum::routing::post(classification::scan),
+        )
+        .route(
+            "/console/classification/sensitive",
+            get(classification::sensitive),
+        )
+        .route(
+            "/console/suggestions/{id}",
+            axum::routing::post(classification::decide),
+        )
+        .route("/console/grants", get(grants::list))
+        .route(
+            "/console/grants/{id}/revoke",
+            axum::routing::post(grants::revoke),
+        )
+        .route("/console/access", get(grants::explain))
+        .route("/console/ingest", get(ingest::list))
+        .route("/console/ingest/{job}", get(ingest::detail))
+        .route(
+            "/console/ingest/{job}/run",
+            axum::routing::post(ingest::run),
+        )
+        .route(
+            "/console/ingest/{job}/resubmit",
+            axum::routing::post(ingest::resubmit)
+                .layer(axum::extract::DefaultBodyLimit::max(ingest::UPLOAD_LIMIT)),
+        )
         .route("/console/audit", get(audit::page))
         .route("/console/audit/export.csv", get(audit::export))
         .route("/console/static/console.css", get(stylesheet))
@@ -105,17 +193,20 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// The frame of a page at `path` in `section` (an index of [`SECTIONS`]), for `who`.
-    fn new(headers: &HeaderMap, path: &str, section: Option<usize>, who: Option<&SignedIn>) -> Ctx {
+    /// The frame of a page at `path` in `section` (the href of one of [`SECTIONS`]), for
+    /// `who`, whose roles choose the sections shown.
+    fn new(headers: &HeaderMap, path: &str, section: Option<&str>, who: Option<&SignedIn>) -> Ctx {
         let lang = language(headers);
         let nav = match who {
-            Some(_) => SECTIONS
+            Some(who) => SECTIONS
                 .iter()
-                .enumerate()
-                .map(|(i, (href, key))| NavItem {
+                .filter(|(_, _, roles)| {
+                    roles.is_empty() || roles.iter().any(|r| who.principal.has_role(*r))
+                })
+                .map(|(href, key, _)| NavItem {
                     href,
                     key,
-                    current: section == Some(i),
+                    current: section == Some(*href),
                 })
                 .collect(),
             None => Vec::new(),
@@ -192,6 +283,65 @@ fn bad_form(state: &ConsoleState, headers: &HeaderMap, who: &SignedIn) -> Respon
     failure(state, &ctx, refused)
 }
 
+/// The page context of a form's result in `section`, once the form's token is the session's (a
+/// form from another site or an ended session is refused, and nothing is done).
+fn form_ctx(
+    state: &ConsoleState,
+    headers: &HeaderMap,
+    who: &SignedIn,
+    token: &str,
+    section: &str,
+) -> Result<Ctx, Box<Response>> {
+    if !who.form_token_is(token) {
+        return Err(Box::new(bad_form(state, headers, who)));
+    }
+    Ok(Ctx::new(headers, section, Some(section), Some(who)))
+}
+
+/// [`form_ctx`] for a destructive action, which also needs its confirmation ticked.
+fn confirmed_ctx(
+    state: &ConsoleState,
+    headers: &HeaderMap,
+    who: &SignedIn,
+    (token, confirm): (&str, Option<&str>),
+    section: &str,
+) -> Result<Ctx, Box<Response>> {
+    let ctx = form_ctx(state, headers, who, token, section)?;
+    if confirm != Some("yes") {
+        let e = ApiError::bad_request(ctx.text("form.confirm_needed"));
+        return Err(Box::new(failure(state, &ctx, e)));
+    }
+    Ok(ctx)
+}
+
+/// What a form's use case came to: on success a redirect to where `to` says, otherwise its
+/// error on the page.
+fn outcome<T, E: Into<ApiError>>(
+    state: &ConsoleState,
+    ctx: &Ctx,
+    result: Result<T, E>,
+    to: impl FnOnce(T) -> String,
+) -> Response {
+    match result {
+        Ok(done) => Redirect::to(&to(done)).into_response(),
+        Err(e) => failure(state, ctx, e.into()),
+    }
+}
+
+/// Resource names by id, for the pages that list things on resources.
+async fn resource_names(
+    state: &ConsoleState,
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    Ok(state
+        .core
+        .query()
+        .resources()
+        .await?
+        .iter()
+        .map(|d| (d.resource.id.to_string(), d.resource.name.clone()))
+        .collect())
+}
+
 async fn not_found(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
@@ -238,6 +388,14 @@ async fn stylesheet() -> Response {
         include_str!("../../static/console.css"),
     )
         .into_response()
+}
+
+/// A tab of a list (a status, a grade): its text's key, where it goes, whether it is chosen.
+#[derive(Debug, serde::Serialize)]
+struct Tab {
+    key: String,
+    href: String,
+    selected: bool,
 }
 
 /// A page of `size` from `page` (from 1) over `total` items, with links that keep `base`'s
@@ -291,7 +449,7 @@ mod tests {
 
     #[test]
     fn every_section_has_its_text() {
-        for (_, key) in SECTIONS {
+        for (_, key, _) in SECTIONS {
             assert_ne!(i18n::text(Lang::En, key), *key);
             assert_ne!(i18n::text(Lang::Zh, key), *key);
         }

@@ -2,7 +2,7 @@
 //! department (or an administrator) accepting — which commits the correction as a new table
 //! version — or rejecting with a reason. Both need the form token and a ticked confirmation.
 
-use super::{ConsoleState, Ctx, Pager, bad_form, failure};
+use super::{ConsoleState, Ctx, Pager, Tab, bad_form, failure};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -53,13 +53,6 @@ impl ListQuery {
     fn link(&self, status: &str, sort: &str, page: usize) -> String {
         format!("/console/objections?status={status}&sort={sort}&page={page}")
     }
-}
-
-#[derive(Serialize)]
-struct Tab {
-    key: &'static str,
-    href: String,
-    selected: bool,
 }
 
 #[derive(Serialize)]
@@ -150,7 +143,12 @@ pub(super) async fn list(
     let status = q.status.clone().unwrap_or_else(|| "open".into());
     let sort = q.sort.clone().unwrap_or_else(|| "newest".into());
     let page = q.page.unwrap_or(1).max(1);
-    let ctx = Ctx::new(&headers, &q.link(&status, &sort, page), Some(2), Some(&who));
+    let ctx = Ctx::new(
+        &headers,
+        &q.link(&status, &sort, page),
+        Some("/console/objections"),
+        Some(&who),
+    );
     let title = ctx.text("objections.title");
     let ctx = ctx.crumbs(&[(title, None)]);
     let filter = match status.as_str() {
@@ -193,7 +191,7 @@ pub(super) async fn list(
         statuses: STATUSES
             .iter()
             .map(|(value, key)| Tab {
-                key,
+                key: (*key).to_owned(),
                 href: q.link(value, &sort, 1),
                 selected: *value == status,
             })
@@ -251,7 +249,7 @@ pub(super) async fn detail(
     let ctx = Ctx::new(
         &headers,
         &format!("/console/objections/{id}"),
-        Some(2),
+        Some("/console/objections"),
         Some(&who),
     );
     let found = async {
@@ -309,7 +307,7 @@ async fn decide(
     let ctx = Ctx::new(
         headers,
         &format!("/console/objections/{id}"),
-        Some(2),
+        Some("/console/objections"),
         Some(who),
     );
     if form.confirm.as_deref() != Some("yes") {

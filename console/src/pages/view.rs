@@ -28,6 +28,15 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "objections.html",
     "objection.html",
     "audit.html",
+    "classification.html",
+    "sensitive.html",
+    "elements.html",
+    "element.html",
+    "grants.html",
+    "access.html",
+    "ingest.html",
+    "job.html",
+    "responsibilities.html",
 ];
 
 /// The language of the page being rendered, from the frame.
