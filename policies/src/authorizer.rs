@@ -327,7 +327,7 @@ pub enum PolicyError {
 }
 
 /// The request context: the session's purpose and the grants usable under it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RequestContext {
     /// The declared purpose (empty when none).
     pub purpose: String,
@@ -349,6 +349,7 @@ pub struct Authorizer {
     shared: Vec<Policy>,
     by_principal: HashMap<EntityUid, Vec<Policy>>,
     count: usize,
+    named_resources: HashSet<String>,
     inner: CedarAuthorizer,
 }
 
@@ -426,13 +427,34 @@ impl Authorizer {
                 _ => shared.push(policy.clone()),
             }
         }
+        // Resources a policy names by id (`resource == Zhongshu::Resource::"…"`, or in a
+        // condition): decisions on those depend on the id, every other one only on its facts.
+        let named = regex::Regex::new(r#"Resource::"((?:[^"\\]|\\.)*)""#)
+            .map_err(|e| PolicyError::Request(e.to_string()))?;
+        let named_resources = policies
+            .policies()
+            .flat_map(|p| {
+                let text = p.to_string();
+                named
+                    .captures_iter(&text)
+                    .map(|c| c[1].to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         Ok(Authorizer {
             schema,
             shared,
             by_principal,
             count,
+            named_resources,
             inner: CedarAuthorizer::new(),
         })
+    }
+
+    /// Whether some policy names the resource `id` itself, so that decisions on it cannot be
+    /// shared with other resources of the same facts.
+    pub fn names_resource(&self, id: &str) -> bool {
+        self.named_resources.contains(id)
     }
 
     /// Checks one custom policy against the schema (and the base policies) without storing it.

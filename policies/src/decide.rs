@@ -18,50 +18,42 @@
 //! merged, so a session never sees more than one grant allows.
 
 use crate::access::{ColumnAccess, DeniedTable, SessionAccess, TableAccess, table_name};
-use crate::authorizer::{AUDIT_LOG_RESOURCE, Action, Authorizer, PolicyError, RequestContext};
-use crate::decisions::{Subject, request_context, resource_facts, usable_grant};
+use crate::authorizer::{Action, Authorizer, PolicyError};
+use crate::decisions::{Decisions, Subject, request_context, usable_grant};
 use crate::mask::{Mask, default_mask};
 use crate::row_filter::row_filter;
+use std::sync::Arc;
 use zhongshu_catalog::{Grade, Grant, OrgUnit, ResourceDetail};
 
 /// Decides a principal's session over `resources`, given its grants in force.
+///
+/// Each resource is decided through [`Decisions`], so resources alike in their facts and
+/// context are decided once; a request Cedar cannot evaluate is refused.
 pub fn decide(
-    authorizer: &Authorizer,
+    authorizer: &Arc<Authorizer>,
     subject: Subject<'_>,
     orgs: &[OrgUnit],
     resources: &[ResourceDetail],
     grants: &[Grant],
 ) -> Result<SessionAccess, PolicyError> {
     let principal = subject.principal;
-    let scope = authorizer.scope(principal, orgs, &resource_facts(resources))?;
+    let decisions = Decisions::new(authorizer.clone(), subject, orgs, resources, grants)?;
     let mut access = SessionAccess {
-        audit_log: {
-            let allowed = |action| {
-                authorizer.is_allowed(
-                    &scope,
-                    principal,
-                    action,
-                    AUDIT_LOG_RESOURCE,
-                    &RequestContext::default(),
-                )
-            };
-            allowed(Action::Read)? && (!subject.download || allowed(Action::Download)?)
-        },
+        audit_log: decisions.allows_audit_log(Action::Read)
+            && (!subject.download || decisions.allows_audit_log(Action::Download)),
         ..SessionAccess::default()
     };
     for detail in resources {
         let resource = &detail.resource;
         let grant = usable_grant(grants, detail, subject);
         let context = request_context(grant, subject);
-        let allowed = |action| {
-            authorizer.is_allowed(&scope, principal, action, resource.id.as_str(), &context)
-        };
-        if !allowed(Action::Discover)? {
+        let allowed = |action| decisions.allows(&resource.id, action);
+        if !allowed(Action::Discover) {
             continue;
         }
-        let readable = allowed(Action::Read)?;
-        let read = readable && (!subject.download || allowed(Action::Download)?);
-        let unmasked = read && allowed(Action::ReadUnmasked)?;
+        let readable = allowed(Action::Read);
+        let read = readable && (!subject.download || allowed(Action::Download));
+        let unmasked = read && allowed(Action::ReadUnmasked);
         for table in &detail.tables {
             let (schema, name) = table_name(&table.path);
             if !read {
@@ -197,6 +189,7 @@ fn denial_reason(resource: &ResourceDetail, subject: Subject<'_>, grants: &[Gran
 mod tests {
     use super::*;
     use crate::ResourceFacts;
+    use crate::authorizer::RequestContext;
     use std::collections::BTreeMap;
     use zhongshu_catalog::{
         Category, Column, CustomPolicy, ElementId, Grantee, LibraryTier, NewGrant, OpenAttr, OrgId,
@@ -326,7 +319,7 @@ mod tests {
         grants: &[Grant],
         custom: &[CustomPolicy],
     ) -> SessionAccess {
-        let authorizer = Authorizer::new(custom).unwrap();
+        let authorizer = Arc::new(Authorizer::new(custom).unwrap());
         decide(
             &authorizer,
             Subject {

@@ -196,11 +196,13 @@ pub async fn resource_scores(
         .collect())
 }
 
-/// Departments ranked by the quality of the resources they provide, counting the resources
-/// `counted` admits (and the open objections on them): every resource for the host's
-/// operator, what a principal may assess or discover for a door ([`views::ranking`]).
+/// Departments ranked by the quality of the resources they provide, counting the resources of
+/// `catalogue` (the query service's, with their tables) that `counted` admits and the open
+/// objections on them: every resource for the host's operator, what a principal may assess or
+/// discover for a door ([`views::ranking`]).
 pub async fn department_ranking(
     store: &dyn CatalogStore,
+    catalogue: &[zhongshu_catalog::ResourceDetail],
     counted: &(dyn Fn(&ResourceId) -> bool + Sync),
 ) -> Result<Vec<DepartmentScore>, QualityError> {
     let latest: Vec<QualityResult> = store
@@ -210,20 +212,25 @@ pub async fn department_ranking(
         .filter(|r| counted(&r.resource))
         .collect();
     let orgs = store.list_orgs().await?;
+    let names: std::collections::HashMap<&str, &str> = orgs
+        .iter()
+        .map(|o| (o.id.as_str(), o.name.as_str()))
+        .collect();
     let mut resources = Vec::new();
-    for r in all_resources(store).await? {
+    for d in catalogue {
+        let r = &d.resource;
         if !counted(&r.id) {
             continue;
         }
-        let name = orgs
-            .iter()
-            .find(|o| o.id == r.provider)
-            .map_or(r.provider.to_string(), |o| o.name.clone());
-        let has_table = store
-            .get_resource(&r.id)
-            .await?
-            .is_some_and(|d| !d.tables.is_empty());
-        resources.push((r.provider.to_string(), name, r.id, has_table));
+        let name = names
+            .get(r.provider.as_str())
+            .map_or(r.provider.to_string(), |n| (*n).to_owned());
+        resources.push((
+            r.provider.to_string(),
+            name,
+            r.id.clone(),
+            !d.tables.is_empty(),
+        ));
     }
     let now = chrono::Utc::now();
     let mut open: std::collections::BTreeMap<String, Vec<f64>> = Default::default();

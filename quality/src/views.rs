@@ -159,7 +159,8 @@ pub async fn ranking(
     let decisions = core.query().decisions(principal, None).await?;
     let counted =
         |id: &ResourceId| decisions.allows(id, Action::Assess) || reportable(&decisions, id);
-    crate::department_ranking(core.store().as_ref(), &counted).await
+    let catalogue = core.query().resources().await?;
+    crate::department_ranking(core.store().as_ref(), &catalogue, &counted).await
 }
 
 /// The resource `id` if the principal may discover it (missing otherwise).

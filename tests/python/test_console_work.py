@@ -216,6 +216,10 @@ def test_corrected_rows_uploaded_land_as_a_run(lake, browser):  # noqa: F811
     rows = sql(server, creds, "admin", "SELECT event_id, status FROM theme.events WHERE event_id IN "
                "('WG20261201900006', 'WG20261201900008') ORDER BY event_id")
     assert rows == [("WG20261201900006", "已受理"), ("WG20261201900008", "处置中")]
+    # Who re-submitted what is in the access audit.
+    audited = sql(server, creds, "auditor", "SELECT principal, outcome, rows_returned FROM audit.queries "
+                  f"WHERE protocol = 'console' AND sql_text LIKE 'ingest resubmit {LATE_JOB} %'")
+    assert audited == [("admin", "ok", 2)], audited
 
 
 def test_the_original_text_is_the_owners_to_see(lake):

@@ -216,7 +216,10 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
         QualityCommand::Rank { actor, json } => {
             let ranking = match super::principal(d, &actor).await? {
                 Some(p) => zhongshu_quality::views::ranking(&d.core()?, &p).await?,
-                None => zhongshu_quality::department_ranking(store, &|_| true).await?,
+                None => {
+                    let catalogue = d.query_service()?.resources().await?;
+                    zhongshu_quality::department_ranking(store, &catalogue, &|_| true).await?
+                }
             };
             if json {
                 output::json(&ranking);

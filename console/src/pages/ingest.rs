@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use zhongshu_catalog::{IngestRun, JobId, Principal};
+use zhongshu_catalog::{AuditOutcome, IngestRun, JobId, NewAuditRecord, Principal};
 use zhongshu_ingest::manage::{self, JobSummary, SetAsideRow};
 use zhongshu_ingest::{IngestContext, Progress, RunError};
 use zhongshu_web::ApiError;
@@ -391,13 +391,52 @@ async fn start(
             }
             None => manage::run_now(&ingest, &core, &principal, &job_id, progress).await,
         };
-        let outcome = match ran {
-            Ok(r) => format!(
-                "run {}: {} read = {} written + {} quarantined",
-                r.run, r.rows_read, r.rows_written, r.rows_quarantined
+        let (outcome, rows, error) = match &ran {
+            Ok(r) => (
+                format!(
+                    "run {}: {} read = {} written + {} quarantined",
+                    r.run, r.rows_read, r.rows_written, r.rows_quarantined
+                ),
+                r.rows_read,
+                None,
             ),
-            Err(e) => e.to_string(),
+            Err(e) => (e.to_string(), 0, Some(e.to_string())),
         };
+        // Who started the run, from where and how it ended, in the access audit.
+        let what = match &files {
+            Some(files) => format!(
+                "ingest resubmit {job} {}",
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            None => format!("ingest run {job}"),
+        };
+        let record = NewAuditRecord {
+            principal: principal.id.to_string(),
+            purpose: None,
+            client: "console".into(),
+            protocol: "console".into(),
+            sql: what,
+            tables: Vec::new(),
+            columns: Vec::new(),
+            masks: Vec::new(),
+            filters: Vec::new(),
+            rows,
+            duration_ms: 0,
+            outcome: if error.is_none() {
+                AuditOutcome::Ok
+            } else {
+                AuditOutcome::Failed
+            },
+            error,
+            completes: None,
+        };
+        if let Err(e) = core.store().append_audit(&record).await {
+            tracing::error!("audit append failed: {e}");
+        }
         live.finish(&job, outcome);
     });
     let path = url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>();
