@@ -56,7 +56,7 @@ python_env() {
     log "creating Python venv $venv"
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/python" -c 'import deltalake, polars, pytest, requests, moto.server, boto3, openpyxl, psycopg, adbc_driver_flightsql, pandas' 2>/dev/null; then
+  if ! "$venv/bin/python" -c 'import deltalake, polars, pytest, requests, moto.server, boto3, openpyxl, psycopg, adbc_driver_flightsql, pandas, selenium' 2>/dev/null; then
     log "installing Python test clients"
     "$venv/bin/pip" install -q --upgrade pip
     "$venv/bin/pip" install -q -r "$ROOT/tests/python/requirements.txt"

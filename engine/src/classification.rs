@@ -231,25 +231,66 @@ pub struct SensitiveColumn {
     pub element: Option<ElementId>,
 }
 
-/// Every column graded `floor` or above on the resources `principal` may discover, by
-/// department, resource and column: the privacy officer's view of where sensitive data is.
+/// One page of [`sensitive_columns`], with the counts by department.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SensitivePage {
+    /// Every department with sensitive columns, by id, with how many.
+    pub by_department: Vec<(OrgId, usize)>,
+    /// How many columns match (in the chosen department, if one is).
+    pub total: usize,
+    /// The columns of the page, by department, resource and column.
+    pub items: Vec<SensitiveColumn>,
+}
+
+/// The columns graded `floor` or above on the resources `principal` may discover, by
+/// department, resource and column — the privacy officer's view of where sensitive data is:
+/// the counts by department, and `limit` columns from `offset` of those in `provider` (or of
+/// all). Only the page's columns are copied, so the view stays fast over a large catalogue.
 pub async fn sensitive_columns(
     core: &Core,
     principal: &Principal,
     floor: Grade,
-) -> Result<Vec<SensitiveColumn>> {
+    provider: Option<&OrgId>,
+    (offset, limit): (usize, usize),
+) -> Result<SensitivePage> {
     let decisions = core.query().decisions(principal, None).await?;
-    let mut out: Vec<SensitiveColumn> = core
-        .query()
-        .resources()
-        .await?
+    let catalogue = core.query().resources().await?;
+    let mut seen: Vec<&zhongshu_catalog::ResourceDetail> = catalogue
         .iter()
         .filter(|d| decisions.allows(&d.resource.id, Action::Discover))
-        .flat_map(|d| {
-            d.columns
-                .iter()
-                .filter(|c| c.grade >= floor)
-                .map(|c| SensitiveColumn {
+        .collect();
+    seen.sort_by(|a, b| {
+        (&a.resource.provider, &a.resource.id).cmp(&(&b.resource.provider, &b.resource.id))
+    });
+    let mut page = SensitivePage {
+        by_department: Vec::new(),
+        total: 0,
+        items: Vec::new(),
+    };
+    for d in seen {
+        let mut columns: Vec<&zhongshu_catalog::Column> =
+            d.columns.iter().filter(|c| c.grade >= floor).collect();
+        if columns.is_empty() {
+            continue;
+        }
+        match page.by_department.last_mut() {
+            Some((org, n)) if *org == d.resource.provider => *n += columns.len(),
+            _ => page
+                .by_department
+                .push((d.resource.provider.clone(), columns.len())),
+        }
+        if provider.is_some_and(|p| *p != d.resource.provider) {
+            continue;
+        }
+        let first = page.total;
+        page.total += columns.len();
+        if page.total <= offset || page.items.len() >= limit {
+            continue;
+        }
+        columns.sort_by(|a, b| a.name.cmp(&b.name));
+        for (i, c) in columns.into_iter().enumerate() {
+            if first + i >= offset && page.items.len() < limit {
+                page.items.push(SensitiveColumn {
                     resource: d.resource.id.clone(),
                     resource_name: d.resource.name.clone(),
                     provider: d.resource.provider.clone(),
@@ -258,13 +299,11 @@ pub async fn sensitive_columns(
                     category: c.category,
                     grade: c.grade,
                     element: c.element.clone(),
-                })
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        (&a.provider, &a.resource, &a.column).cmp(&(&b.provider, &b.resource, &b.column))
-    });
-    Ok(out)
+                });
+            }
+        }
+    }
+    Ok(page)
 }
 
 /// Succeeds when `principal` may review suggestion `id`; a suggestion on a resource it may not

@@ -34,7 +34,9 @@ use zhongshu_catalog::{
     AuditOutcome, CatalogStore, NewAuditRecord, OrgUnit, Page, Principal, ResourceDetail,
     ResourceFilter, expiry_time,
 };
-use zhongshu_policies::{Authorizer, Decisions, MaskKey, SessionAccess, Subject, decide};
+use zhongshu_policies::{
+    Authorizer, Classes, Decisions, MaskKey, SessionAccess, Subject, decide_with,
+};
 
 /// Where a statement comes from, for the audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +68,8 @@ struct Facts {
     authorizer: Arc<Authorizer>,
     orgs: Arc<Vec<OrgUnit>>,
     resources: Arc<Vec<ResourceDetail>>,
+    /// The resources sorted into decision classes (`policies::Classes`).
+    classes: Arc<Classes>,
 }
 
 /// See the module documentation.
@@ -173,11 +177,13 @@ impl QueryService {
             }
             page.offset += page.limit;
         }
+        let classes = Arc::new(Classes::new(&authorizer, &resources));
         let loaded = Facts {
             head_seq: head,
             authorizer,
             orgs,
             resources: Arc::new(resources),
+            classes,
         };
         *facts = Some(loaded.clone());
         Ok(loaded)
@@ -199,15 +205,15 @@ impl QueryService {
     ) -> Result<Decisions> {
         let facts = self.facts().await?;
         let grants = self.store.grants_for(principal).await?;
-        Decisions::new(
+        Decisions::with_classes(
             facts.authorizer,
+            facts.classes,
             Subject {
                 principal,
                 purpose,
                 download: false,
             },
             &facts.orgs,
-            &facts.resources,
             &grants,
         )
         .map_err(|e| EngineError::Refused(e.to_string()))
@@ -232,8 +238,9 @@ impl QueryService {
     ) -> Result<Decision> {
         let facts = self.facts().await?;
         let grants = self.store.grants_for(principal).await?;
-        let access = decide(
+        let access = decide_with(
             &facts.authorizer,
+            &facts.classes,
             Subject {
                 principal,
                 purpose,

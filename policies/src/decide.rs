@@ -19,7 +19,7 @@
 
 use crate::access::{ColumnAccess, DeniedTable, SessionAccess, TableAccess, table_name};
 use crate::authorizer::{Action, Authorizer, PolicyError};
-use crate::decisions::{Decisions, Subject, request_context, usable_grant};
+use crate::decisions::{Classes, Decisions, Subject, request_context, usable_grant};
 use crate::mask::{Mask, default_mask};
 use crate::row_filter::row_filter;
 use std::sync::Arc;
@@ -36,8 +36,22 @@ pub fn decide(
     resources: &[ResourceDetail],
     grants: &[Grant],
 ) -> Result<SessionAccess, PolicyError> {
+    let classes = Arc::new(Classes::new(authorizer, resources));
+    decide_with(authorizer, &classes, subject, orgs, resources, grants)
+}
+
+/// [`decide`] over classes already sorted from `resources` by `authorizer`.
+pub fn decide_with(
+    authorizer: &Arc<Authorizer>,
+    classes: &Arc<Classes>,
+    subject: Subject<'_>,
+    orgs: &[OrgUnit],
+    resources: &[ResourceDetail],
+    grants: &[Grant],
+) -> Result<SessionAccess, PolicyError> {
     let principal = subject.principal;
-    let decisions = Decisions::new(authorizer.clone(), subject, orgs, resources, grants)?;
+    let decisions =
+        Decisions::with_classes(authorizer.clone(), classes.clone(), subject, orgs, grants)?;
     let mut access = SessionAccess {
         audit_log: decisions.allows_audit_log(Action::Read)
             && (!subject.download || decisions.allows_audit_log(Action::Download)),
@@ -579,5 +593,54 @@ mod tests {
             created_at: String::new(),
         };
         assert!(!decisions(&rsj, &[forbid]).allows(&id, Action::Assess));
+    }
+
+    #[test]
+    fn resources_alike_share_decisions_unless_a_policy_names_one_and_grants_still_count() {
+        // Two resources with the same facts: one class, unless a policy names one of them.
+        let twin = |id: &str| {
+            let mut d = persons(ShareAttr::Conditional);
+            d.resource.id = ResourceId::new(id);
+            d
+        };
+        let resources = [twin("440310-GA-0001"), twin("440310-GA-0002")];
+        let (one, two) = (
+            ResourceId::new("440310-GA-0001"),
+            ResourceId::new("440310-GA-0002"),
+        );
+        let rsj = principal("rsj_user", "440310-rsj", PrincipalKind::User, &[]);
+        let decisions = |custom: &[CustomPolicy], grants: &[Grant]| {
+            let authorizer = std::sync::Arc::new(Authorizer::new(custom).unwrap());
+            let subject = Subject {
+                principal: &rsj,
+                purpose: None,
+                download: false,
+            };
+            crate::Decisions::new(authorizer, subject, &orgs(), &resources, grants).unwrap()
+        };
+        let plain = decisions(&[], &[]);
+        assert!(plain.allows(&one, Action::Discover) && plain.allows(&two, Action::Discover));
+        assert!(!plain.allows(&one, Action::Read) && !plain.allows(&two, Action::Read));
+        // A grant on one of them makes that one readable, not its twin.
+        let mut g = grant(1, "rsj_user", None, None);
+        g.grant.resource = two.clone();
+        let granted = decisions(&[], &[g]);
+        assert!(!granted.allows(&one, Action::Read) && granted.allows(&two, Action::Read));
+        // A policy that names one of them decides that one alone.
+        let forbid = CustomPolicy {
+            id: "hide-the-first".into(),
+            description: String::new(),
+            policy: r#"forbid(principal, action == Zhongshu::Action::"discover", resource == Zhongshu::Resource::"440310-GA-0001");"#.into(),
+            created_by: "admin".into(),
+            created_at: String::new(),
+        };
+        let named = decisions(&[forbid], &[]);
+        assert!(
+            !named.allows(&one, Action::Discover),
+            "the named resource is hidden"
+        );
+        assert!(named.allows(&two, Action::Discover), "its twin is not");
+        let authorizer = Authorizer::new(&[]).unwrap();
+        assert_eq!(crate::Classes::new(&authorizer, &resources).len(), 1);
     }
 }

@@ -56,9 +56,18 @@ pub(crate) fn usable_grant<'g>(
     resource: &ResourceDetail,
     subject: Subject<'_>,
 ) -> Option<&'g Grant> {
+    usable_grant_of(grants, &resource.resource.id, subject)
+}
+
+/// [`usable_grant`] by the resource's id.
+fn usable_grant_of<'g>(
+    grants: &'g [Grant],
+    resource: &ResourceId,
+    subject: Subject<'_>,
+) -> Option<&'g Grant> {
     grants
         .iter()
-        .filter(|g| g.grant.resource == resource.resource.id)
+        .filter(|g| g.grant.resource == *resource)
         .filter(|g| g.grant.purpose.is_none() || g.grant.purpose.as_deref() == subject.purpose)
         .max_by_key(|g| {
             (
@@ -81,15 +90,108 @@ pub(crate) fn request_context(grant: Option<&Grant>, subject: Subject<'_>) -> Re
     }
 }
 
-/// Where a resource is decided: its class (an index into `Decisions::classes`) and context.
-struct Placed {
-    class: usize,
-    context: RequestContext,
-}
-
 /// The entity id of class `n` (no resource id has this form: ids have no `:`).
 fn class_id(n: usize) -> String {
     format!("zhongshu-class:{n}")
+}
+
+/// A class's facts, owned.
+#[derive(Debug, Clone)]
+struct ClassFacts {
+    id: String,
+    owner: String,
+    grade: i64,
+    categories: Vec<&'static str>,
+    share: &'static str,
+    open: &'static str,
+    tier: &'static str,
+}
+
+/// The resources of a catalogue sorted into classes of equal facts (owner, grade, categories,
+/// sharing and open attributes, tier): built once per catalogue state and authorizer, shared by
+/// every principal's [`Decisions`]. A resource some policy names by id is a class of its own.
+#[derive(Debug, Default)]
+pub struct Classes {
+    of: HashMap<ResourceId, usize>,
+    facts: Vec<ClassFacts>,
+}
+
+impl Classes {
+    /// Sorts `resources` into classes under `authorizer`'s policies.
+    pub fn new(authorizer: &Authorizer, resources: &[ResourceDetail]) -> Classes {
+        type Key<'f> = (
+            &'f str,
+            i64,
+            &'f [&'static str],
+            &'static str,
+            &'static str,
+            &'static str,
+        );
+        let facts = resource_facts(resources);
+        let mut keyed: HashMap<Key<'_>, usize> = HashMap::new();
+        let mut out = Classes {
+            of: HashMap::with_capacity(resources.len()),
+            facts: Vec::new(),
+        };
+        for (r, f) in resources.iter().zip(&facts) {
+            let own = authorizer.names_resource(f.id);
+            let key = (
+                f.owner,
+                f.grade,
+                f.categories.as_slice(),
+                f.share,
+                f.open,
+                f.tier,
+            );
+            let known = if own { None } else { keyed.get(&key).copied() };
+            let class = match known {
+                Some(class) => class,
+                None => {
+                    let n = out.facts.len();
+                    out.facts.push(ClassFacts {
+                        id: if own { f.id.to_owned() } else { class_id(n) },
+                        owner: f.owner.to_owned(),
+                        grade: f.grade,
+                        categories: f.categories.clone(),
+                        share: f.share,
+                        open: f.open,
+                        tier: f.tier,
+                    });
+                    if !own {
+                        keyed.insert(key, n);
+                    }
+                    n
+                }
+            };
+            out.of.insert(r.resource.id.clone(), class);
+        }
+        out
+    }
+
+    /// How many classes there are.
+    pub fn len(&self) -> usize {
+        self.facts.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.facts.is_empty()
+    }
+
+    fn entities(&self) -> Vec<ResourceFacts<'_>> {
+        self.facts
+            .iter()
+            .map(|c| ResourceFacts {
+                id: &c.id,
+                owner: &c.owner,
+                grade: c.grade,
+                categories: c.categories.clone(),
+                share: c.share,
+                open: c.open,
+                tier: c.tier,
+            })
+            .collect()
+    }
 }
 
 /// One principal's decisions for one request; see the module documentation.
@@ -97,17 +199,19 @@ pub struct Decisions {
     authorizer: Arc<Authorizer>,
     principal: Principal,
     scope: Scope,
-    /// Each class's entity id: a shared class id, or the resource's own when a policy names it.
-    classes: Vec<String>,
-    placed: HashMap<ResourceId, Placed>,
-    made: Mutex<HashMap<(usize, Action), bool>>,
+    classes: Arc<Classes>,
+    /// The request context of resources with a grant usable under the purpose; every other
+    /// resource has `plain`.
+    granted: HashMap<ResourceId, RequestContext>,
+    plain: RequestContext,
+    made: Mutex<HashMap<(usize, Action, bool, bool), bool>>,
 }
 
 impl std::fmt::Debug for Decisions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Decisions")
             .field("principal", &self.principal.id)
-            .field("resources", &self.placed.len())
+            .field("resources", &self.classes.of.len())
             .field("classes", &self.classes.len())
             .finish()
     }
@@ -122,66 +226,43 @@ impl Decisions {
         resources: &[ResourceDetail],
         grants: &[Grant],
     ) -> Result<Self, PolicyError> {
-        type ClassKey<'f> = (
-            &'f str,
-            i64,
-            &'f [&'static str],
-            &'static str,
-            &'static str,
-            &'static str,
-            RequestContext,
-        );
-        let facts = resource_facts(resources);
-        let mut keyed: HashMap<ClassKey<'_>, usize> = HashMap::new();
-        let mut classes: Vec<String> = Vec::new();
-        let mut representatives: Vec<usize> = Vec::new();
-        let mut placed = HashMap::with_capacity(resources.len());
-        for (i, (r, f)) in resources.iter().zip(&facts).enumerate() {
-            let context = request_context(usable_grant(grants, r, subject), subject);
-            let class = if authorizer.names_resource(f.id) {
-                classes.push(f.id.to_owned());
-                representatives.push(i);
-                classes.len() - 1
-            } else {
-                let key = (
-                    f.owner,
-                    f.grade,
-                    f.categories.as_slice(),
-                    f.share,
-                    f.open,
-                    f.tier,
-                    context.clone(),
-                );
-                match keyed.get(&key) {
-                    Some(class) => *class,
-                    None => {
-                        classes.push(class_id(classes.len()));
-                        representatives.push(i);
-                        keyed.insert(key, classes.len() - 1);
-                        classes.len() - 1
-                    }
-                }
-            };
-            placed.insert(r.resource.id.clone(), Placed { class, context });
+        let classes = Arc::new(Classes::new(&authorizer, resources));
+        Self::with_classes(authorizer, classes, subject, orgs, grants)
+    }
+
+    /// [`Decisions::new`] over classes already sorted (by the same authorizer, from the
+    /// catalogue as it is): what a door does on every request.
+    pub fn with_classes(
+        authorizer: Arc<Authorizer>,
+        classes: Arc<Classes>,
+        subject: Subject<'_>,
+        orgs: &[OrgUnit],
+        grants: &[Grant],
+    ) -> Result<Self, PolicyError> {
+        let mut granted = HashMap::new();
+        for g in grants {
+            let resource = &g.grant.resource;
+            if !granted.contains_key(resource) {
+                let usable = usable_grant_of(grants, resource, subject);
+                granted.insert(resource.clone(), request_context(usable, subject));
+            }
         }
-        let entities: Vec<ResourceFacts<'_>> = representatives
-            .iter()
-            .zip(&classes)
-            .map(|(i, id)| ResourceFacts {
-                id: id.as_str(),
-                ..facts[*i].clone()
-            })
-            .collect();
-        let scope = authorizer.scope(subject.principal, orgs, &entities)?;
-        drop(entities);
+        let scope = authorizer.scope(subject.principal, orgs, &classes.entities())?;
         Ok(Decisions {
             authorizer,
             principal: subject.principal.clone(),
             scope,
             classes,
-            placed,
+            granted,
+            plain: request_context(None, subject),
             made: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The class entity a resource is decided as, and its request context.
+    fn placed(&self, resource: &ResourceId) -> Option<(usize, &RequestContext)> {
+        let class = *self.classes.of.get(resource)?;
+        Some((class, self.granted.get(resource).unwrap_or(&self.plain)))
     }
 
     /// The principal decided for.
@@ -192,10 +273,10 @@ impl Decisions {
     /// Whether the principal may do `action` on `resource`. A resource the catalog does not
     /// hold, and a request Cedar cannot evaluate, are refused.
     pub fn allows(&self, resource: &ResourceId, action: Action) -> bool {
-        let Some(placed) = self.placed.get(resource) else {
+        let Some((class, context)) = self.placed(resource) else {
             return false;
         };
-        let key = (placed.class, action);
+        let key = (class, action, context.granted, context.purpose_granted);
         if let Some(known) = self
             .made
             .lock()
@@ -210,8 +291,8 @@ impl Decisions {
                 &self.scope,
                 &self.principal,
                 action,
-                &self.classes[placed.class],
-                &placed.context,
+                &self.classes.facts[class].id,
+                context,
             )
             .unwrap_or(false);
         self.made
@@ -250,12 +331,13 @@ impl Decisions {
     /// Makes `objections` decidable with [`Decisions::allows_objection`].
     pub fn add_objections(&mut self, objections: &[Objection]) -> Result<(), PolicyError> {
         // An objection's resource is its resource's class, the entity the scope holds.
+        let classes = self.classes.clone();
         let facts: Vec<ObjectionFacts<'_>> = objections
             .iter()
             .filter_map(|o| {
-                let placed = self.placed.get(&o.filed.resource)?;
+                let class = *classes.of.get(&o.filed.resource)?;
                 Some(ObjectionFacts {
-                    resource: &self.classes[placed.class],
+                    resource: &classes.facts[class].id,
                     ..ObjectionFacts::of(o)
                 })
             })
@@ -267,7 +349,7 @@ impl Decisions {
     /// [`Decisions::add_objections`] added. An objection on a resource the catalog no longer
     /// holds is refused.
     pub fn allows_objection(&self, objection: &Objection, action: Action) -> bool {
-        if !action.on_objection() || !self.placed.contains_key(&objection.filed.resource) {
+        if !action.on_objection() || self.placed(&objection.filed.resource).is_none() {
             return false;
         }
         self.authorizer

@@ -23,7 +23,7 @@ pub use access::{ColumnAccess, DeniedTable, SessionAccess, TableAccess, table_na
 pub use authorizer::{
     Action, Authorizer, ObjectionFacts, PolicyError, RequestContext, ResourceFacts,
 };
-pub use decide::decide;
-pub use decisions::{Decisions, Subject};
+pub use decide::{decide, decide_with};
+pub use decisions::{Classes, Decisions, Subject};
 pub use mask::{Mask, MaskKey, default_mask};
 pub use row_filter::row_filter;

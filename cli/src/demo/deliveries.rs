@@ -10,6 +10,9 @@
 //! - an objection filed by a street on one of those events, through the filer's governed
 //!   session;
 //! - a discovery scan of the grid events, its suggestions left for review.
+//!
+//! `generated/later.json` lists these deliveries (rows held, rows landed) and the defects they
+//! carry, as `manifest.json` does for the first ones.
 
 use super::land::job_spec;
 use super::spec::DemoResource;
@@ -32,6 +35,29 @@ const DAYS: u32 = 6;
 /// Readings per device per day (every two hours): each day's delivery is about a quarter of
 /// the first, at every scale, so the fault day moves the whole table's null rate.
 const READINGS_PER_DAY: u32 = 12;
+
+/// The later deliveries as `generated/later.json` records them beside `manifest.json`: each
+/// file with the rows it held and the rows it landed, and the defects they carried.
+pub const LATER_FILE: &str = "later.json";
+
+/// One later delivery.
+#[derive(Debug, serde::Serialize)]
+struct Delivered {
+    resource: String,
+    file: String,
+    rows: i64,
+    written: i64,
+}
+
+/// A defect a later delivery carried on purpose.
+#[derive(Debug, serde::Serialize)]
+struct Carried {
+    resource: String,
+    column: String,
+    kind: String,
+    count: usize,
+    description: String,
+}
 
 /// What the later deliveries left for the console to show.
 #[derive(Debug, Default)]
@@ -107,7 +133,14 @@ fn daily_devices(generated: &Path, file: &str) -> CliResult<Vec<(String, String,
 }
 
 /// Six daily deliveries of two-hourly readings; on the sixth nine values in ten are missing.
-async fn daily_readings(d: &Deployment, generated: &Path, r: &DemoResource) -> CliResult {
+/// Returns the deliveries and how many values they left empty.
+async fn daily_readings(
+    d: &Deployment,
+    generated: &Path,
+    r: &DemoResource,
+) -> CliResult<(Vec<Delivered>, usize)> {
+    let mut delivered = Vec::new();
+    let mut missing = 0;
     let devices = daily_devices(generated, r.delivery.file)?;
     let job_id = job(d, r, "daily", "yjj/daily/readings-*.csv").await?;
     for day in 1..=DAYS {
@@ -131,15 +164,22 @@ async fn daily_readings(d: &Deployment, generated: &Path, r: &DemoResource) -> C
                 ]);
             }
         }
-        let path = generated.join(format!("yjj/daily/readings-2026-11-{day:02}.csv"));
+        let file = format!("yjj/daily/readings-2026-11-{day:02}.csv");
         write_csv(
-            &path,
+            &generated.join(&file),
             &["device_id", "observed_at", "metric", "value", "alarm"],
             &rows,
         )?;
-        run_with_progress(d, &zhongshu_catalog::JobId::new(&job_id)).await?;
+        missing += rows.iter().filter(|row| row[3].is_empty()).count();
+        let run = run_with_progress(d, &zhongshu_catalog::JobId::new(&job_id)).await?;
+        delivered.push(Delivered {
+            resource: READINGS.into(),
+            file,
+            rows: run.rows_read,
+            written: run.rows_written,
+        });
     }
-    Ok(())
+    Ok((delivered, missing))
 }
 
 /// The event numbers of the late delivery's good rows.
@@ -159,7 +199,7 @@ async fn late_events(d: &Deployment, generated: &Path, r: &DemoResource) -> CliR
             "440310001".to_owned(),
             community.to_owned(),
             "市容环境".to_owned(),
-            "坑梓街道：占道经营、乱堆乱放，影响通行".to_owned(),
+            "坪山街道六联社区：占道经营、乱堆乱放，影响通行".to_owned(),
             "13800138000".to_owned(),
             at.to_owned(),
             status.to_owned(),
@@ -233,8 +273,28 @@ pub async fn arrive(
     resources: &[DemoResource],
 ) -> CliResult<Later> {
     let generated = data_dir.join("generated");
-    daily_readings(d, &generated, resource(resources, READINGS)?).await?;
+    let (mut delivered, missing) =
+        daily_readings(d, &generated, resource(resources, READINGS)?).await?;
     let late = late_events(d, &generated, resource(resources, EVENTS)?).await?;
+    delivered.push(Delivered {
+        resource: EVENTS.into(),
+        file: "zsj/late/grid_events-2026-12-01.csv".into(),
+        rows: late.rows_read,
+        written: late.rows_written,
+    });
+    let carried = [Carried {
+        resource: READINGS.into(),
+        column: "value".into(),
+        kind: "missing".into(),
+        count: missing,
+        description: "gateway fault on the last daily delivery: values left empty".into(),
+    }];
+    let path = generated.join(LATER_FILE);
+    let text = serde_json::to_string_pretty(
+        &serde_json::json!({ "files": delivered, "defects": carried }),
+    )
+    .map_err(|e| CliError::Failed(e.to_string()))?;
+    std::fs::write(&path, text).map_err(|e| io_error(&path, e))?;
     objection(d).await?;
     let suggestions = zhongshu_engine::classification::scan_resource(
         &d.core()?,

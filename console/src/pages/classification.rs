@@ -100,7 +100,8 @@ pub(super) async fn list(
     };
     let found = async {
         let list = classification::suggestions(&state.core, &who.principal, filter).await?;
-        Ok::<_, ApiError>((list, resource_names(&state).await?))
+        let names = resource_names(&state, list.iter().map(|s| s.resource.as_str())).await?;
+        Ok::<_, ApiError>((list, names))
     };
     let (list, names) = match found.await {
         Ok(found) => found,
@@ -277,8 +278,17 @@ pub(super) async fn sensitive(
         (ctx.text("classification.sensitive"), None),
     ];
     let ctx = ctx.crumbs(&trail);
+    let wanted = provider.as_deref().map(zhongshu_catalog::OrgId::new);
+    let window = ((page - 1) * PAGE_SIZE, PAGE_SIZE);
     let found = async {
-        let columns = classification::sensitive_columns(&state.core, &who.principal, floor).await?;
+        let columns = classification::sensitive_columns(
+            &state.core,
+            &who.principal,
+            floor,
+            wanted.as_ref(),
+            window,
+        )
+        .await?;
         let orgs: HashMap<String, String> = state
             .core
             .store()
@@ -294,30 +304,23 @@ pub(super) async fn sensitive(
         Err(e) => return failure(&state, &ctx, e),
     };
     let org_name = |id: &str| orgs.get(id).cloned().unwrap_or_else(|| id.to_owned());
-    let mut departments: Vec<ByDepartment> = Vec::new();
-    for c in &columns {
-        match departments.last_mut() {
-            Some(d) if d.provider == c.provider.as_str() => d.columns += 1,
-            _ => departments.push(ByDepartment {
-                provider: c.provider.to_string(),
-                provider_name: org_name(c.provider.as_str()),
-                columns: 1,
-                href: link(floor.as_code(), Some(c.provider.as_str()), 1),
-            }),
-        }
-    }
-    let chosen: Vec<SensitiveColumn> = columns
-        .into_iter()
-        .filter(|c| provider.as_deref().is_none_or(|p| c.provider.as_str() == p))
+    let departments = columns
+        .by_department
+        .iter()
+        .map(|(org, n)| ByDepartment {
+            provider: org.to_string(),
+            provider_name: org_name(org.as_str()),
+            columns: *n,
+            href: link(floor.as_code(), Some(org.as_str()), 1),
+        })
         .collect();
-    let total = chosen.len();
+    let total = columns.total;
     let pager = Pager::new(total, page, PAGE_SIZE, |n| {
         link(floor.as_code(), provider.as_deref(), n)
     });
-    let items = chosen
+    let items = columns
+        .items
         .into_iter()
-        .skip((pager.page - 1) * PAGE_SIZE)
-        .take(PAGE_SIZE)
         .map(|column| SensitiveView {
             provider_name: org_name(column.provider.as_str()),
             column,

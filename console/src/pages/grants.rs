@@ -82,7 +82,8 @@ pub(super) async fn list(
     }
     let found = async {
         let list = grants::list(&state.core, &who.principal).await?;
-        Ok::<_, ApiError>((list, resource_names(&state).await?))
+        let names = resource_names(&state, list.iter().map(|g| g.grant.resource.as_str())).await?;
+        Ok::<_, ApiError>((list, names))
     };
     let (list, names) = match found.await {
         Ok(found) => found,

@@ -193,7 +193,8 @@ pub(super) async fn list(
         let jobs = manage::jobs(&state.core, &who.principal)
             .await
             .map_err(api_error)?;
-        Ok::<_, ApiError>((jobs, resource_names(&state).await?))
+        let names = resource_names(&state, jobs.iter().map(|j| j.job.resource.as_str())).await?;
+        Ok::<_, ApiError>((jobs, names))
     };
     let (jobs, names) = match found.await {
         Ok(found) => found,
@@ -262,7 +263,7 @@ async fn job_page(
     )
     .await
     .map_err(api_error)?;
-    let names = resource_names(state).await?;
+    let names = resource_names(state, [job.resource.as_str()]).await?;
     let schedule = zhongshu_ingest::JobSpec::from_toml(&job.spec)
         .ok()
         .and_then(|s| s.schedule);

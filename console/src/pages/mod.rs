@@ -328,16 +328,20 @@ fn outcome<T, E: Into<ApiError>>(
     }
 }
 
-/// Resource names by id, for the pages that list things on resources.
-async fn resource_names(
+/// The names of the resources `ids` names, by id: one pass over the catalogue, copying only
+/// the names a page shows.
+async fn resource_names<'a>(
     state: &ConsoleState,
+    ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let wanted: std::collections::HashSet<&str> = ids.into_iter().collect();
     Ok(state
         .core
         .query()
         .resources()
         .await?
         .iter()
+        .filter(|d| wanted.contains(d.resource.id.as_str()))
         .map(|d| (d.resource.id.to_string(), d.resource.name.clone()))
         .collect())
 }

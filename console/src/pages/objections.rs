@@ -119,15 +119,10 @@ struct ListPage {
 /// id never look alike).
 async fn names(
     state: &ConsoleState,
+    objections: &[Objection],
 ) -> Result<std::collections::HashMap<String, String>, ApiError> {
-    let mut names: std::collections::HashMap<String, String> = state
-        .core
-        .query()
-        .resources()
-        .await?
-        .iter()
-        .map(|d| (d.resource.id.to_string(), d.resource.name.clone()))
-        .collect();
+    let ids = objections.iter().map(|o| o.filed.resource.as_str());
+    let mut names = super::resource_names(state, ids).await?;
     for org in state.core.store().list_orgs().await? {
         names.insert(org.id.to_string(), org.name);
     }
@@ -163,7 +158,8 @@ pub(super) async fn list(
     };
     let found = async {
         let listed = objection::list(&state.core, &who.principal, filter).await?;
-        Ok::<_, ApiError>((listed, names(&state).await?))
+        let names = names(&state, &listed).await?;
+        Ok::<_, ApiError>((listed, names))
     };
     let (mut listed, names) = match found.await {
         Ok(found) => found,
@@ -254,7 +250,8 @@ pub(super) async fn detail(
     );
     let found = async {
         let (o, may_decide) = detail_page(&state, &who, id).await?;
-        Ok::<_, ApiError>((o, may_decide, names(&state).await?))
+        let names = names(&state, std::slice::from_ref(&o)).await?;
+        Ok::<_, ApiError>((o, may_decide, names))
     };
     match found.await {
         Ok((o, may_decide, names)) => {
