@@ -431,3 +431,51 @@ pub async fn freshness(
     };
     Ok(out)
 }
+
+/// Which change-log entries to show: by actor and entity kind (each `None` for all).
+#[derive(Debug, Clone, Default)]
+pub struct ChangeFilter {
+    /// Who made the change.
+    pub actor: Option<String>,
+    /// The kind of entity changed (`resource`, `column`, `grant`, `responsibility`, …).
+    pub kind: Option<String>,
+}
+
+/// Entries of the change log, newest first, `limit` of those `filter` keeps after skipping
+/// `offset`, and whether more follow. Only those whose sessions may read the access audit
+/// (`audit.queries`, the same decision) may read the change log; to anyone else it is missing.
+pub async fn change_log(
+    core: &Core,
+    principal: &Principal,
+    filter: &ChangeFilter,
+    offset: usize,
+    limit: usize,
+) -> Result<(Vec<zhongshu_catalog::ChangeEvent>, bool)> {
+    let decisions = core.query().decisions(principal, None).await?;
+    if !decisions.allows_audit_log(Action::Read) {
+        return Err(zhongshu_catalog::CatalogError::not_found("page", "change log").into());
+    }
+    const CHUNK: i64 = 500;
+    let keep = |e: &zhongshu_catalog::ChangeEvent| {
+        filter.actor.as_deref().is_none_or(|a| e.actor == a)
+            && filter.kind.as_deref().is_none_or(|k| e.entity_kind == k)
+    };
+    let (mut kept, mut skipped) = (Vec::new(), 0);
+    let mut before = core.store().head_seq().await? + 1;
+    while before > 1 && kept.len() <= limit {
+        let from = (before - 1 - CHUNK).max(0);
+        let mut chunk = core.store().changes_since(from, before - 1 - from).await?;
+        chunk.reverse();
+        for e in chunk.into_iter().filter(keep) {
+            if skipped < offset {
+                skipped += 1;
+            } else if kept.len() <= limit {
+                kept.push(e);
+            }
+        }
+        before = from + 1;
+    }
+    let more = kept.len() > limit;
+    kept.truncate(limit);
+    Ok((kept, more))
+}

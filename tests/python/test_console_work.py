@@ -340,3 +340,21 @@ def test_the_responsibility_list_flags_and_enforces(lake):
     refused = run("catalog", "assign", "uscc", "--org", "440310-gaj", "--basis", "x", "--duty", "y",
                   "--as", "rsj_officer", "--data-dir", str(data))
     assert refused.returncode != 0 and "chief data officer" in refused.stderr
+
+
+def test_the_change_log_shows_who_changed_what_to_those_who_read_the_audit(lake):
+    server, creds, _ = lake
+    for user in ("gaj_officer", "public_user", "cdo"):
+        answer = signed_in(server, creds, user).get(f"{server}/console/audit/changes", timeout=30)
+        assert answer.status_code == 404, user
+        assert "responsibility" not in answer.text
+    auditor = signed_in(server, creds, "auditor")
+    page = text(auditor.get(f"{server}/console/audit/changes", params={"kind": "responsibility"}, timeout=30))
+    rows = re.findall(r'<tr><td class="n">(\d+)</td><td>[^<]*</td><td>([^<]*)</td><td class="code">([^<]*)</td>'
+                      r'<td class="code">([^<]*)</td><td class="code">([^<]*)</td>', page)
+    assert rows and all(kind == "responsibility" for _, _, kind, _, _ in rows), page[:2000]
+    assert {element for _, _, _, element, _ in rows} >= {"resident_id", "address"}
+    seqs = [int(seq) for seq, *_ in rows]
+    assert seqs == sorted(seqs, reverse=True)  # newest first
+    by_system = text(auditor.get(f"{server}/console/audit/changes", params={"actor": "nobody"}, timeout=30))
+    assert 'id="changes-table"' not in by_system

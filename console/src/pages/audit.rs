@@ -322,3 +322,105 @@ pub(super) async fn export(
         Err(e) => failure(&state, &ctx, e),
     }
 }
+
+#[derive(Deserialize, Default)]
+pub(super) struct ChangesQuery {
+    actor: Option<String>,
+    kind: Option<String>,
+    page: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct ChangeView {
+    seq: i64,
+    at: String,
+    actor: String,
+    kind: String,
+    id: String,
+    action: String,
+    before: String,
+    after: String,
+}
+
+#[derive(Serialize)]
+struct ChangesPage {
+    actor: String,
+    kind: String,
+    items: Vec<ChangeView>,
+    prev: Option<String>,
+    next: Option<String>,
+    page: usize,
+}
+
+/// Changes per page.
+const CHANGES_PAGE: usize = 50;
+
+/// The change log (who changed what in the catalog, before and after), newest first, by actor
+/// and entity kind, for those who may read the access audit.
+pub(super) async fn changes(
+    State(state): State<ConsoleState>,
+    headers: HeaderMap,
+    who: SignedIn,
+    Query(q): Query<ChangesQuery>,
+) -> Response {
+    let page = q.page.unwrap_or(1).max(1);
+    let actor = q.actor.clone().filter(|a| !a.trim().is_empty());
+    let kind = q.kind.clone().filter(|k| !k.trim().is_empty());
+    let link = |n: usize| {
+        let mut l = format!("/console/audit/changes?page={n}");
+        for (name, value) in [("actor", &actor), ("kind", &kind)] {
+            if let Some(v) = value {
+                l.push_str(&format!("&{name}="));
+                l.extend(url::form_urlencoded::byte_serialize(v.as_bytes()));
+            }
+        }
+        l
+    };
+    let ctx = Ctx::new(&headers, &link(page), Some("/console/audit"), Some(&who));
+    let trail = [
+        (ctx.text("audit.title"), Some("/console/audit".to_owned())),
+        (ctx.text("audit.changes"), None),
+    ];
+    let ctx = ctx.crumbs(&trail);
+    let filter = zhongshu_engine::catalogue::ChangeFilter {
+        actor: actor.clone(),
+        kind: kind.clone(),
+    };
+    let offset = (page - 1) * CHANGES_PAGE;
+    let found = zhongshu_engine::catalogue::change_log(
+        &state.core,
+        &who.principal,
+        &filter,
+        offset,
+        CHANGES_PAGE,
+    )
+    .await;
+    let (entries, more) = match found {
+        Ok(found) => found,
+        Err(e) => return failure(&state, &ctx, e.into()),
+    };
+    let items = entries
+        .into_iter()
+        .map(|e| ChangeView {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor,
+            kind: e.entity_kind,
+            id: e.entity_id,
+            action: e.action,
+            before: e.before.unwrap_or_default(),
+            after: e.after.unwrap_or_default(),
+        })
+        .collect();
+    let view = ChangesPage {
+        actor: actor.clone().unwrap_or_default(),
+        kind: kind.clone().unwrap_or_default(),
+        items,
+        prev: (page > 1).then(|| link(page - 1)),
+        next: more.then(|| link(page + 1)),
+        page,
+    };
+    state
+        .pages
+        .render(StatusCode::OK, "changes.html", &ctx.frame, view)
+}

@@ -174,6 +174,7 @@ pub fn router(
         )
         .route("/console/audit", get(audit::page))
         .route("/console/audit/export.csv", get(audit::export))
+        .route("/console/audit/changes", get(audit::changes))
         .route("/console/static/console.css", get(stylesheet))
         .route("/console/{*rest}", get(not_found))
         .with_state(state))

@@ -37,6 +37,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "ingest.html",
     "job.html",
     "responsibilities.html",
+    "changes.html",
 ];
 
 /// The language of the page being rendered, from the frame.
