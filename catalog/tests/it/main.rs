@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod cases;
+mod elements;
+mod fixtures;
 mod migrations;
 
 use std::future::Future;

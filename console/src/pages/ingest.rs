@@ -36,7 +36,10 @@ pub struct LiveRun {
     bytes: u64,
     total_bytes: u64,
     finished: bool,
-    outcome: Option<String>,
+    /// The finished run, when it succeeded.
+    run: Option<RunView>,
+    /// Why it failed, when it did.
+    error: Option<String>,
 }
 
 /// The runs started from the console, by job: one at a time per job.
@@ -63,7 +66,8 @@ impl LiveRuns {
                 bytes: 0,
                 total_bytes: 0,
                 finished: false,
-                outcome: None,
+                run: None,
+                error: None,
             },
         );
         true
@@ -75,10 +79,13 @@ impl LiveRuns {
         }
     }
 
-    fn finish(&self, job: &str, outcome: String) {
+    fn finish(&self, job: &str, outcome: Result<RunView, String>) {
         if let Some(r) = self.lock().get_mut(job) {
             r.finished = true;
-            r.outcome = Some(outcome);
+            (r.run, r.error) = match outcome {
+                Ok(run) => (Some(run), None),
+                Err(e) => (None, Some(e)),
+            };
         }
     }
 
@@ -105,7 +112,7 @@ fn api_error(e: RunError) -> ApiError {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct RunView {
     run: i64,
     status: &'static str,
@@ -392,16 +399,9 @@ async fn start(
             }
             None => manage::run_now(&ingest, &core, &principal, &job_id, progress).await,
         };
-        let (outcome, rows, error) = match &ran {
-            Ok(r) => (
-                format!(
-                    "run {}: {} read = {} written + {} quarantined",
-                    r.run, r.rows_read, r.rows_written, r.rows_quarantined
-                ),
-                r.rows_read,
-                None,
-            ),
-            Err(e) => (e.to_string(), 0, Some(e.to_string())),
+        let (rows, error) = match &ran {
+            Ok(r) => (r.rows_read, None),
+            Err(e) => (0, Some(e.to_string())),
         };
         // Who started the run, from where and how it ended, in the access audit.
         let what = match &files {
@@ -438,7 +438,7 @@ async fn start(
         if let Err(e) = core.store().append_audit(&record).await {
             tracing::error!("audit append failed: {e}");
         }
-        live.finish(&job, outcome);
+        live.finish(&job, ran.map(RunView::of).map_err(|e| e.to_string()));
     });
     let path = url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>();
     Redirect::to(&format!("{SECTION}/{path}?done={done}")).into_response()
@@ -543,7 +543,7 @@ mod tests {
         assert!(live.start("a", "p"));
         assert!(!live.start("a", "p"));
         assert!(live.start("b", "p"));
-        live.finish("a", "done".into());
+        live.finish("a", Err("done".into()));
         assert!(live.start("a", "p"));
     }
 }
