@@ -67,6 +67,14 @@ const PAGES: &[(&str, &str)] = &[
     ("gaj_officer", "/console/grants?status=all"),
     ("rsj_user", "/console/access"),
     ("auditor", "/console/audit"),
+    ("gaj_officer", "/console/standards"),
+    ("gaj_officer", "/console/standards/lists/gb4754-sections"),
+    ("gaj_officer", "/console/systems"),
+    ("gaj_officer", "/console/quality"),
+    ("gaj_officer", "/console/quality?tab=incidents"),
+    ("gaj_officer", "/console/quality?tab=rules"),
+    ("gaj_officer", "/console/quality/report/440310-GA-0001"),
+    ("gaj_officer", "/console/resources/new"),
 ];
 
 fn percentile(samples: &mut [Duration], p: f64) -> f64 {

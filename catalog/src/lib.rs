@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod changelog;
 pub mod classification;
+pub mod codes;
 pub mod discovery;
 pub mod error;
 pub mod governance;
@@ -25,12 +26,14 @@ pub mod search;
 pub mod sql;
 pub mod standards;
 pub mod store;
+pub mod systems;
 pub mod validators;
 
 pub use classification::{
     BindingRole, Category, Grade, LibraryTier, OpenAttr, OrgKind, PrincipalKind, Role, ShareAttr,
     SuggestionStatus, UpdateCycle,
 };
+pub use codes::{CodeListSummary, CodeValue, NewCodeList, parse_code_file};
 pub use error::{CatalogError, NotResponsible, Result, SourceConflict};
 pub use governance::{
     AuditOutcome, AuditRecord, CustomPolicy, Grant, Grantee, NewAuditRecord, NewGrant, expiry_time,
@@ -40,3 +43,4 @@ pub use model::*;
 pub use search::{SearchHit, SearchIndex, SearchResults};
 pub use sql::{Backend, SqlCatalogStore};
 pub use store::{Actor, AttributeChange, CatalogStore};
+pub use systems::{InformationSystem, NewSystem};

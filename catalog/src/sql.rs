@@ -8,6 +8,7 @@
 //! through a [`tx::LoggedTx`], which cannot commit without a change-log entry.
 
 use crate::classification::{BindingRole, Category, Grade, SuggestionStatus};
+use crate::codes::{CodeListSummary, NewCodeList};
 use crate::error::{CatalogError, Result};
 use crate::governance::{AuditRecord, CustomPolicy, Grant, NewAuditRecord, NewGrant};
 use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
@@ -19,6 +20,7 @@ use crate::model::{
     SearchDocument, Suggestion, TableRecord,
 };
 use crate::store::{Actor, AttributeChange, CatalogStore};
+use crate::systems::{InformationSystem, NewSystem};
 use async_trait::async_trait;
 use serde::Serialize;
 use sqlx::AnyPool;
@@ -29,6 +31,7 @@ use std::str::FromStr;
 mod changes;
 mod elements;
 mod governance;
+mod inventory;
 mod jobs;
 mod orgs;
 mod quality;
@@ -272,8 +275,37 @@ impl CatalogStore for SqlCatalogStore {
         column: &str,
         category: Category,
         grade: Grade,
+        reason: Option<&str>,
     ) -> Result<()> {
-        elements::classify_column(self, actor, resource, column, category, grade).await
+        elements::classify_column(self, actor, resource, column, category, grade, reason).await
+    }
+
+    async fn put_code_list(&self, actor: &Actor, list: &NewCodeList) -> Result<CodeListSummary> {
+        inventory::put_code_list(self, actor, list).await
+    }
+
+    async fn list_code_lists(&self) -> Result<Vec<CodeListSummary>> {
+        inventory::list_code_lists(self).await
+    }
+
+    async fn get_code_list(&self, id: &str) -> Result<Option<NewCodeList>> {
+        inventory::get_code_list(self, id).await
+    }
+
+    async fn remove_code_list(&self, actor: &Actor, id: &str) -> Result<()> {
+        inventory::remove_code_list(self, actor, id).await
+    }
+
+    async fn put_system(&self, actor: &Actor, system: &NewSystem) -> Result<InformationSystem> {
+        inventory::put_system(self, actor, system).await
+    }
+
+    async fn list_systems(&self) -> Result<Vec<InformationSystem>> {
+        inventory::list_systems(self).await
+    }
+
+    async fn remove_system(&self, actor: &Actor, id: &str) -> Result<()> {
+        inventory::remove_system(self, actor, id).await
     }
 
     async fn upsert_table(&self, actor: &Actor, table: &TableRecord) -> Result<()> {

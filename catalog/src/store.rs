@@ -6,6 +6,7 @@
 //! and one change-log entry appended for every mutation.
 
 use crate::classification::{BindingRole, Category, Grade, OpenAttr, ShareAttr, SuggestionStatus};
+use crate::codes::{CodeListSummary, NewCodeList};
 use crate::error::Result;
 use crate::governance::{AuditRecord, CustomPolicy, Grant, NewAuditRecord, NewGrant};
 use crate::ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
@@ -16,6 +17,7 @@ use crate::model::{
     QualityResult, QualityRuleRecord, Resource, ResourceDetail, ResourceFilter, Responsibility,
     SearchDocument, Suggestion, TableRecord,
 };
+use crate::systems::{InformationSystem, NewSystem};
 use async_trait::async_trait;
 
 /// Who makes a change; recorded in the change log.
@@ -34,9 +36,16 @@ impl Actor {
     }
 }
 
-/// Changes to a resource's sharing and open attributes. `None` leaves a field as it is.
+/// Changes to a resource's descriptive metadata and its sharing and open attributes. `None`
+/// leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AttributeChange {
+    /// New name (资源名称).
+    pub name: Option<String>,
+    /// New abstract (资源摘要).
+    pub abstract_text: Option<String>,
+    /// New update cycle.
+    pub update_cycle: Option<crate::classification::UpdateCycle>,
     /// New sharing attribute.
     pub share_attr: Option<ShareAttr>,
     /// New sharing conditions (`Some(None)` clears them).
@@ -94,7 +103,8 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     async fn get_resource(&self, id: &ResourceId) -> Result<Option<ResourceDetail>>;
     /// Resources matching a filter, one page, ordered by id.
     async fn list_resources(&self, filter: &ResourceFilter, page: Page) -> Result<Paged<Resource>>;
-    /// Changes sharing and open attributes; refuses 无条件开放 at L3 or above.
+    /// Changes the name, abstract, update cycle and sharing and open attributes; refuses an
+    /// empty name and 无条件开放 at L3 or above.
     async fn set_attributes(
         &self,
         actor: &Actor,
@@ -131,7 +141,8 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     /// recomputes the resource grade; refuses a name the resource already has.
     async fn add_column(&self, actor: &Actor, resource: &ResourceId, column: &Column)
     -> Result<()>;
-    /// Sets a column's category and grade and recomputes the resource grade.
+    /// Sets a column's category and grade and recomputes the resource grade; `reason` (why
+    /// the grade changed) is kept in the change log with the new state.
     async fn classify_column(
         &self,
         actor: &Actor,
@@ -139,7 +150,27 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
         column: &str,
         category: Category,
         grade: Grade,
+        reason: Option<&str>,
     ) -> Result<()>;
+
+    // --- code lists and the system inventory ---------------------------------------------
+    /// Writes a code list with all its codes (replacing an earlier one), a logged change;
+    /// refuses a bad id, an empty name, no codes and a repeated code.
+    async fn put_code_list(&self, actor: &Actor, list: &NewCodeList) -> Result<CodeListSummary>;
+    /// Every code list, by id, without codes.
+    async fn list_code_lists(&self) -> Result<Vec<CodeListSummary>>;
+    /// A code list with its codes in order.
+    async fn get_code_list(&self, id: &str) -> Result<Option<NewCodeList>>;
+    /// Removes a code list, a logged change.
+    async fn remove_code_list(&self, actor: &Actor, id: &str) -> Result<()>;
+    /// Registers (or replaces) an information system with the resources it produces, a logged
+    /// change; refuses an unknown department or resource and a resource another department
+    /// provides.
+    async fn put_system(&self, actor: &Actor, system: &NewSystem) -> Result<InformationSystem>;
+    /// The system inventory, by department and id.
+    async fn list_systems(&self) -> Result<Vec<InformationSystem>>;
+    /// Removes a system from the inventory, a logged change.
+    async fn remove_system(&self, actor: &Actor, id: &str) -> Result<()>;
 
     // --- tables --------------------------------------------------------------------------
     /// Records (or updates) the Delta table behind a resource. A record older than the stored

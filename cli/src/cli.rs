@@ -113,6 +113,19 @@ pub enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Data standards (数据标准) and the system inventory (系统清单): data elements, code lists,
+    /// information systems, the data dictionary.
+    Standards {
+        /// Where.
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// Act as this principal (decided with Cedar); the host's operator by default.
+        #[arg(long = "as", global = true, default_value = "operator")]
+        actor: String,
+        /// What to do.
+        #[command(subcommand)]
+        command: StandardsCommand,
+    },
     /// Ingest jobs: land departmental and back-flow files in the lake.
     Ingest {
         /// Where.
@@ -352,6 +365,9 @@ pub enum CatalogCommand {
         /// Grade (L1, L2, L3, L4, important/重要数据, core/核心数据).
         #[arg(long)]
         grade: String,
+        /// Why (kept in the change log; needed when the grade changes).
+        #[arg(long, default_value = "")]
+        reason: String,
     },
     /// Change a resource's sharing or open attribute.
     Set {
@@ -560,6 +576,9 @@ pub enum QualityCommand {
     Remove {
         /// Rule id.
         id: String,
+        /// Remove as this principal (decided with Cedar: `manage_rules`).
+        #[arg(long = "as", default_value = "operator")]
+        actor: String,
     },
     /// Evaluate the rules and 一数一源 consistency now (one resource, or all) and record the
     /// results.
@@ -763,5 +782,108 @@ pub enum TableCommand {
         /// Table of the resource.
         #[arg(long, default_value = "main")]
         table: String,
+    },
+}
+
+/// `zhongshu standards …`
+#[derive(Debug, Subcommand)]
+pub enum StandardsCommand {
+    /// Add a data element, with the check applied wherever it is bound.
+    ElementAdd {
+        /// Element id (letters, digits, `_`, `-`, `.`).
+        #[arg(long)]
+        id: String,
+        /// Chinese name.
+        #[arg(long)]
+        name: String,
+        /// English name.
+        #[arg(long, default_value = "")]
+        name_en: String,
+        /// The defining standard, e.g. GB/T 4754-2017.
+        #[arg(long)]
+        standard: Option<String>,
+        /// Type: string, int64, float64, date, timestamp, boolean.
+        #[arg(long = "type", default_value = "string")]
+        data_type: String,
+        /// A built-in validator (resident_id, uscc, bank_card, mobile, email, division_code, sex_code).
+        #[arg(long, conflicts_with = "pattern")]
+        validator: Option<String>,
+        /// A regular expression every value must match whole.
+        #[arg(long)]
+        pattern: Option<String>,
+        /// Default category of bound columns.
+        #[arg(long)]
+        category: String,
+        /// Default grade of bound columns.
+        #[arg(long)]
+        grade: String,
+        /// Definition.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List the code lists.
+    CodeLists {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one code list's codes.
+    CodeList {
+        /// Code list id.
+        id: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load (or reload) a code list from a CSV file with `code,label` (or 代码,名称) columns.
+    CodeListLoad {
+        /// The CSV file.
+        file: PathBuf,
+        /// Code list id.
+        #[arg(long)]
+        id: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// The defining standard.
+        #[arg(long)]
+        standard: Option<String>,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Remove a code list no rule uses.
+    CodeListRemove {
+        /// Code list id.
+        id: String,
+    },
+    /// The system inventory, with systems that produce no catalogued resource flagged.
+    Systems {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register (or change) information systems from a TOML file of `[[systems]]` (id, name,
+    /// org, description, operator, resources).
+    SystemRegister {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// Remove a system from the inventory.
+    SystemRemove {
+        /// System id.
+        id: String,
+    },
+    /// Export the data dictionary of a department or of the whole catalogue.
+    Dictionary {
+        /// Only this department's resources.
+        #[arg(long)]
+        org: Option<String>,
+        /// csv or xlsx.
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
     },
 }

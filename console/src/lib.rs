@@ -10,7 +10,9 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod dictionary;
 pub mod pages;
 pub mod quality_api;
+pub mod standards_api;
 
 pub use api::{ApiState, router};

@@ -131,8 +131,16 @@ pub async fn accept_changed(
     grade: Grade,
 ) -> Result<Suggestion> {
     let s = decide(core, principal, id, true).await?;
+    let reason = format!("suggestion {id} accepted with a change");
     core.store()
-        .classify_column(&actor(principal), &s.resource, &s.column, category, grade)
+        .classify_column(
+            &actor(principal),
+            &s.resource,
+            &s.column,
+            category,
+            grade,
+            Some(&reason),
+        )
         .await?;
     Ok(Suggestion {
         category,
@@ -141,19 +149,48 @@ pub async fn accept_changed(
     })
 }
 
-/// Gives `resource`.`column` a category and grade.
+/// Gives `resource`.`column` a category and grade, with the reason kept in the change log. A
+/// change of grade needs a reason (who lowers or raises a grade answers for it).
 pub async fn classify(
     core: &Core,
     principal: &Principal,
     resource: &ResourceId,
     column: &str,
-    category: Category,
-    grade: Grade,
+    (category, grade): (Category, Grade),
+    reason: &str,
 ) -> Result<()> {
     require(core, principal, resource, Action::Classify).await?;
+    let detail = core
+        .store()
+        .get_resource(resource)
+        .await?
+        .ok_or_else(|| CatalogError::not_found("resource", resource))?;
+    let current = detail
+        .columns
+        .iter()
+        .find(|c| c.name == column)
+        .ok_or_else(|| CatalogError::not_found("column", format!("{resource}.{column}")))?;
+    if current.grade != grade && reason.trim().is_empty() {
+        return Err(CatalogError::Invalid {
+            what: format!("grade of {resource}.{column}"),
+            reason: format!(
+                "say why the grade changes from {} to {} (the reason is kept in the change log)",
+                current.grade.label(),
+                grade.label()
+            ),
+        }
+        .into());
+    }
     Ok(core
         .store()
-        .classify_column(&actor(principal), resource, column, category, grade)
+        .classify_column(
+            &actor(principal),
+            resource,
+            column,
+            category,
+            grade,
+            Some(reason),
+        )
         .await?)
 }
 

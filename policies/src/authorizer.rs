@@ -58,7 +58,7 @@ namespace Zhongshu {
   action read_objection, decide_objection
     appliesTo { principal: [Principal], resource: [Objection], context: Session };
   entity Catalogue;
-  action manage_standards
+  action manage_standards, define_standards, register_resources
     appliesTo { principal: [Principal], resource: [Catalogue], context: Session };
 }
 "#;
@@ -185,6 +185,22 @@ pub const BASE_POLICIES: &[(&str, &str)] = &[
         r#"permit(principal, action == Zhongshu::Action::"manage_standards", resource)
            when { principal.roles.contains("cdo") || principal.roles.contains("admin") };"#,
     ),
+    // Data officers add to it — data elements, code lists, their department's systems in the
+    // inventory — and the chief data officer settles what is already there.
+    (
+        "officers-define-standards",
+        r#"permit(principal, action == Zhongshu::Action::"define_standards", resource)
+           when { principal.roles.contains("data_officer") || principal.roles.contains("cdo")
+                  || principal.roles.contains("admin") };"#,
+    ),
+    // Cataloguing: a department's data officers register its resources (the use case keeps
+    // them to their own department); the CDO and admins register any department's.
+    (
+        "officers-register-resources",
+        r#"permit(principal, action == Zhongshu::Action::"register_resources", resource)
+           when { principal.roles.contains("data_officer") || principal.roles.contains("cdo")
+                  || principal.roles.contains("admin") };"#,
+    ),
     (
         "inbox-and-filer-read-objections",
         r#"permit(principal, action == Zhongshu::Action::"read_objection", resource)
@@ -244,6 +260,12 @@ pub enum Action {
     /// departments (数据权责清单), add elements and code lists, keep the system inventory (the
     /// resource of the request is the catalogue).
     ManageStandards,
+    /// Add to the district's shared vocabulary: a new data element or code list, or a system
+    /// of the principal's own department in the inventory (the resource is the catalogue).
+    DefineStandards,
+    /// Register resources in the catalogue (of the principal's own department unless it may
+    /// also manage the standards; the resource is the catalogue).
+    RegisterResources,
 }
 
 impl Action {
@@ -267,11 +289,13 @@ impl Action {
             Action::DecideObjection => "decide_objection",
             Action::Assess => "assess",
             Action::ManageStandards => "manage_standards",
+            Action::DefineStandards => "define_standards",
+            Action::RegisterResources => "register_resources",
         }
     }
 
     /// Every action, in schema order.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 19] = [
         Action::Discover,
         Action::Read,
         Action::ReadUnmasked,
@@ -289,6 +313,8 @@ impl Action {
         Action::DecideObjection,
         Action::Assess,
         Action::ManageStandards,
+        Action::DefineStandards,
+        Action::RegisterResources,
     ];
 
     /// Whether the action is about an objection rather than a resource.
@@ -298,7 +324,10 @@ impl Action {
 
     /// Whether the action is about the catalogue as a whole rather than a resource.
     pub fn on_catalogue(self) -> bool {
-        matches!(self, Action::ManageStandards)
+        matches!(
+            self,
+            Action::ManageStandards | Action::DefineStandards | Action::RegisterResources
+        )
     }
 }
 

@@ -167,7 +167,9 @@ fn plan(rule: &BoundRule, resource: &ResourceDetail, reference: &str) -> Result<
             }
             plain(format!("({c} IS NOT NULL AND ({}))", bounds.join(" OR ")))
         }
-        Check::CodeList { standard, values } => {
+        Check::CodeList {
+            standard, values, ..
+        } => {
             let c = column()?;
             let known = match standard.as_deref() {
                 Some("gb2260") => format!("zs_division_known({})", text(&c)),

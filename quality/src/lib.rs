@@ -6,6 +6,7 @@
 
 pub mod anomaly;
 pub mod evaluate;
+pub mod manage;
 pub mod objection;
 pub mod profile;
 pub mod report;
@@ -33,6 +34,14 @@ pub async fn add_rules(
 ) -> Result<(), QualityError> {
     for rule in rules {
         rule.validate_shape().map_err(QualityError::Rule)?;
+        if let Check::CodeList { list: Some(l), .. } = &rule.check
+            && store.get_code_list(l).await?.is_none()
+        {
+            return Err(QualityError::Rule(format!(
+                "rule {}: no code list {l} in the catalog; load it first (数据标准 → 代码表)",
+                rule.id
+            )));
+        }
         let resource = match &rule.resource {
             Some(r) => {
                 let detail = store
@@ -100,13 +109,7 @@ pub async fn check(
     only: Option<&ResourceId>,
     trigger: &str,
 ) -> Result<Evaluation, QualityError> {
-    let rules: Vec<RuleSpec> = store
-        .list_quality_rules()
-        .await?
-        .iter()
-        .map(RuleSpec::from_record)
-        .collect::<Result<_, _>>()
-        .map_err(QualityError::Rule)?;
+    let rules = manage::stored_rules(store).await?;
     let ids: Vec<ResourceId> = match only {
         Some(id) => vec![id.clone()],
         None => all_resources(store)

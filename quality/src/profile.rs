@@ -483,16 +483,22 @@ fn suggest(
             {
                 Check::CodeList {
                     standard: Some("gb2261".into()),
+                    list: None,
+                    labels: false,
                     values: Vec::new(),
                 }
             } else if values.iter().all(|v| v.len() == 6 && divisions.contains(v)) {
                 Check::CodeList {
                     standard: Some("gb2260".into()),
+                    list: None,
+                    labels: false,
                     values: Vec::new(),
                 }
             } else {
                 Check::CodeList {
                     standard: None,
+                    list: None,
+                    labels: false,
                     values: values.clone(),
                 }
             };

@@ -11,7 +11,7 @@
 //! checked); a `warn` one is skipped with a warning.
 
 use crate::evaluate::{QualityError, rules_for};
-use crate::rule::{Check, RuleSpec, SEX_CODES, Severity, sex_code, unique_keys};
+use crate::rule::{Check, SEX_CODES, Severity, sex_code, unique_keys};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
@@ -226,13 +226,7 @@ pub async fn row_rules(
     columns: &[Column],
     derived: &[String],
 ) -> Result<Vec<RowRule>, QualityError> {
-    let rules: Vec<RuleSpec> = store
-        .list_quality_rules()
-        .await?
-        .iter()
-        .map(RuleSpec::from_record)
-        .collect::<Result<_, _>>()
-        .map_err(QualityError::Rule)?;
+    let rules = crate::manage::stored_rules(store).await?;
     if rules.is_empty() {
         return Ok(Vec::new());
     }

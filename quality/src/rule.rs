@@ -130,13 +130,20 @@ pub enum Check {
         #[serde(default)]
         max: Option<f64>,
     },
-    /// The value is a code of a standard list (`gb2260` division codes, `gb2261` sex codes)
-    /// or of `values`.
+    /// The value is a code of a standard list (`gb2260` division codes, `gb2261` sex codes),
+    /// of a code list kept in the catalog (`list`, e.g. GB/T 4754 industry sections loaded from
+    /// a file; its codes, or with `labels` its labels), or of `values`.
     CodeList {
         /// `gb2260` or `gb2261`.
         #[serde(default)]
         standard: Option<String>,
-        /// Allowed values.
+        /// A catalog code list's id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        list: Option<String>,
+        /// Check against the list's labels (名称) instead of its codes.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        labels: bool,
+        /// Allowed values (for `list`, filled from the catalog when the rule is evaluated).
         #[serde(default)]
         values: Vec<String>,
     },
@@ -327,12 +334,19 @@ impl RuleSpec {
             single_expression(predicate)
                 .map_err(|e| format!("rule {}: predicate `{predicate}`: {e}", self.id))?;
         }
-        if let Check::CodeList { standard, values } = &self.check
+        if let Check::CodeList {
+            standard,
+            list,
+            values,
+            ..
+        } = &self.check
             && standard.is_none()
+            && list.is_none()
             && values.is_empty()
         {
             return Err(format!(
-                "rule {}: a code list needs `standard` (gb2260, gb2261) or `values`",
+                "rule {}: a code list needs `standard` (gb2260, gb2261), `list` (a catalog code \
+                 list) or `values`",
                 self.id
             ));
         }

@@ -95,7 +95,7 @@ pub const MAX_OBJECTION_PENALTY: f64 = 20.0;
 pub fn objection_penalty(ages: &[f64]) -> f64 {
     ages.iter()
         .map(|age| 1.0 + (age / 7.0).floor())
-        .sum::<f64>()
+        .fold(0.0, |total, points| total + points) // an empty sum is 0, not Rust's -0.0
         .min(MAX_OBJECTION_PENALTY)
 }
 
@@ -173,6 +173,13 @@ mod tests {
             rows_failed: failed,
             examples: Vec::new(),
         }
+    }
+
+    #[test]
+    fn no_open_objection_costs_nothing() {
+        let none = objection_penalty(&[]);
+        assert!(none == 0.0 && none.is_sign_positive(), "{none:?}");
+        assert_eq!(objection_penalty(&[0.5, 8.0]), 3.0);
     }
 
     #[test]

@@ -233,3 +233,99 @@ pub async fn score_history(
         })
         .collect())
 }
+
+/// Resolves incident `id` as `principal`: the department that answers for the resource's
+/// quality (`manage_rules` on it), the CDO or an administrator. An incident on a resource the
+/// principal may not report on looks missing.
+pub async fn resolve_incident(
+    core: &Core,
+    principal: &Principal,
+    id: i64,
+) -> Result<QualityIncident, QualityError> {
+    let decisions = core.query().decisions(principal, None).await?;
+    let gone = || {
+        QualityError::Catalog(CatalogError::NotFound {
+            kind: "incident",
+            id: id.to_string(),
+        })
+    };
+    let incident = core
+        .store()
+        .list_incidents(None, false)
+        .await?
+        .into_iter()
+        .find(|i| i.id == id)
+        .ok_or_else(gone)?;
+    if !reportable(&decisions, &incident.resource) {
+        return Err(gone());
+    }
+    if !decisions.allows(&incident.resource, Action::ManageRules) {
+        return Err(QualityError::Refused(format!(
+            "{} may not resolve incidents on {}; its department's data officer does",
+            principal.id, incident.resource
+        )));
+    }
+    Ok(core
+        .store()
+        .resolve_incident(&zhongshu_catalog::Actor::principal(&principal.id), id)
+        .await?)
+}
+
+/// A department's data score (the mean of its resources' scores, before the objection
+/// penalty) after each evaluation that touched it, oldest first, over the resources the
+/// principal may count ([`ranking`]'s).
+pub async fn department_trends(
+    core: &Core,
+    principal: &Principal,
+) -> Result<std::collections::BTreeMap<String, Vec<ScorePoint>>, QualityError> {
+    let decisions = core.query().decisions(principal, None).await?;
+    let counted =
+        |id: &ResourceId| decisions.allows(id, Action::Assess) || reportable(&decisions, id);
+    let catalogue = core.query().resources().await?;
+    let department: std::collections::HashMap<&ResourceId, &str> = catalogue
+        .iter()
+        .map(|d| (&d.resource.id, d.resource.provider.as_str()))
+        .collect();
+    let mut by_evaluation: std::collections::BTreeMap<i64, Vec<QualityResult>> = Default::default();
+    for r in core.store().quality_results(None, false).await? {
+        if counted(&r.resource) && department.contains_key(&r.resource) {
+            by_evaluation.entry(r.evaluation).or_default().push(r);
+        }
+    }
+    // The latest result of each rule on each resource as of the evaluation being replayed.
+    let mut latest: std::collections::HashMap<(ResourceId, String), QualityResult> =
+        Default::default();
+    let mut out: std::collections::BTreeMap<String, Vec<ScorePoint>> = Default::default();
+    for (evaluation, results) in by_evaluation {
+        let at = results
+            .first()
+            .map(|r| r.evaluated_at.clone())
+            .unwrap_or_default();
+        let touched: std::collections::BTreeSet<&str> =
+            results.iter().map(|r| department[&r.resource]).collect();
+        for r in &results {
+            latest.insert((r.resource.clone(), r.rule.clone()), r.clone());
+        }
+        let mut per_resource: std::collections::HashMap<&ResourceId, Vec<QualityResult>> =
+            Default::default();
+        for ((resource, _), r) in &latest {
+            per_resource.entry(resource).or_default().push(r.clone());
+        }
+        for d in touched {
+            let scores: Vec<f64> = per_resource
+                .iter()
+                .filter(|(id, _)| department[*id] == d)
+                .filter_map(|(id, rs)| score_resource(id, rs).map(|s| s.score))
+                .collect();
+            if scores.is_empty() {
+                continue;
+            }
+            out.entry(d.to_owned()).or_default().push(ScorePoint {
+                evaluation,
+                evaluated_at: at.clone(),
+                score: scores.iter().sum::<f64>() / scores.len() as f64,
+            });
+        }
+    }
+    Ok(out)
+}

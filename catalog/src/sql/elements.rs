@@ -150,6 +150,7 @@ pub(super) async fn classify_in_tx(
     column_name: &str,
     category: Category,
     grade: Grade,
+    reason: Option<&str>,
 ) -> Result<()> {
     let before = find_column(tx, resource, column_name).await?;
     let mut after = before.clone();
@@ -163,9 +164,22 @@ pub(super) async fn classify_in_tx(
         &format!("{resource}.{column_name}"),
         "classify",
         Some(to_json(&before)?),
-        Some(to_json(&after)?),
+        Some(with_reason(to_json(&after)?, reason)?),
     )
     .await
+}
+
+/// A logged state with the reason for the change beside it (`reason` key), when one was given.
+fn with_reason(state: String, reason: Option<&str>) -> Result<String> {
+    let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(state);
+    };
+    let mut value: serde_json::Value =
+        serde_json::from_str(&state).map_err(CatalogError::corrupt)?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("reason".into(), reason.into());
+    }
+    to_json(&value)
 }
 
 pub(super) async fn upsert_element(
@@ -332,9 +346,10 @@ pub(super) async fn classify_column(
     column: &str,
     category: Category,
     grade: Grade,
+    reason: Option<&str>,
 ) -> Result<()> {
     let mut tx = store.begin_logged().await?;
-    classify_in_tx(&mut tx, actor, resource, column, category, grade).await?;
+    classify_in_tx(&mut tx, actor, resource, column, category, grade, reason).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -469,6 +469,21 @@ pub(super) async fn set_attributes(
     let mut tx = store.begin_logged().await?;
     let before = fetch_resource(&mut tx, id).await?;
     let mut after = before.clone();
+    if let Some(name) = &change.name {
+        if name.trim().is_empty() {
+            return Err(CatalogError::Invalid {
+                what: format!("resource {id}"),
+                reason: "the name (资源名称) is empty".into(),
+            });
+        }
+        after.name = name.trim().to_owned();
+    }
+    if let Some(text) = &change.abstract_text {
+        after.abstract_text = text.trim().to_owned();
+    }
+    if let Some(cycle) = change.update_cycle {
+        after.update_cycle = cycle;
+    }
     if let Some(a) = change.share_attr {
         after.share_attr = a;
     }
@@ -486,13 +501,17 @@ pub(super) async fn set_attributes(
     after.updated_at = now();
     sqlx::query(
         "UPDATE resources SET share_attr = $1, share_conditions = $2, open_attr = $3, \
-         open_conditions = $4, updated_at = $5 WHERE id = $6",
+         open_conditions = $4, updated_at = $5, name = $6, abstract = $7, update_cycle = $8 \
+         WHERE id = $9",
     )
     .bind(after.share_attr.as_code())
     .bind(after.share_conditions.clone())
     .bind(after.open_attr.as_code())
     .bind(after.open_conditions.clone())
     .bind(&after.updated_at)
+    .bind(&after.name)
+    .bind(&after.abstract_text)
+    .bind(after.update_cycle.as_code())
     .bind(id.as_str())
     .execute(&mut *tx)
     .await?;

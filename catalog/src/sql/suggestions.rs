@@ -139,7 +139,16 @@ pub(super) async fn decide_suggestion(
         });
     }
     if accept {
-        classify_in_tx(&mut tx, actor, &s.resource, &s.column, s.category, s.grade).await?;
+        classify_in_tx(
+            &mut tx,
+            actor,
+            &s.resource,
+            &s.column,
+            s.category,
+            s.grade,
+            None,
+        )
+        .await?;
         let column = find_column(&mut tx, &s.resource, &s.column).await?;
         if let (Some(element), None) = (&s.element, &column.element) {
             // The first column to carry an element becomes its source; later ones are

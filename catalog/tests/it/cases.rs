@@ -114,7 +114,7 @@ async fn grades_follow_columns_and_gate_opening() {
         // Raising a column to L3 on an unconditionally open resource is refused ...
         let id = ResourceId::new("440310-ZS-0009");
         let err = store
-            .classify_column(&actor(), &id, "events", Category::Personal, Grade::L3)
+            .classify_column(&actor(), &id, "events", Category::Personal, Grade::L3, None)
             .await
             .unwrap_err();
         assert!(
@@ -145,7 +145,7 @@ async fn grades_follow_columns_and_gate_opening() {
             .await
             .unwrap();
         store
-            .classify_column(&actor(), &id, "events", Category::Personal, Grade::L3)
+            .classify_column(&actor(), &id, "events", Category::Personal, Grade::L3, None)
             .await
             .unwrap();
         let detail = store.get_resource(&id).await.unwrap().unwrap();
@@ -349,6 +349,7 @@ async fn change_log_detects_tampering() {
                 "street_code",
                 Category::Public,
                 Grade::L2,
+                Some("street codes are published by the civil affairs bureau"),
             )
             .await
             .unwrap();

@@ -6,6 +6,7 @@
 mod cases;
 mod elements;
 mod fixtures;
+mod inventory;
 mod migrations;
 
 use std::future::Future;

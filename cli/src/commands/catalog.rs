@@ -516,24 +516,28 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
             column,
             category,
             grade,
+            reason,
         } => {
             let (category, grade) = (parse::<Category>(&category)?, parse::<Grade>(&grade)?);
-            super::permit(
-                d,
-                &actor.0,
-                &ResourceId::new(resource.clone()),
-                Action::Classify,
-            )
-            .await?;
-            store
-                .classify_column(
-                    &actor,
-                    &ResourceId::new(resource.clone()),
-                    &column,
-                    category,
-                    grade,
-                )
-                .await?;
+            let id = ResourceId::new(resource.clone());
+            match super::principal(d, &actor.0).await? {
+                Some(p) => {
+                    zhongshu_engine::classification::classify(
+                        &d.core()?,
+                        &p,
+                        &id,
+                        &column,
+                        (category, grade),
+                        &reason,
+                    )
+                    .await?
+                }
+                None => {
+                    store
+                        .classify_column(&actor, &id, &column, category, grade, Some(&reason))
+                        .await?
+                }
+            }
             println!(
                 "{resource}.{column}: {} / {}",
                 category.label(),
@@ -552,6 +556,7 @@ pub async fn run(d: &Deployment, actor: &str, command: CatalogCommand) -> CliRes
                 share_conditions: share_conditions.map(Some),
                 open_attr: open_attr.map(|a| parse::<OpenAttr>(&a)).transpose()?,
                 open_conditions: open_conditions.map(Some),
+                ..AttributeChange::default()
             };
             // The sharing and open attributes decide who reads the data: the owner's data
             // officers and the CDO set them (`publish`), not whoever may classify.

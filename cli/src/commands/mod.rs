@@ -7,6 +7,7 @@ pub mod ingest;
 pub mod objection;
 pub mod quality;
 pub mod sql;
+pub mod standards;
 pub mod table;
 
 use crate::deployment::Deployment;

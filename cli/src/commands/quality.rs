@@ -69,47 +69,12 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
                 .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
             let rules = RuleSpec::parse_toml(&text)
                 .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
-            // A rule on a resource is its department's to declare; a rule on a data element
-            // applies wherever it is bound, so it is the element's source department's.
-            for rule in &rules {
-                let resource = match (&rule.resource, &rule.element) {
-                    (Some(resource), _) => Some(ResourceId::new(resource.as_str())),
-                    (None, Some(element)) => store
-                        .element_bindings(element)
-                        .await?
-                        .source
-                        .map(|s| s.resource),
-                    (None, None) => None,
-                };
-                match resource {
-                    Some(resource) => {
-                        super::permit_indirect(
-                            d,
-                            &actor.0,
-                            &resource,
-                            zhongshu_policies::Action::ManageRules,
-                            || {
-                                CliError::Failed(format!(
-                                    "rule {}: {} may not declare rules on the data it applies \
-                                     to; the department that owns it (for a data element, its \
-                                     source department) declares them",
-                                    rule.id, actor.0
-                                ))
-                            },
-                        )
-                        .await?
-                    }
-                    None if actor.0 != "operator" => {
-                        return Err(CliError::Failed(format!(
-                            "rule {}: its data element has no source department to decide who \
-                             declares its rules; the operator declares it",
-                            rule.id
-                        )));
-                    }
-                    None => {}
-                }
+            // Who declares a rule is decided in `zhongshu_quality::manage` for every door; the
+            // host's operator, who holds the data directory, declares any.
+            match super::principal(d, &actor.0).await? {
+                Some(p) => zhongshu_quality::manage::declare(&d.core()?, &p, &rules).await?,
+                None => zhongshu_quality::add_rules(store, &actor, &rules).await?,
             }
-            zhongshu_quality::add_rules(store, &actor, &rules).await?;
             println!(
                 "{} rule(s) saved; evaluate them with `zhongshu quality check`",
                 rules.len()
@@ -148,10 +113,11 @@ pub async fn run(d: &Deployment, command: QualityCommand) -> CliResult {
                 );
             }
         }
-        QualityCommand::Remove { id } => {
-            store
-                .delete_quality_rule(&Actor("operator".into()), &id)
-                .await?;
+        QualityCommand::Remove { id, actor } => {
+            match super::principal(d, &actor).await? {
+                Some(p) => zhongshu_quality::manage::remove(&d.core()?, &p, &id).await?,
+                None => store.delete_quality_rule(&Actor(actor), &id).await?,
+            }
             println!("rule {id} removed");
         }
         QualityCommand::Check {

@@ -197,6 +197,12 @@ pub async fn build(
     for r in spec::responsibilities() {
         store.assign_responsibility(&actor, &r).await?;
     }
+    for system in spec::systems() {
+        store.put_system(&actor, &system).await?;
+    }
+    store
+        .put_code_list(&actor, &spec::industry_sections()?)
+        .await?;
 
     // 3. Land every file in its Delta table.
     let pb = bar(resources.len() as u64, "land");

@@ -183,6 +183,7 @@ struct ListPage {
     total: usize,
     items: Vec<Row>,
     pager: Pager,
+    may_register: bool,
 }
 
 /// The label of a facet value in `lang`.
@@ -278,6 +279,9 @@ pub(super) async fn list(
             .iter()
             .map(|d| row(&d.resource, &d.provider_name))
             .collect(),
+        may_register: zhongshu_engine::registration::may_register(&state.core, &who.principal)
+            .await
+            .unwrap_or(false),
     };
     state
         .pages
@@ -331,7 +335,7 @@ struct Dot {
 }
 
 #[derive(Serialize)]
-struct Trend {
+pub(super) struct Trend {
     width: u32,
     height: u32,
     points: String,
@@ -347,6 +351,92 @@ struct ResourcePage {
     score: Option<f64>,
     trend: Option<Trend>,
     results: Vec<ResultView>,
+    /// The reader may edit the metadata (`publish`).
+    may_edit: bool,
+    /// The reader may grade the columns (`classify`).
+    may_classify: bool,
+    categories: Vec<&'static str>,
+    grades: Vec<&'static str>,
+    /// The grants on it, for those who answer for them.
+    grants: Vec<GrantLine>,
+    /// The latest accesses from the audit, for those who may read the audit.
+    accesses: Option<Vec<Vec<String>>>,
+    notice: Option<String>,
+}
+
+#[derive(Serialize)]
+struct GrantLine {
+    id: i64,
+    grantee: String,
+    purpose: Option<String>,
+    expires_at: Option<String>,
+    active: bool,
+}
+
+/// Accesses the resource page lists.
+const ACCESSES_SHOWN: usize = 10;
+
+/// The latest accesses to `tables` (schema.name) from the access audit, read through the
+/// reader's own governed session (so only an audit reader gets any, and the look is itself on
+/// record, door `console`): time, principal, door, outcome, rows.
+async fn recent_accesses(
+    state: &ConsoleState,
+    who: &SignedIn,
+    tables: &[String],
+) -> Result<Option<Vec<Vec<String>>>, ApiError> {
+    let access = state
+        .core
+        .query()
+        .access(&who.principal, None, false)
+        .await?;
+    if !access.audit_log || tables.is_empty() {
+        return Ok(None);
+    }
+    let session = state
+        .core
+        .query()
+        .open(
+            who.principal.clone(),
+            None,
+            zhongshu_engine::ClientInfo::answering("console", "console"),
+        )
+        .await?;
+    // The audit keeps table names as a JSON list: match each quoted, so `a.b` is not `a.bc`.
+    let conditions: Vec<String> = (1..=tables.len())
+        .map(|i| format!("strpos(table_names, ${i}) > 0"))
+        .collect();
+    let sql = format!(
+        "SELECT at, principal, protocol, outcome, rows_returned FROM audit.queries \
+         WHERE {} ORDER BY seq DESC LIMIT {ACCESSES_SHOWN}",
+        conditions.join(" OR ")
+    );
+    let params = zhongshu_engine::datafusion::common::ParamValues::List(
+        tables
+            .iter()
+            .map(|t| {
+                zhongshu_engine::datafusion::common::ScalarValue::Utf8(Some(format!("\"{t}\"")))
+                    .into()
+            })
+            .collect(),
+    );
+    let mut stream = session.execute_with(&sql, Some(params)).await?;
+    let mut rows = Vec::new();
+    while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+        let batch = batch.map_err(|e| ApiError::internal(&e))?;
+        for r in 0..batch.num_rows() {
+            rows.push(
+                batch
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        zhongshu_engine::arrow::util::display::array_value_to_string(c, r)
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok(Some(rows))
 }
 
 /// A rule's latest result; its examples (masked by grade where the reader may read them at
@@ -375,7 +465,7 @@ impl From<zhongshu_catalog::QualityResult> for ResultView {
 }
 
 /// A score line, drawn on the server: 0 at the bottom, 100 at the top.
-fn trend(points: &[views::ScorePoint]) -> Option<Trend> {
+pub(super) fn trend(points: &[views::ScorePoint]) -> Option<Trend> {
     if points.len() < 2 {
         return None;
     }
@@ -455,7 +545,39 @@ async fn resource_page(
     let scores = unless_missing(views::scores(core, principal, Some(id)).await)?;
     let history = unless_missing(views::score_history(core, principal, id).await)?;
     let results = unless_missing(views::results(core, principal, Some(id), true).await)?;
+    let now = chrono::Utc::now();
+    let grants = zhongshu_engine::grants::list(core, principal)
+        .await?
+        .into_iter()
+        .filter(|g| &g.grant.resource == id)
+        .map(|g| GrantLine {
+            id: g.id,
+            grantee: g.grant.grantee.to_string(),
+            purpose: g.grant.purpose.clone(),
+            expires_at: g.grant.expires_at.clone(),
+            active: g.is_active(&now),
+        })
+        .collect();
+    let sql_tables: Vec<String> = detail
+        .tables
+        .iter()
+        .map(|t| {
+            let (schema, name) = zhongshu_policies::table_name(&t.path);
+            format!("{schema}.{name}")
+        })
+        .collect();
+    let accesses = recent_accesses(state, who, &sql_tables).await?;
     Ok(ResourcePage {
+        may_edit: decisions.allows(id, zhongshu_policies::Action::Publish),
+        may_classify: decisions.allows(id, zhongshu_policies::Action::Classify),
+        categories: zhongshu_catalog::Category::ALL
+            .iter()
+            .map(|c| c.as_code())
+            .collect(),
+        grades: Grade::ALL.iter().map(|g| g.as_code()).collect(),
+        grants,
+        accesses,
+        notice: None,
         score: scores.first().map(|s| s.score),
         trend: trend(&history),
         results: results.into_iter().map(ResultView::from).collect(),
@@ -466,17 +588,27 @@ async fn resource_page(
     })
 }
 
+#[derive(Deserialize, Default)]
+pub(super) struct ResourceQuery {
+    done: Option<String>,
+}
+
 pub(super) async fn resource(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
     who: SignedIn,
     Path(id): Path<String>,
+    Query(q): Query<ResourceQuery>,
 ) -> Response {
     let path = format!("/console/resources/{id}");
     let ctx = Ctx::new(&headers, &path, Some("/console/catalogue"), Some(&who));
     let id = ResourceId::new(id);
     match resource_page(&state, &who, &id).await {
-        Ok(page) => {
+        Ok(mut page) => {
+            page.notice = q.done.as_deref().and_then(|d| match d {
+                "registered" | "edited" | "graded" => Some(ctx.text(&format!("resource.done_{d}"))),
+                _ => None,
+            });
             let trail = [
                 (
                     ctx.text("catalogue.title"),

@@ -43,34 +43,63 @@ const RANKING_SHOWN: usize = 10;
 
 async fn gather(state: &ConsoleState, principal: &Principal) -> Result<HomePage, ApiError> {
     let core = &state.core;
-    let open = objection::list(core, principal, Some(ObjectionStatus::Open)).await?;
-    let mut decisions = core.query().decisions(principal, None).await?;
-    decisions
-        .add_objections(&open)
-        .map_err(|e| ApiError::internal(&e))?;
-    let to_decide = open
-        .iter()
-        .filter(|o| decisions.allows_objection(o, Action::DecideObjection))
-        .count();
-    let failing = views::results(core, principal, None, true)
-        .await?
-        .iter()
-        .filter(|r| r.rows_failed > 0)
-        .count();
-    let incidents = views::incidents(core, principal, None, true).await?.len();
-    let flagged = if responsibility::may_manage(core, principal).await? {
-        responsibility::list(core, principal)
+    // The figures are independent: ask for them at once, so the page waits for the slowest
+    // rather than for their sum.
+    let to_decide = async {
+        let open = objection::list(core, principal, Some(ObjectionStatus::Open)).await?;
+        let mut decisions = core.query().decisions(principal, None).await?;
+        decisions
+            .add_objections(&open)
+            .map_err(|e| ApiError::internal(&e))?;
+        Ok::<_, ApiError>(
+            open.iter()
+                .filter(|o| decisions.allows_objection(o, Action::DecideObjection))
+                .count(),
+        )
+    };
+    let failing = async {
+        Ok::<_, ApiError>(
+            views::results(core, principal, None, true)
+                .await?
+                .iter()
+                .filter(|r| r.rows_failed > 0)
+                .count(),
+        )
+    };
+    let incidents =
+        async { Ok::<_, ApiError>(views::incidents(core, principal, None, true).await?.len()) };
+    let flagged = async {
+        if !responsibility::may_manage(core, principal).await? {
+            return Ok::<_, ApiError>(0);
+        }
+        Ok(responsibility::list(core, principal)
             .await?
             .iter()
             .filter(|r| r.flagged)
-            .count()
-    } else {
-        0
+            .count())
     };
-    let suggestions = classification::suggestions(core, principal, Some(SuggestionStatus::Pending))
-        .await?
-        .len();
-    let mut freshness = catalogue::freshness(core, principal, chrono::Utc::now()).await?;
+    let suggestions = async {
+        Ok::<_, ApiError>(
+            classification::suggestions(core, principal, Some(SuggestionStatus::Pending))
+                .await?
+                .len(),
+        )
+    };
+    let freshness = async {
+        Ok::<_, ApiError>(catalogue::freshness(core, principal, chrono::Utc::now()).await?)
+    };
+    let ranking = async { Ok::<_, ApiError>(views::ranking(core, principal).await?) };
+    let coverage = async { Ok::<_, ApiError>(catalogue::coverage(core, principal).await?) };
+    let (to_decide, failing, incidents, flagged, suggestions, mut freshness, ranking, coverage) = tokio::try_join!(
+        to_decide,
+        failing,
+        incidents,
+        flagged,
+        suggestions,
+        freshness,
+        ranking,
+        coverage
+    )?;
     let pending = vec![
         Pending {
             key: "home.objections",
@@ -103,7 +132,6 @@ async fn gather(state: &ConsoleState, principal: &Principal) -> Result<HomePage,
             href: "#stale",
         },
     ];
-    let ranking = views::ranking(core, principal).await?;
     let org = principal.org.to_string();
     let score = ranking.iter().find(|d| d.department == org).cloned();
     let stale: Vec<StaleTable> = freshness.stale.drain(..).take(STALE_SHOWN).collect();
@@ -112,7 +140,7 @@ async fn gather(state: &ConsoleState, principal: &Principal) -> Result<HomePage,
         org,
         pending_total: pending.iter().map(|p| p.count).sum(),
         pending,
-        coverage: catalogue::coverage(core, principal).await?,
+        coverage,
         freshness,
         stale,
         score,

@@ -16,8 +16,12 @@ mod home;
 pub mod i18n;
 mod ingest;
 mod objections;
+mod quality;
+mod registration;
 mod responsibilities;
 mod signin;
+mod standards;
+mod systems;
 pub mod view;
 
 use axum::Router;
@@ -65,6 +69,17 @@ const SECTIONS: &[(&str, &str, &[Role])] = &[
     ("/console/", "nav.home", EVERYONE),
     ("/console/catalogue", "nav.catalogue", EVERYONE),
     ("/console/elements", "nav.elements", EVERYONE),
+    (
+        "/console/standards",
+        "nav.standards",
+        &[Role::Cdo, Role::DataOfficer, Role::Admin],
+    ),
+    (
+        "/console/systems",
+        "nav.systems",
+        &[Role::Cdo, Role::DataOfficer, Role::Admin],
+    ),
+    ("/console/quality", "nav.quality", EVERYONE),
     (
         "/console/responsibilities",
         "nav.responsibilities",
@@ -116,7 +131,20 @@ pub fn router(
         .route("/console/signout", axum::routing::post(signin::sign_out))
         .route("/console/lang", get(switch_language))
         .route("/console/catalogue", get(catalogue::list))
+        .route(
+            "/console/resources",
+            axum::routing::post(registration::register),
+        )
+        .route("/console/resources/new", get(registration::new_form))
         .route("/console/resources/{id}", get(catalogue::resource))
+        .route(
+            "/console/resources/{id}/edit",
+            get(registration::edit_form).post(registration::edit),
+        )
+        .route(
+            "/console/resources/{id}/classify",
+            axum::routing::post(registration::classify),
+        )
         .route("/console/objections", get(objections::list))
         .route("/console/objections/{id}", get(objections::detail))
         .route(
@@ -172,6 +200,45 @@ pub fn router(
             axum::routing::post(ingest::resubmit)
                 .layer(axum::extract::DefaultBodyLimit::max(ingest::UPLOAD_LIMIT)),
         )
+        .route("/console/standards", get(standards::page))
+        .route(
+            "/console/standards/elements",
+            axum::routing::post(standards::add_element),
+        )
+        .route(
+            "/console/standards/lists",
+            axum::routing::post(standards::load_list).layer(axum::extract::DefaultBodyLimit::max(
+                standards::UPLOAD_LIMIT,
+            )),
+        )
+        .route("/console/standards/lists/{id}", get(standards::list_page))
+        .route(
+            "/console/standards/lists/{id}/remove",
+            axum::routing::post(standards::remove_list),
+        )
+        .route("/console/standards/dictionary", get(standards::dictionary))
+        .route(
+            "/console/systems",
+            get(systems::list).post(systems::register),
+        )
+        .route(
+            "/console/systems/remove",
+            axum::routing::post(systems::remove),
+        )
+        .route("/console/quality", get(quality::page))
+        .route(
+            "/console/quality/incidents/{id}/resolve",
+            axum::routing::post(quality::resolve),
+        )
+        .route(
+            "/console/quality/rules",
+            axum::routing::post(quality::add_rule),
+        )
+        .route(
+            "/console/quality/rules/remove",
+            axum::routing::post(quality::remove_rule),
+        )
+        .route("/console/quality/report/{id}", get(quality::report))
         .route("/console/audit", get(audit::page))
         .route("/console/audit/export.csv", get(audit::export))
         .route("/console/audit/changes", get(audit::changes))
@@ -411,6 +478,8 @@ struct Pager {
     pages: usize,
     prev: Option<String>,
     next: Option<String>,
+    #[serde(skip)]
+    size: usize,
 }
 
 impl Pager {
@@ -422,8 +491,31 @@ impl Pager {
             pages,
             prev: (page > 1).then(|| link(page - 1)),
             next: (page < pages).then(|| link(page + 1)),
+            size,
         }
     }
+
+    /// The items of this page, out of all of them.
+    fn slice<T>(&self, items: impl IntoIterator<Item = T>) -> Vec<T> {
+        items
+            .into_iter()
+            .skip((self.page - 1) * self.size)
+            .take(self.size)
+            .collect()
+    }
+}
+
+/// The tabs of a list: each option's parameter value and text key, linked by `link`, the
+/// `chosen` one marked.
+fn tabs(options: &[(&str, &str)], chosen: &str, link: impl Fn(&str) -> String) -> Vec<Tab> {
+    options
+        .iter()
+        .map(|(value, key)| Tab {
+            key: (*key).to_owned(),
+            href: link(value),
+            selected: *value == chosen,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -85,24 +85,13 @@ pub(super) async fn list(
         .collect();
     let total = chosen.len();
     let pager = Pager::new(total, page, PAGE_SIZE, |n| link(&show, n));
-    let items = chosen
-        .into_iter()
-        .skip((pager.page - 1) * PAGE_SIZE)
-        .take(PAGE_SIZE)
-        .collect();
+    let items = pager.slice(chosen);
     let notice = q.done.as_deref().and_then(|d| match d {
         "assigned" | "removed" => Some(ctx.text(&format!("responsibilities.done_{d}"))),
         _ => None,
     });
     let page = ListPage {
-        shows: SHOWS
-            .iter()
-            .map(|(value, key)| Tab {
-                key: (*key).to_owned(),
-                href: link(value, 1),
-                selected: *value == show,
-            })
-            .collect(),
+        shows: super::tabs(SHOWS, &show, |v| link(v, 1)),
         items,
         total,
         flagged,

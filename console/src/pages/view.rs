@@ -38,6 +38,12 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "job.html",
     "responsibilities.html",
     "changes.html",
+    "standards.html",
+    "codelist.html",
+    "systems.html",
+    "quality.html",
+    "report.html",
+    "resource_form.html",
 ];
 
 /// The language of the page being rendered, from the frame.
