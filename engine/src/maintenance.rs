@@ -71,3 +71,33 @@ pub async fn restore(lake: &Lake, path: &str, version: u64) -> Result<u64> {
     let (table, _) = table.restore().with_version_to_restore(version).await?;
     Ok(table.version().unwrap_or_default())
 }
+
+/// The latest `limit` commits of each table of `resource`, as a principal that may discover it
+/// sees them: version, time and operation, without the operation's parameters (a correction's
+/// predicate names the values of a row). A resource it may not discover is missing.
+pub async fn resource_history(
+    core: &crate::core::Core,
+    principal: &zhongshu_catalog::Principal,
+    resource: &zhongshu_catalog::ResourceId,
+    limit: usize,
+) -> Result<Vec<(String, Vec<HistoryEntry>)>> {
+    crate::catalogue::require(
+        core,
+        principal,
+        resource,
+        zhongshu_policies::Action::Discover,
+    )
+    .await?;
+    let Some(detail) = core.store().get_resource(resource).await? else {
+        return Err(zhongshu_catalog::CatalogError::not_found("resource", resource).into());
+    };
+    let mut out = Vec::new();
+    for table in &detail.tables {
+        let mut commits = history(core.lake(), &table.path, limit).await?;
+        for c in &mut commits {
+            c.parameters.clear();
+        }
+        out.push((table.name.clone(), commits));
+    }
+    Ok(out)
+}

@@ -607,16 +607,20 @@ impl PrincipalSession {
         params: Option<ParamValues>,
     ) -> Result<AuditedStream> {
         let started = Instant::now();
-        let start = AssertUnwindSafe(self.start(sql, planned, params, started)).catch_unwind();
+        // The audit records what was asked: a statement with parameters, with their values.
+        let recorded = with_values(sql, params.as_ref());
+        let start =
+            AssertUnwindSafe(self.start(sql, &recorded, planned, params, started)).catch_unwind();
         match start.await.unwrap_or_else(stopped) {
             Ok(stream) => Ok(stream),
-            Err(e) => Err(self.audit_failure(sql, e, started).await),
+            Err(e) => Err(self.audit_failure(&recorded, e, started).await),
         }
     }
 
     async fn start(
         &self,
         sql: &str,
+        recorded: &str,
         planned: Option<Planned>,
         params: Option<ParamValues>,
         started: Instant,
@@ -641,7 +645,7 @@ impl PrincipalSession {
         } else {
             reads
         };
-        let record = self.record(sql, reads, started);
+        let record = self.record(recorded, reads, started);
         let physical = match state
             .query_planner()
             .create_physical_plan(&optimized, &state)
@@ -684,6 +688,48 @@ impl PrincipalSession {
             batches.push(batch?);
         }
         Ok((schema, batches))
+    }
+}
+
+/// `sql` as the audit records it: with the values of its parameters after it, in a comment
+/// (`… /* $1 = 'gaj_officer', $2 = '' */`), so that a record says what was asked, not only
+/// its shape.
+fn with_values(sql: &str, params: Option<&ParamValues>) -> String {
+    let values: Vec<String> = match params {
+        Some(ParamValues::List(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("${} = {}", i + 1, literal_of(&v.value)))
+            .collect(),
+        Some(ParamValues::Map(map)) => {
+            let mut named: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("${k} = {}", literal_of(&v.value)))
+                .collect();
+            named.sort();
+            named
+        }
+        None => Vec::new(),
+    };
+    if values.is_empty() {
+        sql.to_owned()
+    } else {
+        // A value cannot end the comment early: `*/` inside one is broken up.
+        format!("{sql} /* {} */", values.join(", ").replace("*/", "* /"))
+    }
+}
+
+/// A parameter's value as SQL would write it.
+fn literal_of(value: &datafusion::common::ScalarValue) -> String {
+    use datafusion::common::ScalarValue;
+    match value {
+        v if v.is_null() => "NULL".into(),
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => {
+            format!("'{}'", s.replace('\'', "''"))
+        }
+        other => other.to_string(),
     }
 }
 
@@ -736,4 +782,32 @@ fn audit_text(sql: &str) -> String {
         &sql[..end],
         sql.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::common::ScalarValue;
+
+    #[test]
+    fn the_audit_text_carries_the_parameters_values() {
+        let params = ParamValues::List(vec![
+            ScalarValue::Utf8(Some("it's */ here".into())).into(),
+            ScalarValue::Int64(Some(7)).into(),
+            ScalarValue::Utf8(None).into(),
+        ]);
+        let text = with_values(
+            "SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $3",
+            Some(&params),
+        );
+        assert_eq!(
+            text,
+            "SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $3 /* $1 = 'it''s * / here', $2 = 7, $3 = NULL */"
+        );
+        assert_eq!(with_values("SELECT 1", None), "SELECT 1");
+        assert_eq!(
+            with_values("SELECT 1", Some(&ParamValues::List(vec![]))),
+            "SELECT 1"
+        );
+    }
 }

@@ -5,6 +5,7 @@ and rules, registering and editing a resource from a form, grade changes with a 
 recent accesses — each as Cedar decides, on a demo of their own (these tests change it)."""
 
 import csv
+import datetime
 import html
 import io
 import json
@@ -302,6 +303,30 @@ def test_recent_accesses_are_for_audit_readers(lake):
     assert 'id="accesses-table"' in auditor and "gaj_officer" in auditor
     officer = text(signed_in(server, creds, "gaj_officer").get(f"{server}/console/resources/{PERSONS}", timeout=30))
     assert 'id="accesses"' not in officer
+    # Every reader who discovers it sees the tables' versions, without their parameters.
+    history = re.search(r'id="history-table">(.*?)</table>', officer, re.S).group(1)
+    assert "WRITE" in history or "MERGE" in history, history[:500]
+
+
+def test_the_audit_searches_by_table_and_time_and_records_what_was_asked(lake):
+    server, creds, _ = lake
+    sql(server, creds, "gaj_officer", "SELECT count(*) FROM base.persons")
+    auditor = signed_in(server, creds, "auditor")
+
+    def count(**search):
+        page = text(auditor.get(f"{server}/console/audit", params=search, timeout=30))
+        return len(re.findall(r"<tr>\s*<td", page)), page
+
+    persons, _ = count(table="base.persons", principal="gaj_officer")
+    assert persons > 0
+    assert count(table="base.person", principal="gaj_officer")[0] == 0  # a table is matched whole
+    assert count(table="base.persons", principal="gaj_officer", **{"from": "2999-01-01"})[0] == 0
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    assert count(table="base.persons", principal="gaj_officer", to=today)[0] == persons  # a date takes its day
+    # The auditor's own searches are on record with the values searched for, not only `$1`.
+    exported = auditor.get(f"{server}/console/audit/export.csv", params={"principal": "auditor"}, timeout=30)
+    assert exported.status_code == 200
+    assert "$5 = 'base.person'" in exported.text and "$6 = '2999-01-01'" in exported.text, exported.text[:2000]
 
 
 # ---- every new page, in both languages ---------------------------------------------------------

@@ -34,6 +34,12 @@ pub(super) struct Search {
     protocol: Option<String>,
     outcome: Option<String>,
     text: Option<String>,
+    /// A table (`schema.name`) the statement read.
+    table: Option<String>,
+    /// From this time (a date or an RFC 3339 time, UTC), inclusive.
+    from: Option<String>,
+    /// Up to this time, inclusive (a date includes its whole day).
+    to: Option<String>,
     page: Option<usize>,
 }
 
@@ -42,13 +48,22 @@ impl Search {
         v.as_deref().map(str::trim).unwrap_or_default().to_owned()
     }
 
-    /// The statement's parameters: principal, door, outcome, text (an empty one matches all).
+    /// The statement's parameters: principal, door, outcome, text, table, from, to (an empty
+    /// one matches all).
     fn params(&self) -> ParamValues {
         ParamValues::List(
-            [&self.principal, &self.protocol, &self.outcome, &self.text]
-                .into_iter()
-                .map(|v| ScalarValue::Utf8(Some(Self::value(v))).into())
-                .collect(),
+            [
+                &self.principal,
+                &self.protocol,
+                &self.outcome,
+                &self.text,
+                &self.table,
+                &self.from,
+                &self.to,
+            ]
+            .into_iter()
+            .map(|v| ScalarValue::Utf8(Some(Self::value(v))).into())
+            .collect(),
         )
     }
 
@@ -58,6 +73,9 @@ impl Search {
             ("protocol", &self.protocol),
             ("outcome", &self.outcome),
             ("text", &self.text),
+            ("table", &self.table),
+            ("from", &self.from),
+            ("to", &self.to),
         ]
         .into_iter()
         .map(|(k, v)| (k, Self::value(v)))
@@ -77,9 +95,14 @@ impl Search {
     }
 }
 
-/// The filter every audit statement shares, over its four parameters.
+/// The filter every audit statement shares, over its seven parameters. Times are RFC 3339 in
+/// UTC, so comparing text compares time; `to` is compared on its own length, so a date takes
+/// its whole day. A table is matched quoted, as the record lists it, so `a.b` is not `a.bc`.
 const WHERE: &str = "($1 = '' OR principal = $1) AND ($2 = '' OR protocol = $2) \
-                     AND ($3 = '' OR outcome = $3) AND ($4 = '' OR strpos(sql_text, $4) > 0)";
+                     AND ($3 = '' OR outcome = $3) AND ($4 = '' OR strpos(sql_text, $4) > 0) \
+                     AND ($5 = '' OR strpos(table_names, concat('\"', $5, '\"')) > 0) \
+                     AND ($6 = '' OR at >= $6) \
+                     AND ($7 = '' OR substr(at, 1, character_length($7)) <= $7)";
 
 fn client(extensions: &Extensions) -> String {
     extensions
@@ -159,6 +182,9 @@ struct AuditPage {
     protocol: String,
     outcome: String,
     text: String,
+    table: String,
+    from: String,
+    to: String,
     total: usize,
     records: Vec<Vec<String>>,
     pager: Pager,
@@ -247,6 +273,9 @@ async fn audit_page(
         protocol: Search::value(&search.protocol),
         outcome: Search::value(&search.outcome),
         text: Search::value(&search.text),
+        table: Search::value(&search.table),
+        from: Search::value(&search.from),
+        to: Search::value(&search.to),
         total,
         records,
         export: search.link("/console/audit/export.csv", None),

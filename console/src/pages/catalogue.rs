@@ -361,6 +361,8 @@ struct ResourcePage {
     grants: Vec<GrantLine>,
     /// The latest accesses from the audit, for those who may read the audit.
     accesses: Option<Vec<Vec<String>>>,
+    /// Each table's latest commits: table, version, time (RFC 3339), operation.
+    history: Vec<(String, i64, String, String)>,
     notice: Option<String>,
 }
 
@@ -375,6 +377,8 @@ struct GrantLine {
 
 /// Accesses the resource page lists.
 const ACCESSES_SHOWN: usize = 10;
+/// Commits of each table the resource page lists.
+const HISTORY_SHOWN: usize = 5;
 
 /// The latest accesses to `tables` (schema.name) from the access audit, read through the
 /// reader's own governed session (so only an audit reader gets any, and the look is itself on
@@ -382,14 +386,11 @@ const ACCESSES_SHOWN: usize = 10;
 async fn recent_accesses(
     state: &ConsoleState,
     who: &SignedIn,
+    decisions: &zhongshu_policies::Decisions,
     tables: &[String],
 ) -> Result<Option<Vec<Vec<String>>>, ApiError> {
-    let access = state
-        .core
-        .query()
-        .access(&who.principal, None, false)
-        .await?;
-    if !access.audit_log || tables.is_empty() {
+    // The decision the reader's SQL sessions get for `audit.queries`.
+    if !decisions.allows_audit_log(zhongshu_policies::Action::Read) || tables.is_empty() {
         return Ok(None);
     }
     let session = state
@@ -566,7 +567,27 @@ async fn resource_page(
             format!("{schema}.{name}")
         })
         .collect();
-    let accesses = recent_accesses(state, who, &sql_tables).await?;
+    let accesses = recent_accesses(state, who, &decisions, &sql_tables).await?;
+    let commits =
+        zhongshu_engine::maintenance::resource_history(core, principal, id, HISTORY_SHOWN)
+            .await?
+            .into_iter()
+            .flat_map(|(table, commits)| {
+                commits.into_iter().map(move |c| {
+                    let at = c
+                        .timestamp
+                        .and_then(chrono::DateTime::from_timestamp_millis)
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_default();
+                    (
+                        table.clone(),
+                        c.version,
+                        at,
+                        c.operation.unwrap_or_default(),
+                    )
+                })
+            })
+            .collect();
     Ok(ResourcePage {
         may_edit: decisions.allows(id, zhongshu_policies::Action::Publish),
         may_classify: decisions.allows(id, zhongshu_policies::Action::Classify),
@@ -577,6 +598,7 @@ async fn resource_page(
         grades: Grade::ALL.iter().map(|g| g.as_code()).collect(),
         grants,
         accesses,
+        history: commits,
         notice: None,
         score: scores.first().map(|s| s.score),
         trend: trend(&history),

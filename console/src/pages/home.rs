@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Serialize;
 use zhongshu_catalog::{Coverage, ObjectionStatus, Principal, SuggestionStatus};
 use zhongshu_engine::catalogue::{self, StaleTable};
-use zhongshu_engine::{classification, responsibility};
+use zhongshu_engine::{Core, classification, responsibility};
 use zhongshu_policies::Action;
 use zhongshu_quality::DepartmentScore;
 use zhongshu_quality::{objection, views};
@@ -41,55 +41,71 @@ const STALE_SHOWN: usize = 10;
 /// How many departments the ranking shows.
 const RANKING_SHOWN: usize = 10;
 
+/// `work` in a task of its own, so the home page's figures are made on every core at once.
+fn on_its_own<T, F>(
+    core: &Core,
+    principal: &Principal,
+    work: impl FnOnce(Core, Principal) -> F,
+) -> impl std::future::Future<Output = Result<T, ApiError>>
+where
+    F: std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let task = tokio::spawn(work(core.clone(), principal.clone()));
+    async move { task.await.map_err(|e| ApiError::internal(&e))? }
+}
+
 async fn gather(state: &ConsoleState, principal: &Principal) -> Result<HomePage, ApiError> {
     let core = &state.core;
-    // The figures are independent: ask for them at once, so the page waits for the slowest
+    // The figures are independent: make them at once, so the page waits for the slowest
     // rather than for their sum.
-    let to_decide = async {
-        let open = objection::list(core, principal, Some(ObjectionStatus::Open)).await?;
-        let mut decisions = core.query().decisions(principal, None).await?;
+    let to_decide = on_its_own(core, principal, |core, p| async move {
+        let open = objection::list(&core, &p, Some(ObjectionStatus::Open)).await?;
+        let mut decisions = core.query().decisions(&p, None).await?;
         decisions
             .add_objections(&open)
             .map_err(|e| ApiError::internal(&e))?;
-        Ok::<_, ApiError>(
-            open.iter()
-                .filter(|o| decisions.allows_objection(o, Action::DecideObjection))
-                .count(),
-        )
-    };
-    let failing = async {
-        Ok::<_, ApiError>(
-            views::results(core, principal, None, true)
-                .await?
-                .iter()
-                .filter(|r| r.rows_failed > 0)
-                .count(),
-        )
-    };
-    let incidents =
-        async { Ok::<_, ApiError>(views::incidents(core, principal, None, true).await?.len()) };
-    let flagged = async {
-        if !responsibility::may_manage(core, principal).await? {
-            return Ok::<_, ApiError>(0);
+        Ok(open
+            .iter()
+            .filter(|o| decisions.allows_objection(o, Action::DecideObjection))
+            .count())
+    });
+    let failing = on_its_own(core, principal, |core, p| async move {
+        Ok(views::results(&core, &p, None, true)
+            .await?
+            .iter()
+            .filter(|r| r.rows_failed > 0)
+            .count())
+    });
+    let incidents = on_its_own(core, principal, |core, p| async move {
+        Ok(views::incidents(&core, &p, None, true).await?.len())
+    });
+    let flagged = on_its_own(core, principal, |core, p| async move {
+        if !responsibility::may_manage(&core, &p).await? {
+            return Ok(0);
         }
-        Ok(responsibility::list(core, principal)
+        Ok(responsibility::list(&core, &p)
             .await?
             .iter()
             .filter(|r| r.flagged)
             .count())
-    };
-    let suggestions = async {
-        Ok::<_, ApiError>(
-            classification::suggestions(core, principal, Some(SuggestionStatus::Pending))
+    });
+    let suggestions = on_its_own(core, principal, |core, p| async move {
+        Ok(
+            classification::suggestions(&core, &p, Some(SuggestionStatus::Pending))
                 .await?
                 .len(),
         )
-    };
-    let freshness = async {
-        Ok::<_, ApiError>(catalogue::freshness(core, principal, chrono::Utc::now()).await?)
-    };
-    let ranking = async { Ok::<_, ApiError>(views::ranking(core, principal).await?) };
-    let coverage = async { Ok::<_, ApiError>(catalogue::coverage(core, principal).await?) };
+    });
+    let freshness = on_its_own(core, principal, |core, p| async move {
+        Ok(catalogue::freshness(&core, &p, chrono::Utc::now()).await?)
+    });
+    let ranking = on_its_own(core, principal, |core, p| async move {
+        Ok(views::ranking(&core, &p).await?)
+    });
+    let coverage = on_its_own(core, principal, |core, p| async move {
+        Ok(catalogue::coverage(&core, &p).await?)
+    });
     let (to_decide, failing, incidents, flagged, suggestions, mut freshness, ranking, coverage) = tokio::try_join!(
         to_decide,
         failing,

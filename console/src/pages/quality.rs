@@ -143,11 +143,6 @@ pub(super) async fn page(
     };
     let filled = async {
         let decisions = core.query().decisions(p, None).await?;
-        // Whether the reader may declare a rule on anything it sees: any resource of its own
-        // department's it manages.
-        view.may_add_rules = core.query().resources().await?.iter().any(|d| {
-            decisions.allows_all(&d.resource.id, &[Action::Discover, Action::ManageRules])
-        });
         match tab.as_str() {
             "ranking" => {
                 let trends = views::department_trends(core, p).await?;
@@ -178,6 +173,10 @@ pub(super) async fn page(
                 view.pager = Some(pager);
             }
             _ => {
+                // The form is for whoever may declare a rule on a resource it sees.
+                view.may_add_rules = core.query().resources().await?.iter().any(|d| {
+                    decisions.allows_all(&d.resource.id, &[Action::Discover, Action::ManageRules])
+                });
                 let all = manage::visible(core, p).await?;
                 let pager = Pager::new(all.len(), page, PAGE_SIZE, |n| link("rules", n));
                 view.rules = pager.slice(all);
