@@ -23,6 +23,7 @@ pub mod model;
 pub mod reference;
 pub mod rules;
 pub mod search;
+pub mod sharing;
 pub mod sql;
 pub mod standards;
 pub mod store;
@@ -41,6 +42,10 @@ pub use governance::{
 pub use ids::{ElementId, JobId, OrgId, PrincipalId, ResourceId};
 pub use model::*;
 pub use search::{SearchHit, SearchIndex, SearchResults};
+pub use sharing::{
+    Conditions, Demand, DemandDecision, DemandStatus, NegativeEntry, NewDemand, NewShareRequest,
+    RequestDecision, RequestStatus, ShareRequest,
+};
 pub use sql::{Backend, SqlCatalogStore};
 pub use store::{Actor, AttributeChange, CatalogStore};
 pub use systems::{InformationSystem, NewSystem};

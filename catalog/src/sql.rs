@@ -19,6 +19,10 @@ use crate::model::{
     QualityResult, QualityRuleRecord, Resource, ResourceDetail, ResourceFilter, Responsibility,
     SearchDocument, Suggestion, TableRecord,
 };
+use crate::sharing::{
+    Demand, DemandDecision, NegativeEntry, NewDemand, NewShareRequest, RequestDecision,
+    ShareRequest,
+};
 use crate::store::{Actor, AttributeChange, CatalogStore};
 use crate::systems::{InformationSystem, NewSystem};
 use async_trait::async_trait;
@@ -38,6 +42,7 @@ mod quality;
 mod quality_loop;
 mod resources;
 mod responsibilities;
+mod sharing;
 mod suggestions;
 mod tx;
 
@@ -74,6 +79,10 @@ where
 
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(CatalogError::corrupt)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(CatalogError::corrupt)
 }
 
 impl SqlCatalogStore {
@@ -306,6 +315,56 @@ impl CatalogStore for SqlCatalogStore {
 
     async fn remove_system(&self, actor: &Actor, id: &str) -> Result<()> {
         inventory::remove_system(self, actor, id).await
+    }
+
+    async fn file_demand(&self, actor: &Actor, new: &NewDemand) -> Result<Demand> {
+        sharing::file_demand(self, actor, new).await
+    }
+
+    async fn list_demands(&self) -> Result<Vec<Demand>> {
+        sharing::list_demands(self).await
+    }
+
+    async fn decide_demand(
+        &self,
+        actor: &Actor,
+        id: i64,
+        decision: &DemandDecision,
+    ) -> Result<Demand> {
+        sharing::decide_demand(self, actor, id, decision).await
+    }
+
+    async fn file_share_request(
+        &self,
+        actor: &Actor,
+        new: &NewShareRequest,
+    ) -> Result<ShareRequest> {
+        sharing::file_share_request(self, actor, new).await
+    }
+
+    async fn list_share_requests(&self) -> Result<Vec<ShareRequest>> {
+        sharing::list_share_requests(self).await
+    }
+
+    async fn decide_share_request(
+        &self,
+        actor: &Actor,
+        id: i64,
+        decision: &RequestDecision,
+    ) -> Result<(ShareRequest, Option<Grant>)> {
+        sharing::decide_share_request(self, actor, id, decision).await
+    }
+
+    async fn put_negative(&self, actor: &Actor, entry: &NegativeEntry) -> Result<NegativeEntry> {
+        sharing::put_negative(self, actor, entry).await
+    }
+
+    async fn list_negative(&self) -> Result<Vec<NegativeEntry>> {
+        sharing::list_negative(self).await
+    }
+
+    async fn remove_negative(&self, actor: &Actor, id: &str) -> Result<()> {
+        sharing::remove_negative(self, actor, id).await
     }
 
     async fn upsert_table(&self, actor: &Actor, table: &TableRecord) -> Result<()> {

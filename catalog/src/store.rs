@@ -17,6 +17,10 @@ use crate::model::{
     QualityResult, QualityRuleRecord, Resource, ResourceDetail, ResourceFilter, Responsibility,
     SearchDocument, Suggestion, TableRecord,
 };
+use crate::sharing::{
+    Demand, DemandDecision, NegativeEntry, NewDemand, NewShareRequest, RequestDecision,
+    ShareRequest,
+};
 use crate::systems::{InformationSystem, NewSystem};
 use async_trait::async_trait;
 
@@ -171,6 +175,42 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
     async fn list_systems(&self) -> Result<Vec<InformationSystem>>;
     /// Removes a system from the inventory, a logged change.
     async fn remove_system(&self, actor: &Actor, id: &str) -> Result<()>;
+
+    // --- sharing: demands, requests, the negative list -----------------------------------
+    /// Files a demand (需求), a logged change; refuses an empty title, business or legal basis.
+    async fn file_demand(&self, actor: &Actor, new: &NewDemand) -> Result<Demand>;
+    /// Every demand, by number.
+    async fn list_demands(&self) -> Result<Vec<Demand>>;
+    /// Matches a demand to a resource, or marks it for cataloguing or not shareable.
+    async fn decide_demand(
+        &self,
+        actor: &Actor,
+        id: i64,
+        decision: &DemandDecision,
+    ) -> Result<Demand>;
+    /// Files a share request, a logged change; refuses unknown columns, a request touching the
+    /// negative list (naming its legal basis) and days outside 1 to three years.
+    async fn file_share_request(
+        &self,
+        actor: &Actor,
+        new: &NewShareRequest,
+    ) -> Result<ShareRequest>;
+    /// Every share request, by number.
+    async fn list_share_requests(&self) -> Result<Vec<ShareRequest>>;
+    /// Decides a pending request: approving writes its grant (narrowed by the conditions) in
+    /// the same transaction; rejecting needs a reason.
+    async fn decide_share_request(
+        &self,
+        actor: &Actor,
+        id: i64,
+        decision: &RequestDecision,
+    ) -> Result<(ShareRequest, Option<Grant>)>;
+    /// Adds (or replaces) a negative-list entry, a logged change.
+    async fn put_negative(&self, actor: &Actor, entry: &NegativeEntry) -> Result<NegativeEntry>;
+    /// The negative list.
+    async fn list_negative(&self) -> Result<Vec<NegativeEntry>>;
+    /// Removes a negative-list entry, a logged change.
+    async fn remove_negative(&self, actor: &Actor, id: &str) -> Result<()>;
 
     // --- tables --------------------------------------------------------------------------
     /// Records (or updates) the Delta table behind a resource. A record older than the stored

@@ -102,6 +102,14 @@ pub async fn run(cli: Cli) -> CliResult {
             let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
             commands::catalog::run(&d, &actor, command).await
         }
+        Command::Share {
+            deployment,
+            actor,
+            command,
+        } => {
+            let d = Deployment::open(&deployment.data_dir, deployment.config.as_deref()).await?;
+            commands::share::run(&d, &actor, command).await
+        }
         Command::Standards {
             deployment,
             actor,

@@ -38,6 +38,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/quality/rank", get(quality_rank))
         .merge(crate::quality_api::routes())
         .merge(crate::standards_api::routes())
+        .merge(crate::sharing_api::routes())
         .route_layer(middleware::from_extractor_with_state::<Authenticated, Core>(state.clone()));
     Router::new()
         .route("/healthz", get(health))

@@ -13,6 +13,7 @@ pub mod api;
 pub mod dictionary;
 pub mod pages;
 pub mod quality_api;
+pub mod sharing_api;
 pub mod standards_api;
 
 pub use api::{ApiState, router};

@@ -58,7 +58,7 @@ namespace Zhongshu {
   action read_objection, decide_objection
     appliesTo { principal: [Principal], resource: [Objection], context: Session };
   entity Catalogue;
-  action manage_standards, define_standards, register_resources
+  action manage_standards, define_standards, register_resources, file_demand, match_demand
     appliesTo { principal: [Principal], resource: [Catalogue], context: Session };
 }
 "#;
@@ -201,6 +201,19 @@ pub const BASE_POLICIES: &[(&str, &str)] = &[
            when { principal.roles.contains("data_officer") || principal.roles.contains("cdo")
                   || principal.roles.contains("admin") };"#,
     ),
+    // The demand list (需求清单): any government principal files its department's needs; data
+    // officers, the CDO and admins match them to resources.
+    (
+        "government-files-demands",
+        r#"permit(principal, action == Zhongshu::Action::"file_demand", resource)
+           when { principal.kind != "public" && principal.kind != "external" };"#,
+    ),
+    (
+        "officers-match-demands",
+        r#"permit(principal, action == Zhongshu::Action::"match_demand", resource)
+           when { principal.roles.contains("data_officer") || principal.roles.contains("cdo")
+                  || principal.roles.contains("admin") };"#,
+    ),
     (
         "inbox-and-filer-read-objections",
         r#"permit(principal, action == Zhongshu::Action::"read_objection", resource)
@@ -266,6 +279,10 @@ pub enum Action {
     /// Register resources in the catalogue (of the principal's own department unless it may
     /// also manage the standards; the resource is the catalogue).
     RegisterResources,
+    /// File a demand (需求) for the principal's department (the resource is the catalogue).
+    FileDemand,
+    /// Match demands to resources, or mark them for cataloguing or not shareable.
+    MatchDemand,
 }
 
 impl Action {
@@ -291,11 +308,13 @@ impl Action {
             Action::ManageStandards => "manage_standards",
             Action::DefineStandards => "define_standards",
             Action::RegisterResources => "register_resources",
+            Action::FileDemand => "file_demand",
+            Action::MatchDemand => "match_demand",
         }
     }
 
     /// Every action, in schema order.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 21] = [
         Action::Discover,
         Action::Read,
         Action::ReadUnmasked,
@@ -315,6 +334,8 @@ impl Action {
         Action::ManageStandards,
         Action::DefineStandards,
         Action::RegisterResources,
+        Action::FileDemand,
+        Action::MatchDemand,
     ];
 
     /// Whether the action is about an objection rather than a resource.
@@ -326,7 +347,11 @@ impl Action {
     pub fn on_catalogue(self) -> bool {
         matches!(
             self,
-            Action::ManageStandards | Action::DefineStandards | Action::RegisterResources
+            Action::ManageStandards
+                | Action::DefineStandards
+                | Action::RegisterResources
+                | Action::FileDemand
+                | Action::MatchDemand
         )
     }
 }

@@ -93,6 +93,18 @@ pub(super) async fn create_grant(
     actor: &Actor,
     new: &NewGrant,
 ) -> Result<Grant> {
+    let mut tx = store.begin_logged().await?;
+    let grant = insert_grant(&mut tx, actor, new).await?;
+    tx.commit().await?;
+    Ok(grant)
+}
+
+/// Checks and writes a grant in `tx` (with its change-log entry).
+pub(super) async fn insert_grant(
+    tx: &mut super::tx::LoggedTx,
+    actor: &Actor,
+    new: &NewGrant,
+) -> Result<Grant> {
     if let Some(expiry) = &new.expires_at {
         let Some(t) = expiry_time(expiry) else {
             return Err(invalid(format!(
@@ -106,10 +118,9 @@ pub(super) async fn create_grant(
     if new.purpose.as_deref().is_some_and(|p| p.trim().is_empty()) {
         return Err(invalid("a purpose, when given, must not be empty"));
     }
-    let mut tx = store.begin_logged().await?;
-    fetch_resource(&mut tx, &new.resource).await?;
+    fetch_resource(tx, &new.resource).await?;
     for column in new.columns.iter().chain(new.masks.keys()) {
-        find_column(&mut tx, &new.resource, column).await?;
+        find_column(tx, &new.resource, column).await?;
     }
     let (table, key) = match &new.grantee {
         Grantee::Principal(_) => ("principals", "id"),
@@ -119,7 +130,7 @@ pub(super) async fn create_grant(
         "SELECT {key} FROM {table} WHERE {key} = $1"
     )))
     .bind(new.grantee.id())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     if exists.is_none() {
         return Err(CatalogError::not_found(
@@ -132,7 +143,7 @@ pub(super) async fn create_grant(
         ));
     }
     let id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 AS n FROM grants")
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?
         .try_get("n")?;
     let grant = Grant {
@@ -158,7 +169,7 @@ pub(super) async fn create_grant(
     .bind(new.expires_at.clone())
     .bind(&grant.granted_by)
     .bind(&grant.granted_at)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     tx.log(
         actor,
@@ -169,7 +180,6 @@ pub(super) async fn create_grant(
         Some(to_json(&grant)?),
     )
     .await?;
-    tx.commit().await?;
     Ok(grant)
 }
 

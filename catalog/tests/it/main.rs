@@ -8,6 +8,7 @@ mod elements;
 mod fixtures;
 mod inventory;
 mod migrations;
+mod sharing;
 
 use std::future::Future;
 use zhongshu_catalog::SqlCatalogStore;

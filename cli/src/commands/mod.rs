@@ -6,6 +6,7 @@ pub mod grant;
 pub mod ingest;
 pub mod objection;
 pub mod quality;
+pub mod share;
 pub mod sql;
 pub mod standards;
 pub mod table;
