@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from conftest import run, serving
+from test_console import browser  # noqa: F401 (fixture)
 
 PERSONS = "440310-GA-0001"
 DIVISIONS = "440310-ZS-0003"
@@ -193,3 +194,53 @@ def test_the_same_workflow_over_http(lake):
     assert call("DELETE", "gaj_officer", f"/grants/{grant['id']}").status_code == 200
     figures = call("GET", "cdo", "/sharing/metrics").json()
     assert figures["district"]["demands"] >= 1 and "departments" in figures
+
+
+def test_the_owner_decides_in_the_console(lake, browser):  # noqa: F811
+    import html
+    import requests  # noqa: F401
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from test_console import browser_sign_in, form_token, shot, signed_in
+
+    server, creds, _ = lake
+    officer = signed_in(server, creds, "rsj_officer")
+    page = officer.get(f"{server}/console/sharing/request", params={"resource": PERSONS}, timeout=30)
+    assert page.status_code == 200 and 'value="household_address"' in page.text
+    filed = officer.post(f"{server}/console/sharing/requests", allow_redirects=False, timeout=30, data=[
+        ("form_token", form_token(page.text)), ("resource", PERSONS), ("columns", "name"),
+        ("columns", "sex"), ("purpose", "就业困难人员认定"), ("legal_basis", "《就业促进法》"), ("days", "60")])
+    assert filed.status_code == 303 and "done=requested" in filed.headers["location"], filed.text[:300]
+    listed = html.unescape(officer.get(f"{server}/console/sharing", timeout=30).text)
+    rid = max(int(i) for i in re.findall(r'id="request-(\d+)"', listed))
+    assert "name, sex" in listed
+    # The public sees none of it, and cannot decide it.
+    public = signed_in(server, creds, "public_user")
+    mine = public.get(f"{server}/console/sharing", timeout=30).text
+    assert f'id="request-{rid}"' not in mine
+    assert public.post(f"{server}/console/sharing/requests/{rid}/decision", allow_redirects=False, timeout=30,
+                       data={"form_token": form_token(mine), "decision": "approve"}).status_code == 404
+
+    b = browser
+    browser_sign_in(b, server, creds, "gaj_officer")
+    b.get(f"{server}/console/sharing")
+    WebDriverWait(b, 20).until(lambda d: d.find_elements(By.ID, f"request-{rid}"))
+    row = b.find_element(By.ID, f"request-{rid}")
+    row.find_element(By.TAG_NAME, "summary").click()
+    b.find_element(By.ID, f"masks-{rid}").send_keys("name=name")
+    b.find_element(By.ID, f"days-{rid}").send_keys("30")
+    shot(b, "60-sharing-inbox-zh")
+    b.find_element(By.ID, f"approve-{rid}").click()
+    WebDriverWait(b, 20).until(lambda d: d.find_elements(By.ID, "notice"))
+    assert "已授权" in b.find_element(By.ID, f"request-{rid}").text
+    for lang, suffix in (("zh-CN", "zh"), ("en", "en")):
+        b.get(f"{server}/console/lang?to={lang}&next=/console/sharing")
+        for tab, element in (("requests", "requests-table"), ("demands", "demands-table"), ("metrics", "metrics-table")):
+            b.get(f"{server}/console/sharing?tab={tab}")
+            WebDriverWait(b, 20).until(lambda d: d.find_elements(By.ID, element))
+            assert not re.search(r"\bsharing\.[a-z_]+\b", b.find_element(By.TAG_NAME, "main").text)
+            shot(b, f"61-sharing-{tab}-{suffix}")
+    b.get(f"{server}/console/sharing/request?resource={PERSONS}")
+    WebDriverWait(b, 20).until(lambda d: d.find_elements(By.ID, "request-form"))
+    shot(b, "62-share-request-en")

@@ -19,6 +19,7 @@ mod objections;
 mod quality;
 mod registration;
 mod responsibilities;
+mod sharing;
 mod signin;
 mod standards;
 mod systems;
@@ -100,6 +101,7 @@ const SECTIONS: &[(&str, &str, &[Role])] = &[
         "nav.ingest",
         &[Role::DataOfficer, Role::Admin],
     ),
+    ("/console/sharing", "nav.sharing", EVERYONE),
     ("/console/objections", "nav.objections", EVERYONE),
     ("/console/grants", "nav.grants", EVERYONE),
     ("/console/audit", "nav.audit", &[Role::Auditor, Role::Admin]),
@@ -199,6 +201,28 @@ pub fn router(
             "/console/ingest/{job}/resubmit",
             axum::routing::post(ingest::resubmit)
                 .layer(axum::extract::DefaultBodyLimit::max(ingest::UPLOAD_LIMIT)),
+        )
+        .route("/console/sharing", get(sharing::page))
+        .route("/console/sharing/request", get(sharing::request_form))
+        .route(
+            "/console/sharing/requests",
+            axum::routing::post(sharing::file_request),
+        )
+        .route(
+            "/console/sharing/requests/{id}/decision",
+            axum::routing::post(sharing::decide_request),
+        )
+        .route(
+            "/console/sharing/requests/{id}/renew",
+            axum::routing::post(sharing::renew),
+        )
+        .route(
+            "/console/sharing/demands",
+            axum::routing::post(sharing::file_demand),
+        )
+        .route(
+            "/console/sharing/demands/{id}/decision",
+            axum::routing::post(sharing::decide_demand),
         )
         .route("/console/standards", get(standards::page))
         .route(

@@ -44,6 +44,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "quality.html",
     "report.html",
     "resource_form.html",
+    "sharing.html",
+    "share_request.html",
 ];
 
 /// The language of the page being rendered, from the frame.
