@@ -22,6 +22,8 @@ pub struct RequestView {
     pub decidable: bool,
     /// Only the CDO decides it (a 不予共享 resource).
     pub for_the_cdo: bool,
+    /// For a granted request: whether its grant is still in force (not revoked or expired).
+    pub grant_in_force: Option<bool>,
 }
 
 fn is_for(grantee: &Grantee, principal: &Principal) -> bool {
@@ -110,6 +112,9 @@ pub async fn file(
 pub async fn list(core: &Core, principal: &Principal) -> Result<Vec<RequestView>> {
     let decisions = core.query().decisions(principal, None).await?;
     let resources = core.query().resources().await?;
+    let grants = core.store().list_grants(None).await?;
+    let now = chrono::Utc::now();
+    let in_force = |id: i64| grants.iter().any(|g| g.id == id && g.is_active(&now));
     let attr = |id: &zhongshu_catalog::ResourceId| {
         resources
             .iter()
@@ -128,6 +133,7 @@ pub async fn list(core: &Core, principal: &Principal) -> Result<Vec<RequestView>
         .map(|(r, share)| RequestView {
             decidable: may_decide(&decisions, &r, share),
             for_the_cdo: share == ShareAttr::NotShared,
+            grant_in_force: r.grant.map(in_force),
             request: r,
         })
         .collect();

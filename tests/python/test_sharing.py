@@ -106,6 +106,8 @@ def test_a_demand_becomes_a_grant_and_a_revocation_ends_it(lake):
             conn.execute("SELECT name FROM base.persons LIMIT 1").fetchall()
     after = json.loads(ok(share(data, "scjg_officer", "demands", "--json")))
     assert not next(d for d in after if d["id"] == demand)["satisfied"]
+    ended = next(r for r in json.loads(ok(share(data, "scjg_officer", "requests", "--json"))) if r["id"] == request)
+    assert ended["status"] == "granted" and ended["grant_in_force"] is False
 
 
 def test_unconditional_is_granted_at_once_and_not_shared_is_the_cdos(lake, tmp_path):
