@@ -23,6 +23,7 @@
 //! - limits: a bounded memory pool that spills to disk, a timeout, a result-row cap (see
 //!   [`Limits`]); the query service above adds the per-principal concurrency limit and audit.
 
+use crate::audit_log::AuditLog;
 use crate::error::{EngineError, Result};
 use crate::explain::GovernedPlanner;
 use crate::lake::Lake;
@@ -30,10 +31,9 @@ use crate::lock;
 use crate::row_filter::RowFiltered;
 use crate::scan::Disclosed;
 use crate::unknown::{UnknownName, first_unknown};
-use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::{
-    CatalogProvider, MemTable, MemoryCatalogProvider, SchemaProvider, Session, TableProvider,
+    CatalogProvider, MemoryCatalogProvider, SchemaProvider, Session, TableProvider,
 };
 use datafusion::common::DFSchema;
 use datafusion::common::format::ExplainFormat;
@@ -53,7 +53,6 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext, ident};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use zhongshu_catalog::CatalogStore;
 use zhongshu_policies::MaskKey;
 pub use zhongshu_policies::{ColumnAccess, DeniedTable, SessionAccess, TableAccess};
 
@@ -223,7 +222,7 @@ struct Registry {
     /// cannot be used from inside it); made once, when the first view is, as making one
     /// registers every built-in function.
     planning: OnceLock<SessionContext>,
-    store: Option<Arc<dyn CatalogStore>>,
+    audit: Option<Arc<AuditLog>>,
     entries: BTreeMap<String, BTreeMap<String, Entry>>,
     /// Providers opened for the current statement (cleared before each statement so that each
     /// sees the tables' current versions).
@@ -263,7 +262,10 @@ impl Registry {
                     reason: denied.reason.clone(),
                 })
             }
-            Entry::Audit => Arc::new(self.audit_table().await?),
+            Entry::Audit => match &self.audit {
+                Some(log) => Arc::new(log.table().await?),
+                None => return Ok(None),
+            },
         };
         lock(&self.opened).insert(key, provider.clone());
         Ok(Some(provider))
@@ -341,82 +343,6 @@ impl Registry {
         }
         let plan = frame.select(projection)?.into_unoptimized_plan();
         Ok(ViewTable::new(plan, None))
-    }
-
-    /// The access audit log as a table.
-    async fn audit_table(&self) -> Result<MemTable> {
-        let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("seq", DataType::Int64, false),
-            text("at", false),
-            text("principal", false),
-            text("purpose", true),
-            text("client", false),
-            text("protocol", false),
-            text("sql_text", false),
-            text("table_names", false),
-            text("column_names", false),
-            text("masks_applied", false),
-            text("filters_applied", false),
-            Field::new("rows_returned", DataType::Int64, false),
-            Field::new("duration_ms", DataType::Int64, false),
-            text("outcome", false),
-            text("error", true),
-            text("prev_hash", false),
-            text("hash", false),
-            Field::new("completes", DataType::Int64, true),
-        ]));
-        let mut records = Vec::new();
-        if let Some(store) = &self.store {
-            let mut after = 0;
-            loop {
-                let batch = store.audit_records(after, 10_000).await?;
-                let Some(last) = batch.last() else { break };
-                after = last.seq;
-                records.extend(batch);
-            }
-        }
-        let join = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_default();
-        let strings = |f: &dyn Fn(&zhongshu_catalog::AuditRecord) -> Option<String>| -> ArrayRef {
-            Arc::new(records.iter().map(f).collect::<StringArray>())
-        };
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(records.iter().map(|r| r.seq).collect::<Int64Array>()),
-            strings(&|r| Some(r.at.clone())),
-            strings(&|r| Some(r.record.principal.clone())),
-            strings(&|r| r.record.purpose.clone()),
-            strings(&|r| Some(r.record.client.clone())),
-            strings(&|r| Some(r.record.protocol.clone())),
-            strings(&|r| Some(r.record.sql.clone())),
-            strings(&|r| Some(join(&r.record.tables))),
-            strings(&|r| Some(join(&r.record.columns))),
-            strings(&|r| Some(join(&r.record.masks))),
-            strings(&|r| Some(join(&r.record.filters))),
-            Arc::new(
-                records
-                    .iter()
-                    .map(|r| r.record.rows)
-                    .collect::<Int64Array>(),
-            ),
-            Arc::new(
-                records
-                    .iter()
-                    .map(|r| r.record.duration_ms)
-                    .collect::<Int64Array>(),
-            ),
-            strings(&|r| Some(r.record.outcome.as_code().to_owned())),
-            strings(&|r| r.record.error.clone()),
-            strings(&|r| Some(r.prev_hash.clone())),
-            strings(&|r| Some(r.hash.clone())),
-            Arc::new(
-                records
-                    .iter()
-                    .map(|r| r.record.completes)
-                    .collect::<Int64Array>(),
-            ),
-        ];
-        let batch = RecordBatch::try_new(schema.clone(), columns)?;
-        Ok(MemTable::try_new(schema, vec![vec![batch]])?)
     }
 }
 
@@ -497,14 +423,14 @@ impl std::fmt::Debug for GovernedSession {
 }
 
 impl GovernedSession {
-    /// Builds the session holding exactly what `access` allows. `store` serves the audit log
+    /// Builds the session holding exactly what `access` allows. `audit` serves the audit log
     /// table when `access.audit_log` is set.
     pub fn new(
         lake: &Lake,
         access: &SessionAccess,
         key: &MaskKey,
         limits: Limits,
-        store: Option<Arc<dyn CatalogStore>>,
+        audit: Option<Arc<AuditLog>>,
     ) -> Result<Self> {
         let config = SessionConfig::new()
             .with_information_schema(true)
@@ -540,7 +466,7 @@ impl GovernedSession {
                 .or_default()
                 .insert(t.name.clone(), Entry::Read(t.clone()));
         }
-        if access.audit_log && store.is_some() {
+        if access.audit_log && audit.is_some() {
             entries
                 .entry(AUDIT_TABLE.0.into())
                 .or_default()
@@ -553,7 +479,7 @@ impl GovernedSession {
             config,
             runtime,
             planning: OnceLock::new(),
-            store,
+            audit,
             entries,
             opened: Mutex::new(HashMap::new()),
         });
@@ -686,6 +612,8 @@ mod tests {
     use super::*;
     use crate::lake::LakeConfig;
     use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::array::{RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::DataType;
     use zhongshu_policies::Mask;
 
     async fn lake_with_people() -> (tempfile::TempDir, Lake) {

@@ -11,6 +11,7 @@
 //! the application core every door receives.
 #![deny(missing_docs)]
 
+pub mod audit_log;
 mod audited;
 mod bounded;
 pub mod cache;

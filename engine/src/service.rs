@@ -81,6 +81,7 @@ pub struct QueryService {
     facts: tokio::sync::Mutex<Option<Facts>>,
     running: Mutex<HashMap<String, Arc<Semaphore>>>,
     probes: ProbeLimiter,
+    audit: Arc<crate::audit_log::AuditLog>,
 }
 
 impl std::fmt::Debug for QueryService {
@@ -95,6 +96,7 @@ impl QueryService {
     /// A service over the lake and catalog.
     pub fn new(lake: Lake, store: Arc<dyn CatalogStore>, key: MaskKey, limits: Limits) -> Self {
         QueryService {
+            audit: crate::audit_log::AuditLog::new(store.clone()),
             lake,
             store,
             key,
@@ -293,7 +295,7 @@ impl QueryService {
             access,
             &self.key,
             self.limits,
-            Some(self.store.clone()),
+            Some(self.audit.clone()),
         )
     }
 
