@@ -151,12 +151,11 @@ pub async fn metrics(
             f.shared += usize::from(shared);
         }
     }
-    let owner_of = |id: &zhongshu_catalog::ResourceId| {
-        resources
-            .iter()
-            .find(|d| &d.resource.id == id)
-            .map(|d| d.resource.provider.to_string())
-    };
+    let owners: std::collections::HashMap<&zhongshu_catalog::ResourceId, String> = resources
+        .iter()
+        .map(|d| (&d.resource.id, d.resource.provider.to_string()))
+        .collect();
+    let owner_of = |id: &zhongshu_catalog::ResourceId| owners.get(id).cloned();
     for g in &grants {
         let purpose = g.grant.purpose.clone().unwrap_or_else(|| "(none)".into());
         *district

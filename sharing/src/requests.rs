@@ -115,12 +115,12 @@ pub async fn list(core: &Core, principal: &Principal) -> Result<Vec<RequestView>
     let grants = core.store().list_grants(None).await?;
     let now = chrono::Utc::now();
     let in_force = |id: i64| grants.iter().any(|g| g.id == id && g.is_active(&now));
-    let attr = |id: &zhongshu_catalog::ResourceId| {
+    let share_attrs: std::collections::HashMap<&zhongshu_catalog::ResourceId, ShareAttr> =
         resources
             .iter()
-            .find(|d| &d.resource.id == id)
-            .map(|d| d.resource.share_attr)
-    };
+            .map(|d| (&d.resource.id, d.resource.share_attr))
+            .collect();
+    let attr = |id: &zhongshu_catalog::ResourceId| share_attrs.get(id).copied();
     let mut out: Vec<RequestView> = core
         .store()
         .list_share_requests()

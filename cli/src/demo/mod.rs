@@ -3,6 +3,7 @@
 
 pub mod deliveries;
 pub mod generate;
+pub mod inventory;
 pub mod land;
 pub mod spec;
 
@@ -197,11 +198,11 @@ pub async fn build(
     for r in spec::responsibilities() {
         store.assign_responsibility(&actor, &r).await?;
     }
-    for system in spec::systems() {
+    for system in inventory::systems() {
         store.put_system(&actor, &system).await?;
     }
     store
-        .put_code_list(&actor, &spec::industry_sections()?)
+        .put_code_list(&actor, &inventory::industry_sections()?)
         .await?;
 
     // 3. Land every file in its Delta table.
